@@ -1,0 +1,131 @@
+//! The artifact table: one row per file podiam writes. The same table drives
+//! `render`, `generate`, `list`, `validate`, the checks and the README.
+
+use crate::model::{Method, Model};
+use crate::policy;
+use crate::schemas::Schema;
+
+/// How an artifact is parsed back before it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON document.
+    Json,
+    /// One YAML document.
+    Yaml,
+    /// A stream of YAML documents separated by `---`, each checked on its own.
+    YamlStream,
+}
+
+impl Format {
+    /// The format's name, for listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+            Format::YamlStream => "yaml-stream",
+        }
+    }
+}
+
+/// A parameter an artifact cannot do without, for some method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// IRSA's trust names the OIDC provider: account id and issuer.
+    IrsaTrust,
+    /// IRSA's service account annotation names the role ARN: account id.
+    IrsaRoleArn,
+}
+
+impl Need {
+    /// What the model lacks for this need, as sentences; empty when satisfied.
+    pub fn missing(self, model: &Model) -> Vec<String> {
+        if model.method != Method::Irsa {
+            return Vec::new();
+        }
+        match self {
+            Need::IrsaTrust => policy::irsa_missing(model),
+            Need::IrsaRoleArn if model.account_id.is_none() => vec![
+                "account-id: the IRSA service account annotation holds the role ARN, which holds the account id; give --account-id or set AWS_ACCOUNT_ID".to_owned(),
+            ],
+            Need::IrsaRoleArn => Vec::new(),
+        }
+    }
+}
+
+/// One row of the artifact table.
+#[derive(Debug)]
+pub struct Artifact {
+    /// The name used by `render` and `validate`.
+    pub name: &'static str,
+    /// The template that renders it (see `templates/`).
+    pub template: &'static str,
+    /// Where `generate` writes it, relative to `--out`.
+    pub path: &'static str,
+    /// How it is parsed back.
+    pub format: Format,
+    /// The schema it must pass.
+    pub schema: Schema,
+    /// Parameters it cannot do without.
+    pub needs: &'static [Need],
+    /// One line on what it is.
+    pub summary: &'static str,
+}
+
+/// Every artifact, in the order of the docs page's procedure.
+pub const ARTIFACTS: &[Artifact] = &[
+    Artifact {
+        name: "s3-access-policy",
+        template: "iam/s3-access-policy.json",
+        path: "iam/s3-access-policy.json",
+        format: Format::Json,
+        schema: Schema::IamPolicy,
+        needs: &[],
+        summary: "IAM permission policy: list the bucket, read, write and delete its objects",
+    },
+    Artifact {
+        name: "trust-policy",
+        template: "iam/trust-policy.json",
+        path: "iam/trust-policy.json",
+        format: Format::Json,
+        schema: Schema::TrustPolicy,
+        needs: &[Need::IrsaTrust],
+        summary: "IAM role trust policy for the chosen method (Pod Identity or IRSA)",
+    },
+    Artifact {
+        name: "skypilot-config",
+        template: "skypilot/config.yaml",
+        path: "skypilot/config.yaml",
+        format: Format::Yaml,
+        schema: Schema::SkypilotConfig,
+        needs: &[],
+        summary: "lines to merge into ~/.sky/config.yaml (aws.remote_identity: NO_UPLOAD)",
+    },
+    Artifact {
+        name: "skypilot-task",
+        template: "skypilot/task.yaml",
+        path: "skypilot/task.yaml",
+        format: Format::Yaml,
+        schema: Schema::SkypilotTask,
+        needs: &[],
+        summary: "SkyPilot smoke-test task that mounts the bucket and lists it",
+    },
+    Artifact {
+        name: "serviceaccount",
+        template: "kubernetes/serviceaccount.yaml",
+        path: "kubernetes/serviceaccount.yaml",
+        format: Format::YamlStream,
+        schema: Schema::KubernetesManifest,
+        needs: &[Need::IrsaRoleArn],
+        summary: "Kubernetes ServiceAccount (and Namespace when not 'default'); IRSA adds the role annotation",
+    },
+];
+
+/// Looks an artifact up by name.
+pub fn by_name(name: &str) -> Option<&'static Artifact> {
+    ARTIFACTS.iter().find(|a| a.name == name)
+}
+
+/// What the model lacks to render `artifact`, as sentences.
+pub fn missing(artifact: &Artifact, model: &Model) -> Vec<String> {
+    artifact.needs.iter().flat_map(|n| n.missing(model)).collect()
+}

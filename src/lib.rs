@@ -1,0 +1,30 @@
+//! podiam renders, offline, every artifact needed to give pods on Amazon EKS
+//! access to S3 through an IAM role, by EKS Pod Identity or by IRSA.
+//!
+//! Data flows in one direction:
+//!
+//! 1. [`params`]: raw values from flags, environment variables or a params file;
+//! 2. [`model`]: the validated, typed parameters (nothing downstream sees a raw string);
+//! 3. [`context`]: the one serializable struct handed to every template;
+//! 4. [`artifact`]: the one table of artifacts that drives `render`, `generate`,
+//!    `list` and validation;
+//! 5. [`bundle`] and [`output`]: render everything, check everything, then write.
+
+pub mod artifact;
+pub mod bundle;
+pub mod check;
+pub mod cli;
+pub mod context;
+pub mod error;
+pub mod escape;
+pub mod model;
+pub mod names;
+pub mod output;
+pub mod params;
+pub mod partition;
+pub mod policy;
+pub mod rules;
+pub mod schemas;
+pub mod templates;
+
+pub use error::Error;
