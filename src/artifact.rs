@@ -127,5 +127,9 @@ pub fn by_name(name: &str) -> Option<&'static Artifact> {
 
 /// What the model lacks to render `artifact`, as sentences.
 pub fn missing(artifact: &Artifact, model: &Model) -> Vec<String> {
-    artifact.needs.iter().flat_map(|n| n.missing(model)).collect()
+    artifact
+        .needs
+        .iter()
+        .flat_map(|n| n.missing(model))
+        .collect()
 }

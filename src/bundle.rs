@@ -25,8 +25,11 @@ pub struct Rendered {
 pub fn render(model: &Model, artifacts: &[&'static Artifact]) -> Result<Vec<Rendered>, Error> {
     require(model, artifacts)?;
     let tera = templates::engine()?;
-    let context = tera::Context::from_serialize(&Context::new(model))
-        .map_err(|e| Error::Template { template: "(context)".into(), message: e.to_string() })?;
+    let context =
+        tera::Context::from_serialize(&Context::new(model)).map_err(|e| Error::Template {
+            template: "(context)".into(),
+            message: e.to_string(),
+        })?;
     artifacts
         .iter()
         .map(|artifact| {
@@ -35,7 +38,10 @@ pub fn render(model: &Model, artifacts: &[&'static Artifact]) -> Result<Vec<Rend
             if problems.is_empty() {
                 Ok(Rendered { artifact, text })
             } else {
-                Err(Error::ArtifactCheck { artifact: artifact.name, problems })
+                Err(Error::ArtifactCheck {
+                    artifact: artifact.name,
+                    problems,
+                })
             }
         })
         .collect()
@@ -63,6 +69,9 @@ fn require(model: &Model, artifacts: &[&'static Artifact]) -> Result<(), Error> 
     if names.is_empty() {
         Ok(())
     } else {
-        Err(Error::Missing { artifacts: names, missing })
+        Err(Error::Missing {
+            artifacts: names,
+            missing,
+        })
     }
 }

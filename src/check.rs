@@ -15,22 +15,35 @@ pub fn check(artifact: &Artifact, text: &str) -> Vec<Problem> {
             .iter()
             .enumerate()
             .flat_map(|(i, doc)| {
-                let prefix = if docs.len() > 1 { format!("(document {}) ", i + 1) } else { String::new() };
-                schemas::check(artifact.schema, doc).into_iter().map(move |mut p| {
-                    p.path = format!("{prefix}{}", p.path);
-                    p
-                })
+                let prefix = if docs.len() > 1 {
+                    format!("(document {}) ", i + 1)
+                } else {
+                    String::new()
+                };
+                schemas::check(artifact.schema, doc)
+                    .into_iter()
+                    .map(move |mut p| {
+                        p.path = format!("{prefix}{}", p.path);
+                        p
+                    })
             })
             .collect(),
-        Err(message) => vec![Problem { path: String::new(), message }],
+        Err(message) => vec![Problem {
+            path: String::new(),
+            message,
+        }],
     }
 }
 
 /// Parses `text` into the JSON values of its documents.
 pub fn documents(format: Format, text: &str) -> Result<Vec<Value>, String> {
     match format {
-        Format::Json => serde_json::from_str(text).map(|v| vec![v]).map_err(|e| format!("not valid JSON: {e}")),
-        Format::Yaml => yaml_document(serde_yaml::Deserializer::from_str(text).next(), text).map(|v| vec![v]),
+        Format::Json => serde_json::from_str(text)
+            .map(|v| vec![v])
+            .map_err(|e| format!("not valid JSON: {e}")),
+        Format::Yaml => {
+            yaml_document(serde_yaml::Deserializer::from_str(text).next(), text).map(|v| vec![v])
+        }
         Format::YamlStream => serde_yaml::Deserializer::from_str(text)
             .map(|doc| yaml_document(Some(doc), text))
             .collect(),

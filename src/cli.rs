@@ -34,9 +34,11 @@ Exit codes: 0 success; 1 an output or check failed; 2 usage or input error.";
 /// podiam: IAM roles for S3 access from EKS pods, rendered offline.
 #[derive(Debug, Parser)]
 #[command(name = "podiam", version, about, after_help = EXAMPLES)]
-#[command(long_about = "Renders, offline, every artifact needed to give pods on Amazon EKS access to an S3 bucket \
+#[command(
+    long_about = "Renders, offline, every artifact needed to give pods on Amazon EKS access to an S3 bucket \
 through an IAM role, by EKS Pod Identity or IRSA: IAM policies, SkyPilot config and task, Kubernetes manifests. \
-Every artifact is parsed back and checked against its schema before anything is written. podiam never calls AWS or Kubernetes.")]
+Every artifact is parsed back and checked against its schema before anything is written. podiam never calls AWS or Kubernetes."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -182,8 +184,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Schema { name } => {
-            let schema = Schema::by_name(&name)
-                .ok_or_else(|| Error::UnknownSchema(name, Schema::names().collect::<Vec<_>>().join(", ")))?;
+            let schema = Schema::by_name(&name).ok_or_else(|| {
+                Error::UnknownSchema(name, Schema::names().collect::<Vec<_>>().join(", "))
+            })?;
             print(schema.text());
             Ok(())
         }
@@ -204,7 +207,8 @@ fn generate(params: ParamArgs, out: PathBuf, force: bool) -> Result<(), Error> {
 }
 
 fn render(name: &str, params: ParamArgs) -> Result<(), Error> {
-    let artifact = artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
+    let artifact =
+        artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
     let model = params.model()?;
     let rendered = bundle::render(&model, &[artifact])?;
     rendered.iter().for_each(|r| print(&r.text));
@@ -212,20 +216,34 @@ fn render(name: &str, params: ParamArgs) -> Result<(), Error> {
 }
 
 fn validate(name: &str, file: &std::path::Path) -> Result<(), Error> {
-    let artifact = artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
+    let artifact =
+        artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
     let path = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|source| Error::InputRead { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(file).map_err(|source| Error::InputRead {
+        path: path.clone(),
+        source,
+    })?;
     let problems = check::check(artifact, &text);
     if !problems.is_empty() {
-        return Err(Error::InvalidFile { path, artifact: artifact.name, problems });
+        return Err(Error::InvalidFile {
+            path,
+            artifact: artifact.name,
+            problems,
+        });
     }
-    print(&format!("{path}: valid {name} (schema {})\n", artifact.schema.name()));
+    print(&format!(
+        "{path}: valid {name} (schema {})\n",
+        artifact.schema.name()
+    ));
     Ok(())
 }
 
 /// The artifact table as text.
 pub fn list() -> String {
-    let mut text = format!("{:<18} {:<32} {:<12} {:<20} {}\n", "NAME", "PATH", "FORMAT", "SCHEMA", "WHAT");
+    let mut text = format!(
+        "{:<18} {:<32} {:<12} {:<20} {}\n",
+        "NAME", "PATH", "FORMAT", "SCHEMA", "WHAT"
+    );
     for a in ARTIFACTS {
         text.push_str(&format!(
             "{:<18} {:<32} {:<12} {:<20} {}\n",

@@ -94,7 +94,10 @@ impl Context {
     /// Derives the template context from a validated model.
     pub fn new(model: &Model) -> Context {
         Context {
-            podiam: Tool { version: env!("CARGO_PKG_VERSION"), regenerate: regenerate(model) },
+            podiam: Tool {
+                version: env!("CARGO_PKG_VERSION"),
+                regenerate: regenerate(model),
+            },
             method: model.method,
             irsa: model.method == Method::Irsa,
             cluster: model.cluster.as_str().to_owned(),
@@ -162,7 +165,9 @@ fn regenerate(model: &Model) -> Vec<String> {
         push("oidc-issuer", &oidc.issuer_url());
     }
     let bucket = model.bucket.as_str();
-    if model.policy_name.as_str() != names::derive(names::POLICY_PREFIX, bucket, names::POLICY_MAX).name {
+    if model.policy_name.as_str()
+        != names::derive(names::POLICY_PREFIX, bucket, names::POLICY_MAX).name
+    {
         push("policy-name", model.policy_name.as_str());
     }
     if model.role_name.as_str() != names::derive(names::ROLE_PREFIX, bucket, names::ROLE_MAX).name {

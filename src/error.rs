@@ -17,7 +17,11 @@ pub struct Violation {
 impl Violation {
     /// Builds a violation.
     pub fn new(field: &'static str, value: Option<&str>, rule: impl Into<String>) -> Violation {
-        Violation { field, value: value.map(str::to_owned), rule: rule.into() }
+        Violation {
+            field,
+            value: value.map(str::to_owned),
+            rule: rule.into(),
+        }
     }
 }
 
@@ -53,7 +57,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() { "/" } else { &self.path };
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
         write!(f, "at {path}: {}", self.message)
     }
 }

@@ -43,9 +43,16 @@ pub fn yaml(value: &str) -> String {
 }
 
 fn is_plain_yaml(value: &str) -> bool {
-    const SPECIAL: [&str; 11] = ["y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf"];
-    let first_letter = value.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-    let safe_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || "_./@-".contains(c));
+    const SPECIAL: [&str; 11] = [
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf",
+    ];
+    let first_letter = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic());
+    let safe_chars = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_./@-".contains(c));
     first_letter && safe_chars && !SPECIAL.contains(&value.to_ascii_lowercase().as_str())
 }
 
@@ -81,13 +88,32 @@ mod tests {
     use super::*;
 
     const HOSTILE: [&str; 16] = [
-        "yes", "No", "null", "~", "a: b", "#x", "&a", "*a", "!!str", "'\"", "line\nbreak",
-        "tab\tcr\r", "\u{202e}rtl", "zero\u{200b}width", "𝔘nicode", "-leading",
+        "yes",
+        "No",
+        "null",
+        "~",
+        "a: b",
+        "#x",
+        "&a",
+        "*a",
+        "!!str",
+        "'\"",
+        "line\nbreak",
+        "tab\tcr\r",
+        "\u{202e}rtl",
+        "zero\u{200b}width",
+        "𝔘nicode",
+        "-leading",
     ];
 
     #[test]
     fn yaml_scalars_round_trip_as_strings() {
-        for v in HOSTILE.iter().copied().chain(["12", "1:30", "0x1F", "1e3", ".inf", "2026-01-01", ""]) {
+        for v in
+            HOSTILE
+                .iter()
+                .copied()
+                .chain(["12", "1:30", "0x1F", "1e3", ".inf", "2026-01-01", ""])
+        {
             let doc = format!("key: {}\n", yaml(v));
             let back: serde_yaml::Value = serde_yaml::from_str(&doc).expect(&doc);
             assert_eq!(back["key"].as_str(), Some(v), "{doc}");
@@ -105,9 +131,18 @@ mod tests {
 
     #[test]
     fn shell_words_survive_bash() {
-        for v in HOSTILE.iter().copied().chain(["$(id)", "`id`", "${HOME}", "a;b && c | d", "it's", ""]) {
+        for v in
+            HOSTILE
+                .iter()
+                .copied()
+                .chain(["$(id)", "`id`", "${HOME}", "a;b && c | d", "it's", ""])
+        {
             let script = format!("printf '%s' {}", shell(v).expect(v));
-            let out = std::process::Command::new("bash").arg("-c").arg(&script).output().expect("bash");
+            let out = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .expect("bash");
             assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{script}");
         }
         assert!(shell("a\0b").is_err());

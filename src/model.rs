@@ -107,7 +107,10 @@ impl OidcProvider {
                 region.oidc_host()
             )),
             None if !host.starts_with("oidc.eks.") => Err(RULE.into()),
-            _ => Ok(OidcProvider { host: host.to_owned(), id: id.to_owned() }),
+            _ => Ok(OidcProvider {
+                host: host.to_owned(),
+                id: id.to_owned(),
+            }),
         }
     }
 
@@ -163,16 +166,31 @@ struct Checker {
 }
 
 impl Checker {
-    fn optional<T>(&mut self, field: &'static str, value: Option<&str>, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    fn optional<T>(
+        &mut self,
+        field: &'static str,
+        value: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let value = value?;
         parse(value)
-            .map_err(|rule| self.violations.push(Violation::new(field, Some(value), rule)))
+            .map_err(|rule| {
+                self.violations
+                    .push(Violation::new(field, Some(value), rule))
+            })
             .ok()
     }
 
-    fn required<T>(&mut self, field: &'static str, hint: &str, value: Option<&str>, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    fn required<T>(
+        &mut self,
+        field: &'static str,
+        hint: &str,
+        value: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
         if value.is_none() {
-            self.violations.push(Violation::new(field, None, format!("is required; {hint}")));
+            self.violations
+                .push(Violation::new(field, None, format!("is required; {hint}")));
         }
         self.optional(field, value, parse)
     }
@@ -182,26 +200,108 @@ impl Model {
     /// Validates every raw parameter, reporting all violations at once.
     pub fn from_raw(raw: &RawParams) -> Result<Model, Error> {
         let mut c = Checker::default();
-        let cluster = c.required("cluster", "give --cluster or set EKS_CLUSTER_NAME", raw.cluster.as_deref(), Cluster::parse);
-        let region = c.required("region", "give --region or set AWS_REGION", raw.region.as_deref(), Region::parse);
-        let bucket = c.required("bucket", "give --bucket or set S3_BUCKET", raw.bucket.as_deref(), Bucket::parse);
-        let namespace = c.optional("namespace", Some(raw.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE)), Namespace::parse);
-        let service_account = c.optional("service-account", Some(raw.service_account.as_deref().unwrap_or(DEFAULT_SERVICE_ACCOUNT)), ServiceAccount::parse);
-        let kube_context = c.optional("kube-context", raw.kube_context.as_deref(), KubeContext::parse);
+        let cluster = c.required(
+            "cluster",
+            "give --cluster or set EKS_CLUSTER_NAME",
+            raw.cluster.as_deref(),
+            Cluster::parse,
+        );
+        let region = c.required(
+            "region",
+            "give --region or set AWS_REGION",
+            raw.region.as_deref(),
+            Region::parse,
+        );
+        let bucket = c.required(
+            "bucket",
+            "give --bucket or set S3_BUCKET",
+            raw.bucket.as_deref(),
+            Bucket::parse,
+        );
+        let namespace = c.optional(
+            "namespace",
+            Some(raw.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE)),
+            Namespace::parse,
+        );
+        let service_account = c.optional(
+            "service-account",
+            Some(
+                raw.service_account
+                    .as_deref()
+                    .unwrap_or(DEFAULT_SERVICE_ACCOUNT),
+            ),
+            ServiceAccount::parse,
+        );
+        let kube_context = c.optional(
+            "kube-context",
+            raw.kube_context.as_deref(),
+            KubeContext::parse,
+        );
         let account_id = c.optional("account-id", raw.account_id.as_deref(), AccountId::parse);
-        let method = c.optional("method", Some(raw.method.as_deref().unwrap_or("pod-identity")), Method::parse);
-        let oidc = c.optional("oidc-issuer", raw.oidc_issuer.as_deref(), |v| OidcProvider::parse(v, region.as_ref()));
+        let method = c.optional(
+            "method",
+            Some(raw.method.as_deref().unwrap_or("pod-identity")),
+            Method::parse,
+        );
+        let oidc = c.optional("oidc-issuer", raw.oidc_issuer.as_deref(), |v| {
+            OidcProvider::parse(v, region.as_ref())
+        });
         let mut notices = Vec::new();
         let bucket_name = bucket.as_ref().map(|b| b.as_str().to_owned());
         let policy_name = c.optional("policy-name", raw.policy_name.as_deref(), PolicyName::parse);
         let role_name = c.optional("role-name", raw.role_name.as_deref(), RoleName::parse);
-        let policy_name = policy_name.or_else(|| default_name(&bucket_name, names::POLICY_PREFIX, names::POLICY_MAX, &mut notices).and_then(|n| PolicyName::parse(&n).ok()));
-        let role_name = role_name.or_else(|| default_name(&bucket_name, names::ROLE_PREFIX, names::ROLE_MAX, &mut notices).and_then(|n| RoleName::parse(&n).ok()));
-        match (cluster, region, bucket, namespace, service_account, method, policy_name, role_name) {
-            (Some(cluster), Some(region), Some(bucket), Some(namespace), Some(service_account), Some(method), Some(policy_name), Some(role_name))
-                if c.violations.is_empty() =>
-            {
-                let mut model = Model { cluster, region, bucket, namespace, service_account, kube_context, account_id, method, oidc, policy_name, role_name, notices };
+        let policy_name = policy_name.or_else(|| {
+            default_name(
+                &bucket_name,
+                names::POLICY_PREFIX,
+                names::POLICY_MAX,
+                &mut notices,
+            )
+            .and_then(|n| PolicyName::parse(&n).ok())
+        });
+        let role_name = role_name.or_else(|| {
+            default_name(
+                &bucket_name,
+                names::ROLE_PREFIX,
+                names::ROLE_MAX,
+                &mut notices,
+            )
+            .and_then(|n| RoleName::parse(&n).ok())
+        });
+        match (
+            cluster,
+            region,
+            bucket,
+            namespace,
+            service_account,
+            method,
+            policy_name,
+            role_name,
+        ) {
+            (
+                Some(cluster),
+                Some(region),
+                Some(bucket),
+                Some(namespace),
+                Some(service_account),
+                Some(method),
+                Some(policy_name),
+                Some(role_name),
+            ) if c.violations.is_empty() => {
+                let mut model = Model {
+                    cluster,
+                    region,
+                    bucket,
+                    namespace,
+                    service_account,
+                    kube_context,
+                    account_id,
+                    method,
+                    oidc,
+                    policy_name,
+                    role_name,
+                    notices,
+                };
                 model.add_method_notices(raw);
                 Ok(model)
             }
@@ -211,9 +311,13 @@ impl Model {
 
     fn add_method_notices(&mut self, raw: &RawParams) {
         if self.method == Method::PodIdentity && raw.oidc_issuer.is_some() {
-            self.notices.push("oidc-issuer is only used by --method irsa; it is ignored for pod-identity".into());
+            self.notices.push(
+                "oidc-issuer is only used by --method irsa; it is ignored for pod-identity".into(),
+            );
         }
-        if self.method == Method::PodIdentity && self.region.partition() == crate::partition::Partition::AwsCn {
+        if self.method == Method::PodIdentity
+            && self.region.partition() == crate::partition::Partition::AwsCn
+        {
             self.notices.push(format!(
                 "EKS Pod Identity may not be offered in China regions ({}); check before applying, or use --method irsa",
                 self.region.as_str()
@@ -232,10 +336,20 @@ impl Model {
     }
 }
 
-fn default_name(bucket: &Option<String>, prefix: &str, max: usize, notices: &mut Vec<String>) -> Option<String> {
-    let Derived { name, shortened_from } = names::derive(prefix, bucket.as_deref()?, max);
+fn default_name(
+    bucket: &Option<String>,
+    prefix: &str,
+    max: usize,
+    notices: &mut Vec<String>,
+) -> Option<String> {
+    let Derived {
+        name,
+        shortened_from,
+    } = names::derive(prefix, bucket.as_deref()?, max);
     if let Some(full) = shortened_from {
-        notices.push(format!("the default name {full:?} is over IAM's {max}-character limit; using {name:?} instead"));
+        notices.push(format!(
+            "the default name {full:?} is over IAM's {max}-character limit; using {name:?} instead"
+        ));
     }
     Some(name)
 }

@@ -29,13 +29,19 @@ pub struct Derived {
 pub fn derive(prefix: &str, bucket: &str, max: usize) -> Derived {
     let full = format!("{prefix}{bucket}");
     if full.len() <= max {
-        return Derived { name: full, shortened_from: None };
+        return Derived {
+            name: full,
+            shortened_from: None,
+        };
     }
     let digest = Sha256::digest(full.as_bytes());
     let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let keep = max - hash.len() - 1;
     let head = full[..keep].trim_end_matches(['-', '.']);
-    Derived { name: format!("{head}-{hash}"), shortened_from: Some(full) }
+    Derived {
+        name: format!("{head}-{hash}"),
+        shortened_from: Some(full),
+    }
 }
 
 #[cfg(test)]
@@ -57,7 +63,10 @@ mod tests {
         let a = derive(ROLE_PREFIX, &bucket, ROLE_MAX);
         assert_eq!(a.name.len(), 64);
         assert!(a.name.starts_with("SkyPilotS3Role-bbb"));
-        assert_eq!(a.shortened_from.as_deref(), Some(format!("SkyPilotS3Role-{bucket}").as_str()));
+        assert_eq!(
+            a.shortened_from.as_deref(),
+            Some(format!("SkyPilotS3Role-{bucket}").as_str())
+        );
         assert_eq!(a, derive(ROLE_PREFIX, &bucket, ROLE_MAX));
         let other = format!("{}y", "b".repeat(49));
         assert_ne!(a.name, derive(ROLE_PREFIX, &other, ROLE_MAX).name);

@@ -33,7 +33,11 @@ impl Status {
 
 /// Writes every rendered artifact below `dir`. Nothing is written when any
 /// existing file differs and `force` is false.
-pub fn write_bundle(dir: &Path, rendered: &[Rendered], force: bool) -> Result<Vec<(PathBuf, Status)>, Error> {
+pub fn write_bundle(
+    dir: &Path,
+    rendered: &[Rendered],
+    force: bool,
+) -> Result<Vec<(PathBuf, Status)>, Error> {
     let plan = rendered
         .iter()
         .map(|r| {
@@ -62,17 +66,26 @@ fn plan_one(path: &Path, text: &str) -> Result<Status, Error> {
         Ok(existing) if existing == text.as_bytes() => Ok(Status::Unchanged),
         Ok(_) => Ok(Status::Replaced),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Status::Created),
-        Err(source) => Err(Error::Write { path: path.display().to_string(), source }),
+        Err(source) => Err(Error::Write {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// so readers see either the old file or the whole new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let err = |source| Error::Write { path: path.display().to_string(), source };
+    let err = |source| Error::Write {
+        path: path.display().to_string(),
+        source,
+    };
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(err)?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = parent.join(format!(".{name}.podiam-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;

@@ -61,14 +61,26 @@ impl RawParams {
     /// against `schemas/params.schema.json` and returns its values.
     pub fn from_file(path: &Path) -> Result<RawParams, Error> {
         let shown = path.display().to_string();
-        let text = read_source(path).map_err(|source| Error::ParamsRead { path: shown.clone(), source })?;
-        let value: serde_json::Value = serde_yaml::from_str(&text)
-            .map_err(|e| Error::ParamsParse { path: shown.clone(), message: e.to_string() })?;
+        let text = read_source(path).map_err(|source| Error::ParamsRead {
+            path: shown.clone(),
+            source,
+        })?;
+        let value: serde_json::Value =
+            serde_yaml::from_str(&text).map_err(|e| Error::ParamsParse {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
         let problems = crate::schemas::check(Schema::Params, &value);
         if !problems.is_empty() {
-            return Err(Error::ParamsSchema { path: shown, problems });
+            return Err(Error::ParamsSchema {
+                path: shown,
+                problems,
+            });
         }
-        serde_json::from_value(value).map_err(|e| Error::ParamsParse { path: shown, message: e.to_string() })
+        serde_json::from_value(value).map_err(|e| Error::ParamsParse {
+            path: shown,
+            message: e.to_string(),
+        })
     }
 }
 
@@ -87,7 +99,10 @@ mod tests {
 
     #[test]
     fn higher_precedence_wins_and_gaps_fill_from_below() {
-        let flags = RawParams { bucket: Some("flag".into()), ..RawParams::default() };
+        let flags = RawParams {
+            bucket: Some("flag".into()),
+            ..RawParams::default()
+        };
         let file = RawParams {
             bucket: Some("file".into()),
             region: Some("us-west-2".into()),

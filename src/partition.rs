@@ -44,7 +44,8 @@ impl Region {
     /// Parses a region name such as `us-west-2`, `cn-north-1` or `us-gov-west-1`.
     pub fn parse(value: &str) -> Result<Region, String> {
         const RULE: &str = "AWS regions look like 'us-west-2', 'cn-north-1' or 'us-gov-west-1' (lowercase area, direction, number)";
-        if value.starts_with("us-iso") || value.starts_with("eu-iso") || value.starts_with("eusc-") {
+        if value.starts_with("us-iso") || value.starts_with("eu-iso") || value.starts_with("eusc-")
+        {
             return Err("isolated and sovereign-cloud partitions are not supported; podiam knows the aws, aws-cn and aws-us-gov partitions".into());
         }
         let (partition, rest) = if let Some(rest) = value.strip_prefix("us-gov-") {
@@ -60,12 +61,17 @@ impl Region {
             (Partition::Aws, rest)
         };
         let (direction, number) = rest.split_once('-').ok_or(RULE)?;
-        let direction_ok = !direction.is_empty() && direction.chars().all(|c| c.is_ascii_lowercase());
-        let number_ok = (1..=2).contains(&number.len()) && number.chars().all(|c| c.is_ascii_digit());
+        let direction_ok =
+            !direction.is_empty() && direction.chars().all(|c| c.is_ascii_lowercase());
+        let number_ok =
+            (1..=2).contains(&number.len()) && number.chars().all(|c| c.is_ascii_digit());
         if !(direction_ok && number_ok) {
             return Err(RULE.into());
         }
-        Ok(Region { name: value.to_owned(), partition })
+        Ok(Region {
+            name: value.to_owned(),
+            partition,
+        })
     }
 
     /// The region name.
@@ -93,9 +99,21 @@ mod tests {
         let cases = [
             ("us-west-2", "aws", "oidc.eks.us-west-2.amazonaws.com"),
             ("eu-central-1", "aws", "oidc.eks.eu-central-1.amazonaws.com"),
-            ("cn-north-1", "aws-cn", "oidc.eks.cn-north-1.amazonaws.com.cn"),
-            ("cn-northwest-1", "aws-cn", "oidc.eks.cn-northwest-1.amazonaws.com.cn"),
-            ("us-gov-west-1", "aws-us-gov", "oidc.eks.us-gov-west-1.amazonaws.com"),
+            (
+                "cn-north-1",
+                "aws-cn",
+                "oidc.eks.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "cn-northwest-1",
+                "aws-cn",
+                "oidc.eks.cn-northwest-1.amazonaws.com.cn",
+            ),
+            (
+                "us-gov-west-1",
+                "aws-us-gov",
+                "oidc.eks.us-gov-west-1.amazonaws.com",
+            ),
         ];
         for (name, partition, host) in cases {
             let region = Region::parse(name).expect(name);
@@ -106,7 +124,17 @@ mod tests {
 
     #[test]
     fn malformed_regions_are_refused() {
-        for bad in ["", "us", "us-west", "US-WEST-2", "us-west-", "us-west-123", "usa-west-2", "us_west_2", "us-west-2 "] {
+        for bad in [
+            "",
+            "us",
+            "us-west",
+            "US-WEST-2",
+            "us-west-",
+            "us-west-123",
+            "usa-west-2",
+            "us_west_2",
+            "us-west-2 ",
+        ] {
             assert!(Region::parse(bad).is_err(), "{bad:?} should fail");
         }
         let err = Region::parse("us-iso-east-1").expect_err("iso");

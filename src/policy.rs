@@ -22,7 +22,11 @@ pub const OBJECT_ACTIONS: [&str; 3] = ["s3:GetObject", "s3:PutObject", "s3:Delet
 
 /// `arn:<partition>:s3:::<bucket>`.
 pub fn bucket_arn(model: &Model) -> String {
-    format!("arn:{}:s3:::{}", model.region.partition().id(), model.bucket.as_str())
+    format!(
+        "arn:{}:s3:::{}",
+        model.region.partition().id(),
+        model.bucket.as_str()
+    )
 }
 
 /// `arn:<partition>:s3:::<bucket>/*`.
@@ -47,7 +51,11 @@ pub fn oidc_provider_arn(model: &Model) -> Option<String> {
 
 fn iam_arn(model: &Model, kind: &str, name: &str) -> Option<String> {
     let account = model.account_id.as_ref()?;
-    Some(format!("arn:{}:iam::{}:{kind}/{name}", model.region.partition().id(), account.as_str()))
+    Some(format!(
+        "arn:{}:iam::{}:{kind}/{name}",
+        model.region.partition().id(),
+        account.as_str()
+    ))
 }
 
 /// The S3 permission policy: the docs page's five actions, split so that

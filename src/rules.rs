@@ -18,7 +18,9 @@ fn is_lower_alnum(c: char) -> bool {
 fn length(value: &str, min: usize, max: usize, what: &str) -> RuleResult {
     let n = value.chars().count();
     if n < min || n > max {
-        return Err(format!("{what} must be {min} to {max} characters long (got {n})"));
+        return Err(format!(
+            "{what} must be {min} to {max} characters long (got {n})"
+        ));
     }
     Ok(())
 }
@@ -26,7 +28,10 @@ fn length(value: &str, min: usize, max: usize, what: &str) -> RuleResult {
 /// S3 general purpose bucket names.
 pub fn bucket(value: &str) -> RuleResult {
     length(value, 3, 63, "S3 bucket names")?;
-    if !value.chars().all(|c| is_lower_alnum(c) || c == '.' || c == '-') {
+    if !value
+        .chars()
+        .all(|c| is_lower_alnum(c) || c == '.' || c == '-')
+    {
         return Err("S3 bucket names use lowercase letters, digits, '.' and '-'".into());
     }
     let first_last = [value.chars().next(), value.chars().last()];
@@ -40,10 +45,14 @@ pub fn bucket(value: &str) -> RuleResult {
         return Err("S3 bucket names must not be formatted as an IP address".into());
     }
     if let Some(p) = BUCKET_PREFIXES.iter().find(|p| value.starts_with(**p)) {
-        return Err(format!("S3 bucket names must not start with {p:?} (reserved by AWS)"));
+        return Err(format!(
+            "S3 bucket names must not start with {p:?} (reserved by AWS)"
+        ));
     }
     if let Some(s) = BUCKET_SUFFIXES.iter().find(|s| value.ends_with(**s)) {
-        return Err(format!("S3 bucket names must not end with {s:?} (reserved by AWS)"));
+        return Err(format!(
+            "S3 bucket names must not end with {s:?} (reserved by AWS)"
+        ));
     }
     Ok(())
 }
@@ -132,7 +141,10 @@ pub fn kube_context(value: &str) -> RuleResult {
     length(value, 1, 253, "kubeconfig context names")?;
     let allowed = |c: char| c.is_ascii_alphanumeric() || "._:/@-".contains(c);
     if !value.chars().all(allowed) || value.starts_with('-') {
-        return Err("kubeconfig context names use letters, digits and '._:/@-', and do not start with '-'".into());
+        return Err(
+            "kubeconfig context names use letters, digits and '._:/@-', and do not start with '-'"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -172,7 +184,11 @@ mod tests {
 
     #[test]
     fn bucket_characters_and_ends() {
-        bad(bucket, "My_Bucket", "lowercase letters, digits, '.' and '-'");
+        bad(
+            bucket,
+            "My_Bucket",
+            "lowercase letters, digits, '.' and '-'",
+        );
         bad(bucket, "my_bucket", "lowercase letters");
         bad(bucket, "-abc", "start and end");
         bad(bucket, "abc-", "start and end");
@@ -230,7 +246,13 @@ mod tests {
     fn service_accounts() {
         ok(service_account, "skypilot-service-account");
         ok(service_account, "a.b-c");
-        let long = format!("{}.{}.{}.{}", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61));
+        let long = format!(
+            "{}.{}.{}.{}",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(61)
+        );
         assert_eq!(long.len(), 253);
         ok(service_account, &long);
         bad(service_account, &format!("{long}x"), "RFC 1123 subdomains");
@@ -263,7 +285,10 @@ mod tests {
     #[test]
     fn kube_contexts() {
         ok(kube_context, "my-context");
-        ok(kube_context, "arn:aws:eks:us-west-2:123456789012:cluster/my-eks-cluster");
+        ok(
+            kube_context,
+            "arn:aws:eks:us-west-2:123456789012:cluster/my-eks-cluster",
+        );
         ok(kube_context, "user@cluster.local");
         bad(kube_context, "-ctx", "do not start with '-'");
         bad(kube_context, "a b", "letters, digits");

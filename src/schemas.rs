@@ -26,12 +26,36 @@ pub enum Schema {
 
 /// The schemas: variant, name, and the embedded text.
 const ALL: [(Schema, &str, &str); 6] = [
-    (Schema::Params, "params", include_str!("../schemas/params.schema.json")),
-    (Schema::IamPolicy, "iam-policy", include_str!("../schemas/iam-policy.schema.json")),
-    (Schema::TrustPolicy, "trust-policy", include_str!("../schemas/trust-policy.schema.json")),
-    (Schema::SkypilotConfig, "skypilot-config", include_str!("../schemas/skypilot-config.schema.json")),
-    (Schema::SkypilotTask, "skypilot-task", include_str!("../schemas/skypilot-task.schema.json")),
-    (Schema::KubernetesManifest, "kubernetes-manifest", include_str!("../schemas/kubernetes-manifest.schema.json")),
+    (
+        Schema::Params,
+        "params",
+        include_str!("../schemas/params.schema.json"),
+    ),
+    (
+        Schema::IamPolicy,
+        "iam-policy",
+        include_str!("../schemas/iam-policy.schema.json"),
+    ),
+    (
+        Schema::TrustPolicy,
+        "trust-policy",
+        include_str!("../schemas/trust-policy.schema.json"),
+    ),
+    (
+        Schema::SkypilotConfig,
+        "skypilot-config",
+        include_str!("../schemas/skypilot-config.schema.json"),
+    ),
+    (
+        Schema::SkypilotTask,
+        "skypilot-task",
+        include_str!("../schemas/skypilot-task.schema.json"),
+    ),
+    (
+        Schema::KubernetesManifest,
+        "kubernetes-manifest",
+        include_str!("../schemas/kubernetes-manifest.schema.json"),
+    ),
 ];
 
 impl Schema {
@@ -66,11 +90,16 @@ fn entry(schema: Schema) -> &'static (Schema, &'static str, &'static str) {
 /// validator that reports the compile error on every check.
 fn validators() -> &'static Vec<Result<Validator, String>> {
     static VALIDATORS: OnceLock<Vec<Result<Validator, String>>> = OnceLock::new();
-    VALIDATORS.get_or_init(|| ALL.iter().map(|(_, name, text)| compile(name, text)).collect())
+    VALIDATORS.get_or_init(|| {
+        ALL.iter()
+            .map(|(_, name, text)| compile(name, text))
+            .collect()
+    })
 }
 
 fn compile(name: &str, text: &str) -> Result<Validator, String> {
-    let schema: Value = serde_json::from_str(text).map_err(|e| format!("schema {name} is not JSON: {e}"))?;
+    let schema: Value =
+        serde_json::from_str(text).map_err(|e| format!("schema {name} is not JSON: {e}"))?;
     jsonschema::validator_for(&schema).map_err(|e| format!("schema {name} does not compile: {e}"))
 }
 
@@ -79,9 +108,15 @@ pub fn check(schema: Schema, instance: &Value) -> Vec<Problem> {
     match &validators()[schema as usize] {
         Ok(validator) => validator
             .iter_errors(instance)
-            .map(|e| Problem { path: e.instance_path().to_string(), message: e.to_string() })
+            .map(|e| Problem {
+                path: e.instance_path().to_string(),
+                message: e.to_string(),
+            })
             .collect(),
-        Err(message) => vec![Problem { path: String::new(), message: message.clone() }],
+        Err(message) => vec![Problem {
+            path: String::new(),
+            message: message.clone(),
+        }],
     }
 }
 
@@ -93,7 +128,11 @@ mod tests {
     fn every_schema_compiles() {
         for (i, (schema, name, _)) in ALL.iter().enumerate() {
             assert_eq!(*schema as usize, i, "ALL must be ordered by variant");
-            assert!(validators()[i].is_ok(), "{name}: {:?}", validators()[i].as_ref().err());
+            assert!(
+                validators()[i].is_ok(),
+                "{name}: {:?}",
+                validators()[i].as_ref().err()
+            );
         }
     }
 }

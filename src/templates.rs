@@ -11,12 +11,30 @@ use crate::escape;
 
 /// Every template: name and embedded source.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("partials/header", include_str!("../templates/partials/header.tera")),
-    ("iam/s3-access-policy.json", include_str!("../templates/iam/s3-access-policy.json.tera")),
-    ("iam/trust-policy.json", include_str!("../templates/iam/trust-policy.json.tera")),
-    ("skypilot/config.yaml", include_str!("../templates/skypilot/config.yaml.tera")),
-    ("skypilot/task.yaml", include_str!("../templates/skypilot/task.yaml.tera")),
-    ("kubernetes/serviceaccount.yaml", include_str!("../templates/kubernetes/serviceaccount.yaml.tera")),
+    (
+        "partials/header",
+        include_str!("../templates/partials/header.tera"),
+    ),
+    (
+        "iam/s3-access-policy.json",
+        include_str!("../templates/iam/s3-access-policy.json.tera"),
+    ),
+    (
+        "iam/trust-policy.json",
+        include_str!("../templates/iam/trust-policy.json.tera"),
+    ),
+    (
+        "skypilot/config.yaml",
+        include_str!("../templates/skypilot/config.yaml.tera"),
+    ),
+    (
+        "skypilot/task.yaml",
+        include_str!("../templates/skypilot/task.yaml.tera"),
+    ),
+    (
+        "kubernetes/serviceaccount.yaml",
+        include_str!("../templates/kubernetes/serviceaccount.yaml.tera"),
+    ),
 ];
 
 /// The engine with every built-in template, parsed once per process.
@@ -24,7 +42,10 @@ pub fn engine() -> Result<&'static Tera, Error> {
     static ENGINE: OnceLock<Result<Tera, Error>> = OnceLock::new();
     match ENGINE.get_or_init(|| build(TEMPLATES)) {
         Ok(tera) => Ok(tera),
-        Err(e) => Err(Error::Template { template: "(built-in templates)".into(), message: e.to_string() }),
+        Err(e) => Err(Error::Template {
+            template: "(built-in templates)".into(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -35,7 +56,10 @@ pub fn build(templates: &[(&str, &str)]) -> Result<Tera, Error> {
     tera.autoescape_on(Vec::<&str>::new());
     register_filters(&mut tera);
     tera.add_raw_templates(templates.iter().copied())
-        .map_err(|e| Error::Template { template: "(parse)".into(), message: describe(&e) })?;
+        .map_err(|e| Error::Template {
+            template: "(parse)".into(),
+            message: describe(&e),
+        })?;
     Ok(tera)
 }
 
@@ -45,14 +69,20 @@ fn register_filters(tera: &mut Tera) {
         escape::json(&value).map_err(tera::Error::message)
     });
     tera.register_filter("yaml", |v: &str, _: Kwargs, _: &State| escape::yaml(v));
-    tera.register_filter("shell", |v: &str, _: Kwargs, _: &State| escape::shell(v).map_err(tera::Error::message));
-    tera.register_filter("comment", |v: &str, _: Kwargs, _: &State| escape::comment(v).map_err(tera::Error::message));
+    tera.register_filter("shell", |v: &str, _: Kwargs, _: &State| {
+        escape::shell(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("comment", |v: &str, _: Kwargs, _: &State| {
+        escape::comment(v).map_err(tera::Error::message)
+    });
 }
 
 /// Renders one template, naming it in any error.
 pub fn render(tera: &Tera, template: &str, context: &tera::Context) -> Result<String, Error> {
-    tera.render(template, context)
-        .map_err(|e| Error::Template { template: template.to_owned(), message: describe(&e) })
+    tera.render(template, context).map_err(|e| Error::Template {
+        template: template.to_owned(),
+        message: describe(&e),
+    })
 }
 
 /// Tera's error with its whole cause chain, on one line.

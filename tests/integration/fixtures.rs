@@ -1,0 +1,80 @@
+//! The fixtures every artifact is snapshotted for.
+
+use podiam::bundle::{self, Rendered};
+use podiam::model::Model;
+use podiam::params::RawParams;
+
+/// The docs page's example OIDC issuer id.
+pub const OIDC_ID: &str = "EXAMPLED539D4633E53DE1B71EXAMPLE";
+
+/// The docs page's values.
+pub fn docs() -> RawParams {
+    RawParams {
+        cluster: Some("my-eks-cluster".into()),
+        region: Some("us-west-2".into()),
+        bucket: Some("my-bucket".into()),
+        ..RawParams::default()
+    }
+}
+
+fn irsa(raw: RawParams) -> RawParams {
+    let region = raw.region.clone().unwrap_or_default();
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    RawParams {
+        method: Some("irsa".into()),
+        account_id: Some("123456789012".into()),
+        oidc_issuer: Some(format!("https://oidc.eks.{region}.{suffix}/id/{OIDC_ID}")),
+        ..raw
+    }
+}
+
+/// Every fixture: a name and its raw parameters.
+pub fn all() -> Vec<(&'static str, RawParams)> {
+    vec![
+        ("docs-pod-identity", docs()),
+        ("docs-irsa", irsa(docs())),
+        (
+            "custom-namespace-sa-context",
+            RawParams {
+                namespace: Some("ml-team".into()),
+                service_account: Some("s3-reader".into()),
+                kube_context: Some(
+                    "arn:aws:eks:us-west-2:123456789012:cluster/my-eks-cluster".into(),
+                ),
+                ..docs()
+            },
+        ),
+        (
+            "china-irsa",
+            irsa(RawParams {
+                region: Some("cn-north-1".into()),
+                ..docs()
+            }),
+        ),
+        (
+            "govcloud-pod-identity",
+            RawParams {
+                region: Some("us-gov-west-1".into()),
+                account_id: Some("123456789012".into()),
+                ..docs()
+            },
+        ),
+        (
+            "bucket-63-chars",
+            irsa(RawParams {
+                bucket: Some(format!("long-bucket-{}", "x".repeat(51))),
+                ..docs()
+            }),
+        ),
+    ]
+}
+
+/// Renders every artifact for `raw`, panicking on any error.
+pub fn render(raw: &RawParams) -> Vec<Rendered> {
+    let model = Model::from_raw(raw).expect("fixture parameters are valid");
+    bundle::render(&model, &bundle::all()).expect("fixture renders")
+}
