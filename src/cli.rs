@@ -19,15 +19,18 @@ use crate::schemas::Schema;
 const EXAMPLES: &str = "\
 Examples:
   # The Pod Identity bundle for the docs page's values
-  podiam generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --out bundle
+  podiam generate --cluster my-eks-cluster --region us-west-2 \\
+    --bucket my-bucket --out bundle
 
   # IRSA needs the account id and the cluster's OIDC issuer
-  podiam generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket \\
-    --method irsa --account-id 123456789012 \\
-    --oidc-issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE --out bundle
+  podiam generate --cluster my-eks-cluster --region us-west-2 \\
+    --bucket my-bucket --method irsa --account-id 123456789012 \\
+    --oidc-issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE \\
+    --out bundle
 
   # The docs page's environment variables work too
-  EKS_CLUSTER_NAME=c AWS_REGION=us-west-2 S3_BUCKET=my-bucket podiam render trust-policy
+  EKS_CLUSTER_NAME=c AWS_REGION=us-west-2 S3_BUCKET=my-bucket \\
+    podiam render trust-policy
 
 Exit codes: 0 success; 1 an output or check failed; 2 usage or input error.";
 
@@ -108,7 +111,11 @@ enum Command {
         params: ParamArgs,
     },
     /// List the artifacts: name, path, format, schema.
-    List,
+    List {
+        /// Print a Markdown table (as in the README) instead of columns.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print one of the JSON Schemas podiam checks against.
     Schema {
         /// The schema's name (params, iam-policy, trust-policy, ...).
@@ -179,8 +186,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Generate { params, out, force } => generate(params, out, force),
         Command::Render { artifact, params } => render(&artifact, params),
-        Command::List => {
-            print(&list());
+        Command::List { markdown } => {
+            print(&if markdown { list_markdown() } else { list() });
             Ok(())
         }
         Command::Schema { name } => {
@@ -247,6 +254,23 @@ pub fn list() -> String {
     for a in ARTIFACTS {
         text.push_str(&format!(
             "{:<18} {:<32} {:<12} {:<20} {}\n",
+            a.name,
+            a.path,
+            a.format.name(),
+            a.schema.name(),
+            a.summary
+        ));
+    }
+    text
+}
+
+/// The artifact table as Markdown, for the README.
+pub fn list_markdown() -> String {
+    let mut text =
+        String::from("| name | path | format | schema | what it is |\n|---|---|---|---|---|\n");
+    for a in ARTIFACTS {
+        text.push_str(&format!(
+            "| `{}` | `{}` | {} | `{}` | {} |\n",
             a.name,
             a.path,
             a.format.name(),

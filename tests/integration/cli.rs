@@ -532,3 +532,21 @@ fn list_and_schema_come_from_the_tables() {
         serde_json::from_str::<serde_json::Value>(&stdout(&o)).expect("schema is JSON");
     }
 }
+
+#[test]
+fn readme_artifact_table_matches_the_artifact_table() {
+    let readme =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let start = readme
+        .find("<!-- artifact-table:start -->\n")
+        .expect("start marker")
+        + "<!-- artifact-table:start -->\n".len();
+    let end = readme
+        .find("<!-- artifact-table:end -->")
+        .expect("end marker");
+    assert_eq!(
+        &readme[start..end],
+        podiam::cli::list_markdown(),
+        "run `podiam list --markdown` and paste it into README.md"
+    );
+}
