@@ -118,7 +118,19 @@ pub const ARTIFACTS: &[Artifact] = &[
         needs: &[Need::IrsaRoleArn],
         summary: "Kubernetes ServiceAccount (and Namespace when not 'default'); IRSA adds the role annotation",
     },
+    Artifact {
+        name: MANIFEST,
+        template: "manifest.json",
+        path: "manifest.json",
+        format: Format::Json,
+        schema: Schema::Manifest,
+        needs: &[],
+        summary: "what the bundle holds: podiam version, normalised parameters, each artifact's SHA-256 and schema",
+    },
 ];
+
+/// The manifest's name: it hashes every other artifact, so it renders last.
+pub const MANIFEST: &str = "manifest";
 
 /// Looks an artifact up by name.
 pub fn by_name(name: &str) -> Option<&'static Artifact> {

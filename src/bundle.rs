@@ -1,10 +1,11 @@
 //! Rendering: every selected artifact is rendered and checked in memory; the
 //! caller gets all of them or an error, never a partial set.
 
-use crate::artifact::{self, Artifact};
+use crate::artifact::{self, ARTIFACTS, Artifact};
 use crate::check;
 use crate::context::Context;
 use crate::error::Error;
+use crate::manifest;
 use crate::model::Model;
 use crate::templates;
 
@@ -17,39 +18,59 @@ pub struct Rendered {
     pub text: String,
 }
 
-/// Renders and checks `artifacts` for `model`.
+/// Renders and checks `selection` for `model`.
 ///
 /// Fails with [`Error::Missing`] (before rendering) when a parameter an
 /// artifact needs is absent, and with [`Error::ArtifactCheck`] when a
-/// rendered artifact fails its parse-back or schema check.
-pub fn render(model: &Model, artifacts: &[&'static Artifact]) -> Result<Vec<Rendered>, Error> {
-    require(model, artifacts)?;
+/// rendered artifact fails its parse-back or schema check. The manifest
+/// hashes every other artifact, so selecting it renders them all.
+pub fn render(model: &Model, selection: &[&'static Artifact]) -> Result<Vec<Rendered>, Error> {
+    let wants_manifest = selection.iter().any(|a| a.name == artifact::MANIFEST);
+    let needed: Vec<&'static Artifact> = if wants_manifest {
+        ARTIFACTS.iter().collect()
+    } else {
+        selection.to_vec()
+    };
+    require(model, &needed)?;
     let tera = templates::engine()?;
-    let context =
+    let mut context =
         tera::Context::from_serialize(&Context::new(model)).map_err(|e| Error::Template {
             template: "(context)".into(),
             message: e.to_string(),
         })?;
-    artifacts
+    let mut rendered = needed
         .iter()
-        .map(|artifact| {
-            let text = templates::render(tera, artifact.template, &context)?;
-            let problems = check::check(artifact, &text);
-            if problems.is_empty() {
-                Ok(Rendered { artifact, text })
-            } else {
-                Err(Error::ArtifactCheck {
-                    artifact: artifact.name,
-                    problems,
-                })
-            }
+        .filter(|a| a.name != artifact::MANIFEST)
+        .map(|a| render_one(tera, &context, a))
+        .collect::<Result<Vec<_>, Error>>()?;
+    if let Some(row) = needed.iter().find(|a| a.name == artifact::MANIFEST) {
+        context.insert("manifest", &manifest::build(model, &rendered));
+        rendered.push(render_one(tera, &context, row)?);
+    }
+    rendered.retain(|r| selection.iter().any(|a| std::ptr::eq(*a, r.artifact)));
+    Ok(rendered)
+}
+
+fn render_one(
+    tera: &tera::Tera,
+    context: &tera::Context,
+    artifact: &'static Artifact,
+) -> Result<Rendered, Error> {
+    let text = templates::render(tera, artifact.template, context)?;
+    let problems = check::check(artifact, &text);
+    if problems.is_empty() {
+        Ok(Rendered { artifact, text })
+    } else {
+        Err(Error::ArtifactCheck {
+            artifact: artifact.name,
+            problems,
         })
-        .collect()
+    }
 }
 
 /// Every artifact in the table.
 pub fn all() -> Vec<&'static Artifact> {
-    artifact::ARTIFACTS.iter().collect()
+    ARTIFACTS.iter().collect()
 }
 
 fn require(model: &Model, artifacts: &[&'static Artifact]) -> Result<(), Error> {

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::artifact::{self, ARTIFACTS};
 use crate::bundle;
 use crate::check;
+use crate::drift;
 use crate::error::Error;
 use crate::model::Model;
 use crate::output;
@@ -103,6 +104,16 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Re-render in memory and compare with DIR: exit 0 if identical, 1 with a diff if not.
+    Check {
+        /// The bundle directory to compare.
+        dir: PathBuf,
+        #[command(flatten)]
+        params: ParamArgs,
+        /// Output format.
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+    },
     /// Render one artifact to standard output.
     Render {
         /// The artifact's name (see `podiam list`).
@@ -186,6 +197,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Generate { params, out, force } => generate(params, out, force),
         Command::Render { artifact, params } => render(&artifact, params),
+        Command::Check {
+            dir,
+            params,
+            format,
+        } => check_dir(&dir, params, &format),
         Command::List { markdown } => {
             print(&if markdown { list_markdown() } else { list() });
             Ok(())
@@ -211,6 +227,24 @@ fn generate(params: ParamArgs, out: PathBuf, force: bool) -> Result<(), Error> {
         .collect();
     print(&lines);
     Ok(())
+}
+
+fn check_dir(dir: &std::path::Path, params: ParamArgs, format: &str) -> Result<(), Error> {
+    let model = params.model()?;
+    let rendered = bundle::render(&model, &bundle::all())?;
+    let report = drift::compare(dir, &rendered)?;
+    if format == "json" {
+        let json =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Drift(e.to_string()))?;
+        print(&format!("{json}\n"));
+    } else {
+        print(&report.text());
+    }
+    if report.matches {
+        Ok(())
+    } else {
+        Err(Error::Drift(report.summary()))
+    }
 }
 
 fn render(name: &str, params: ParamArgs) -> Result<(), Error> {

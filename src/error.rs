@@ -151,6 +151,9 @@ pub enum Error {
     /// Existing files differ from what would be written, and `--force` was not given.
     #[error("refusing to overwrite files that differ (use --force to replace them):{}", lines(.0))]
     WouldOverwrite(Vec<String>),
+    /// `podiam check` found a directory that differs from the parameters.
+    #[error("{0}")]
+    Drift(String),
     /// Writing the output failed.
     #[error("writing {path}: {source}")]
     Write {
@@ -177,6 +180,7 @@ impl Error {
             | Error::Template { .. }
             | Error::ArtifactCheck { .. }
             | Error::WouldOverwrite(_)
+            | Error::Drift(_)
             | Error::Write { .. } => 1,
         }
     }

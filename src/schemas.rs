@@ -22,10 +22,12 @@ pub enum Schema {
     SkypilotTask,
     /// One Kubernetes Namespace or ServiceAccount document.
     KubernetesManifest,
+    /// The bundle's `manifest.json`.
+    Manifest,
 }
 
 /// The schemas: variant, name, and the embedded text.
-const ALL: [(Schema, &str, &str); 6] = [
+const ALL: [(Schema, &str, &str); 7] = [
     (
         Schema::Params,
         "params",
@@ -55,6 +57,11 @@ const ALL: [(Schema, &str, &str); 6] = [
         Schema::KubernetesManifest,
         "kubernetes-manifest",
         include_str!("../schemas/kubernetes-manifest.schema.json"),
+    ),
+    (
+        Schema::Manifest,
+        "manifest",
+        include_str!("../schemas/manifest.schema.json"),
     ),
 ];
 

@@ -35,6 +35,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "kubernetes/serviceaccount.yaml",
         include_str!("../templates/kubernetes/serviceaccount.yaml.tera"),
     ),
+    (
+        "manifest.json",
+        include_str!("../templates/manifest.json.tera"),
+    ),
 ];
 
 /// The engine with every built-in template, parsed once per process.

@@ -29,5 +29,12 @@ for path in sorted(root.rglob("*")):
         continue
     count += 1
 print(f"parsed {count} artifacts with Python's json and PyYAML")
+import hashlib
+for manifest in sorted(root.rglob("manifest.json")):
+    data = json.loads(manifest.read_text())
+    for entry in data["artifacts"]:
+        digest = hashlib.sha256((manifest.parent / entry["path"]).read_bytes()).hexdigest()
+        assert digest == entry["sha256"], f"{manifest}: {entry['path']} hash differs"
+    print(f"{manifest}: {len(data['artifacts'])} sha256 values match the files")
 assert count >= 15, count
 PY

@@ -550,3 +550,100 @@ fn readme_artifact_table_matches_the_artifact_table() {
         "run `podiam list --markdown` and paste it into README.md"
     );
 }
+
+#[test]
+fn check_matches_a_fresh_bundle_and_reports_a_one_byte_edit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    let out_str = out.to_str().expect("utf8");
+    assert_eq!(
+        podiam(&[&["generate"][..], &DOCS, &["--out", out_str]].concat())
+            .status
+            .code(),
+        Some(0)
+    );
+    let clean = podiam(&[&["check", out_str][..], &DOCS].concat());
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&clean),
+        stderr(&clean)
+    );
+    assert!(stdout(&clean).contains("matches the parameters"));
+    let policy = out.join("iam/s3-access-policy.json");
+    let text =
+        fs::read_to_string(&policy)
+            .expect("read")
+            .replacen("s3:PutObject", "s3:PutObjecT", 1);
+    fs::write(&policy, text).expect("edit one byte");
+    fs::write(out.join("notes.txt"), "mine\n").expect("extra file");
+    let drift = podiam(&[&["check", out_str][..], &DOCS].concat());
+    assert_eq!(drift.status.code(), Some(1));
+    let report = stdout(&drift);
+    assert!(
+        report.contains("changed: iam/s3-access-policy.json"),
+        "{report}"
+    );
+    assert!(
+        report.contains("-        \"s3:PutObjecT\",\n+        \"s3:PutObject\","),
+        "{report}"
+    );
+    assert!(report.contains("extra:   notes.txt"), "{report}");
+    let json = podiam(&[&["check", out_str, "--format", "json"][..], &DOCS].concat());
+    assert_eq!(json.status.code(), Some(1));
+    let parsed: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json report");
+    assert_eq!(parsed["matches"], false);
+    assert_eq!(parsed["changed"][0]["path"], "iam/s3-access-policy.json");
+    assert_eq!(parsed["extra"][0], "notes.txt");
+    let other_params = podiam(&[
+        "check",
+        out_str,
+        "--cluster",
+        "my-eks-cluster",
+        "--region",
+        "us-west-2",
+        "--bucket",
+        "other-bucket",
+    ]);
+    assert_eq!(other_params.status.code(), Some(1));
+}
+
+#[test]
+fn manifest_hashes_match_the_written_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    assert_eq!(
+        podiam(
+            &[
+                &["generate"][..],
+                &DOCS,
+                &["--out", out.to_str().expect("utf8")]
+            ]
+            .concat()
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    let manifest = json(&out.join("manifest.json"));
+    let entries = manifest["artifacts"].as_array().expect("artifacts");
+    assert_eq!(
+        entries.len(),
+        podiam::artifact::ARTIFACTS.len() - 1,
+        "every artifact but the manifest itself"
+    );
+    for entry in entries {
+        let bytes = fs::read(out.join(entry["path"].as_str().expect("path"))).expect("file");
+        assert_eq!(
+            entry["sha256"],
+            podiam::manifest::sha256_hex(&bytes),
+            "{entry}"
+        );
+    }
+    assert_eq!(manifest["parameters"]["bucket"], "my-bucket");
+    assert_eq!(
+        manifest["parameters"]["role_name"],
+        "SkyPilotS3Role-my-bucket"
+    );
+}
