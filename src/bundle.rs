@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::manifest;
 use crate::model::Model;
-use crate::templates;
+use crate::templates::Engine;
 
 /// One rendered, checked artifact.
 #[derive(Debug, Clone)]
@@ -25,6 +25,15 @@ pub struct Rendered {
 /// rendered artifact fails its parse-back or schema check. The manifest
 /// hashes every other artifact, so selecting it renders them all.
 pub fn render(model: &Model, selection: &[&'static Artifact]) -> Result<Vec<Rendered>, Error> {
+    render_with(Engine::builtin()?, model, selection)
+}
+
+/// [`render`] with a given template engine (built-ins or overrides).
+pub fn render_with(
+    engine: &Engine,
+    model: &Model,
+    selection: &[&'static Artifact],
+) -> Result<Vec<Rendered>, Error> {
     let wants_manifest = selection.iter().any(|a| a.name == artifact::MANIFEST);
     let needed: Vec<&'static Artifact> = if wants_manifest {
         ARTIFACTS.iter().collect()
@@ -32,7 +41,6 @@ pub fn render(model: &Model, selection: &[&'static Artifact]) -> Result<Vec<Rend
         selection.to_vec()
     };
     require(model, &needed)?;
-    let tera = templates::engine()?;
     let mut context =
         tera::Context::from_serialize(&Context::new(model)).map_err(|e| Error::Template {
             template: "(context)".into(),
@@ -41,28 +49,34 @@ pub fn render(model: &Model, selection: &[&'static Artifact]) -> Result<Vec<Rend
     let mut rendered = needed
         .iter()
         .filter(|a| a.name != artifact::MANIFEST)
-        .map(|a| render_one(tera, &context, a))
+        .map(|a| render_one(engine, &context, a))
         .collect::<Result<Vec<_>, Error>>()?;
     if let Some(row) = needed.iter().find(|a| a.name == artifact::MANIFEST) {
         context.insert("manifest", &manifest::build(model, &rendered));
-        rendered.push(render_one(tera, &context, row)?);
+        rendered.push(render_one(engine, &context, row)?);
     }
     rendered.retain(|r| selection.iter().any(|a| std::ptr::eq(*a, r.artifact)));
     Ok(rendered)
 }
 
 fn render_one(
-    tera: &tera::Tera,
+    engine: &Engine,
     context: &tera::Context,
     artifact: &'static Artifact,
 ) -> Result<Rendered, Error> {
-    let text = templates::render(tera, artifact.template, context)?;
+    let text = engine.render(artifact.template, context)?;
     let problems = check::check(artifact, &text);
     if problems.is_empty() {
         Ok(Rendered { artifact, text })
     } else {
+        let origin = if engine.is_overridden(artifact.template) {
+            format!("rendered by the override of template {}", artifact.template)
+        } else {
+            "a bug in podiam".to_owned()
+        };
         Err(Error::ArtifactCheck {
             artifact: artifact.name,
+            origin,
             problems,
         })
     }

@@ -1,21 +1,17 @@
 //! The command line: raw arguments (clap) first, then a validated model, then
 //! one of the commands. `main` maps errors to exit codes.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::artifact::{self, ARTIFACTS};
-use crate::bundle;
-use crate::check;
-use crate::drift;
+use crate::commands;
 use crate::error::Error;
 use crate::model::Model;
-use crate::output;
 use crate::params::RawParams;
-use crate::schemas::Schema;
+use crate::templates::Engine;
+use crate::ui::Ui;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -46,6 +42,12 @@ Every artifact is parsed back and checked against its schema before anything is 
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print only errors: no notes, no list of written files.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print each artifact as it is rendered and checked.
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 /// The parameters, from flags or the docs page's environment variables.
@@ -89,6 +91,9 @@ pub struct ParamArgs {
     /// Params file (YAML or JSON, `-` for stdin), below flags and environment.
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
+    /// Directory of template overrides: `<name>.tera` replaces the built-in of that name.
+    #[arg(long, value_name = "DIR", help_heading = "Rendering")]
+    templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,38 +144,84 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Work with the built-in templates.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print podiam's man page (roff).
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    /// Write the built-in templates below DIR, as a starting point for --templates.
+    Export {
+        /// Where to write them.
+        dir: PathBuf,
+        /// Replace existing files whose content differs.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 impl ParamArgs {
     /// Flags and environment, over the params file, as one raw set.
-    fn raw(self) -> Result<RawParams, Error> {
+    fn raw(&self) -> Result<RawParams, Error> {
         let file = match &self.params {
             Some(path) => RawParams::from_file(path)?,
             None => RawParams::default(),
         };
         let given = RawParams {
-            cluster: self.cluster,
-            region: self.region,
-            bucket: self.bucket,
-            namespace: self.namespace,
-            service_account: self.service_account,
-            kube_context: self.kube_context,
-            account_id: self.account_id,
-            method: self.method,
-            oidc_issuer: self.oidc_issuer,
-            policy_name: self.policy_name,
-            role_name: self.role_name,
+            cluster: self.cluster.clone(),
+            region: self.region.clone(),
+            bucket: self.bucket.clone(),
+            namespace: self.namespace.clone(),
+            service_account: self.service_account.clone(),
+            kube_context: self.kube_context.clone(),
+            account_id: self.account_id.clone(),
+            method: self.method.clone(),
+            oidc_issuer: self.oidc_issuer.clone(),
+            policy_name: self.policy_name.clone(),
+            role_name: self.role_name.clone(),
         };
         Ok(given.or(file))
     }
 
     /// The validated model; notices go to stderr.
-    fn model(self) -> Result<Model, Error> {
+    pub fn model(&self, ui: &Ui) -> Result<Model, Error> {
         let model = Model::from_raw(&self.raw()?)?;
-        for notice in &model.notices {
-            eprintln!("podiam: note: {notice}");
-        }
+        model.notices.iter().for_each(|n| ui.note(n));
         Ok(model)
+    }
+
+    /// The template engine: built-ins, or built-ins with overrides.
+    pub fn engine(&self) -> Result<EngineRef, Error> {
+        match &self.templates {
+            Some(dir) => Ok(EngineRef::Owned(Box::new(Engine::with_overrides(dir)?))),
+            None => Ok(EngineRef::Builtin(Engine::builtin()?)),
+        }
+    }
+}
+
+/// The built-in engine (shared) or one with overrides (owned).
+pub enum EngineRef {
+    /// The process-wide built-in templates.
+    Builtin(&'static Engine),
+    /// Built-ins with overrides from `--templates`.
+    Owned(Box<Engine>),
+}
+
+impl std::ops::Deref for EngineRef {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        match self {
+            EngineRef::Builtin(engine) => engine,
+            EngineRef::Owned(engine) => engine,
+        }
     }
 }
 
@@ -183,139 +234,55 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
-    match run(cli) {
+    let ui = Ui::new(cli.quiet, cli.verbose);
+    match run(cli.command, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("podiam: error: {e}");
+            ui.error(&e.to_string());
             ExitCode::from(e.exit_code())
         }
     }
 }
 
 /// Runs one parsed command.
-pub fn run(cli: Cli) -> Result<(), Error> {
-    match cli.command {
-        Command::Generate { params, out, force } => generate(params, out, force),
-        Command::Render { artifact, params } => render(&artifact, params),
+fn run(command: Command, ui: &Ui) -> Result<(), Error> {
+    match command {
+        Command::Generate { params, out, force } => commands::generate(&params, &out, force, ui),
         Command::Check {
             dir,
             params,
             format,
-        } => check_dir(&dir, params, &format),
+        } => commands::check_dir(&dir, &params, &format, ui),
+        Command::Render { artifact, params } => commands::render(&artifact, &params, ui),
         Command::List { markdown } => {
-            print(&if markdown { list_markdown() } else { list() });
+            commands::print(&if markdown {
+                commands::list_markdown()
+            } else {
+                commands::list()
+            });
             Ok(())
         }
-        Command::Schema { name } => {
-            let schema = Schema::by_name(&name).ok_or_else(|| {
-                Error::UnknownSchema(name, Schema::names().collect::<Vec<_>>().join(", "))
-            })?;
-            print(schema.text());
+        Command::Schema { name } => commands::schema(&name),
+        Command::Validate { artifact, file } => commands::validate(&artifact, &file),
+        Command::Templates(TemplatesCommand::Export { dir, force }) => {
+            commands::export_templates(&dir, force, ui)
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "podiam", &mut out);
+            commands::print(&String::from_utf8_lossy(&out));
             Ok(())
         }
-        Command::Validate { artifact, file } => validate(&artifact, &file),
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|source| Error::Write {
+                    path: "(stdout)".into(),
+                    source,
+                })?;
+            commands::print(&String::from_utf8_lossy(&out));
+            Ok(())
+        }
     }
-}
-
-fn generate(params: ParamArgs, out: PathBuf, force: bool) -> Result<(), Error> {
-    let model = params.model()?;
-    let rendered = bundle::render(&model, &bundle::all())?;
-    let report = output::write_bundle(&out, &rendered, force)?;
-    let lines: String = report
-        .iter()
-        .map(|(path, status)| format!("{:<9} {}\n", status.word(), path.display()))
-        .collect();
-    print(&lines);
-    Ok(())
-}
-
-fn check_dir(dir: &std::path::Path, params: ParamArgs, format: &str) -> Result<(), Error> {
-    let model = params.model()?;
-    let rendered = bundle::render(&model, &bundle::all())?;
-    let report = drift::compare(dir, &rendered)?;
-    if format == "json" {
-        let json =
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Drift(e.to_string()))?;
-        print(&format!("{json}\n"));
-    } else {
-        print(&report.text());
-    }
-    if report.matches {
-        Ok(())
-    } else {
-        Err(Error::Drift(report.summary()))
-    }
-}
-
-fn render(name: &str, params: ParamArgs) -> Result<(), Error> {
-    let artifact =
-        artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
-    let model = params.model()?;
-    let rendered = bundle::render(&model, &[artifact])?;
-    rendered.iter().for_each(|r| print(&r.text));
-    Ok(())
-}
-
-fn validate(name: &str, file: &std::path::Path) -> Result<(), Error> {
-    let artifact =
-        artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
-    let path = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|source| Error::InputRead {
-        path: path.clone(),
-        source,
-    })?;
-    let problems = check::check(artifact, &text);
-    if !problems.is_empty() {
-        return Err(Error::InvalidFile {
-            path,
-            artifact: artifact.name,
-            problems,
-        });
-    }
-    print(&format!(
-        "{path}: valid {name} (schema {})\n",
-        artifact.schema.name()
-    ));
-    Ok(())
-}
-
-/// The artifact table as text.
-pub fn list() -> String {
-    let mut text = format!(
-        "{:<18} {:<32} {:<12} {:<20} {}\n",
-        "NAME", "PATH", "FORMAT", "SCHEMA", "WHAT"
-    );
-    for a in ARTIFACTS {
-        text.push_str(&format!(
-            "{:<18} {:<32} {:<12} {:<20} {}\n",
-            a.name,
-            a.path,
-            a.format.name(),
-            a.schema.name(),
-            a.summary
-        ));
-    }
-    text
-}
-
-/// The artifact table as Markdown, for the README.
-pub fn list_markdown() -> String {
-    let mut text =
-        String::from("| name | path | format | schema | what it is |\n|---|---|---|---|---|\n");
-    for a in ARTIFACTS {
-        text.push_str(&format!(
-            "| `{}` | `{}` | {} | `{}` | {} |\n",
-            a.name,
-            a.path,
-            a.format.name(),
-            a.schema.name(),
-            a.summary
-        ));
-    }
-    text
-}
-
-/// Writes to stdout, ignoring a closed pipe (as `podiam render … | head` does).
-fn print(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -140,11 +140,31 @@ pub enum Error {
         /// Tera's message.
         message: String,
     },
+    /// A template from `--templates DIR` failed to parse or render.
+    #[error("template override {template}: {message}")]
+    OverrideTemplate {
+        /// The template's name.
+        template: String,
+        /// Tera's message, with the line.
+        message: String,
+    },
+    /// A file in `--templates DIR` matches no built-in template.
+    #[error(
+        "{path}: no built-in template is named {name:?}; `podiam templates export DIR` shows the names"
+    )]
+    UnknownTemplate {
+        /// The file.
+        path: String,
+        /// The name it would override.
+        name: String,
+    },
     /// A rendered artifact failed its own check: a bug in podiam.
-    #[error("generated {artifact} failed its check (a bug in podiam):{}", lines(.problems))]
+    #[error("generated {artifact} failed its check ({origin}):{}", lines(.problems))]
     ArtifactCheck {
         /// The artifact.
         artifact: &'static str,
+        /// Where the failing text came from: a built-in template (a bug) or an override.
+        origin: String,
         /// Each problem found.
         problems: Vec<Problem>,
     },
@@ -175,7 +195,9 @@ impl Error {
             | Error::ParamsSchema { .. }
             | Error::UnknownArtifact(_)
             | Error::UnknownSchema(..)
-            | Error::InputRead { .. } => 2,
+            | Error::InputRead { .. }
+            | Error::OverrideTemplate { .. }
+            | Error::UnknownTemplate { .. } => 2,
             Error::InvalidFile { .. }
             | Error::Template { .. }
             | Error::ArtifactCheck { .. }

@@ -14,6 +14,7 @@ pub mod artifact;
 pub mod bundle;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod context;
 pub mod drift;
 pub mod error;
@@ -28,5 +29,6 @@ pub mod policy;
 pub mod rules;
 pub mod schemas;
 pub mod templates;
+pub mod ui;
 
 pub use error::Error;

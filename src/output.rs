@@ -38,11 +38,25 @@ pub fn write_bundle(
     rendered: &[Rendered],
     force: bool,
 ) -> Result<Vec<(PathBuf, Status)>, Error> {
-    let plan = rendered
+    let files: Vec<(&str, &str)> = rendered
         .iter()
-        .map(|r| {
-            let path = dir.join(r.artifact.path);
-            plan_one(&path, &r.text).map(|status| (path, status))
+        .map(|r| (r.artifact.path, r.text.as_str()))
+        .collect();
+    write_files(dir, &files, force)
+}
+
+/// Writes `(relative path, text)` pairs below `dir`. Nothing is written when
+/// any existing file differs and `force` is false.
+pub fn write_files(
+    dir: &Path,
+    files: &[(&str, &str)],
+    force: bool,
+) -> Result<Vec<(PathBuf, Status)>, Error> {
+    let plan = files
+        .iter()
+        .map(|(relative, text)| {
+            let path = dir.join(relative);
+            plan_one(&path, text).map(|status| (path, status))
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let conflicts: Vec<String> = plan
@@ -53,9 +67,9 @@ pub fn write_bundle(
     if !force && !conflicts.is_empty() {
         return Err(Error::WouldOverwrite(conflicts));
     }
-    for ((path, status), r) in plan.iter().zip(rendered) {
+    for ((path, status), (_, text)) in plan.iter().zip(files) {
         if *status != Status::Unchanged {
-            write_atomic(path, r.text.as_bytes())?;
+            write_atomic(path, text.as_bytes())?;
         }
     }
     Ok(plan)

@@ -1,7 +1,9 @@
 //! The Tera templates in `templates/`, embedded in the binary, parsed once up
 //! front (a broken template fails before anything renders), with podiam's
-//! escaping filters registered.
+//! escaping filters registered. `--templates DIR` swaps in overrides.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use tera::{Kwargs, State, Tera};
@@ -41,34 +43,133 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The engine with every built-in template, parsed once per process.
-pub fn engine() -> Result<&'static Tera, Error> {
-    static ENGINE: OnceLock<Result<Tera, Error>> = OnceLock::new();
-    match ENGINE.get_or_init(|| build(TEMPLATES)) {
-        Ok(tera) => Ok(tera),
-        Err(e) => Err(Error::Template {
-            template: "(built-in templates)".into(),
-            message: e.to_string(),
-        }),
+/// Template files carry this extension on disk.
+pub const EXTENSION: &str = ".tera";
+
+/// A parsed set of templates, and which of them came from overrides.
+pub struct Engine {
+    tera: Tera,
+    overridden: Vec<String>,
+}
+
+impl Engine {
+    /// The built-in templates, parsed once per process.
+    pub fn builtin() -> Result<&'static Engine, Error> {
+        static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+        let sources: BTreeMap<&str, String> = BTreeMap::new();
+        match ENGINE.get_or_init(|| Engine::build(sources).map_err(|e| e.to_string())) {
+            Ok(engine) => Ok(engine),
+            Err(message) => Err(Error::Template {
+                template: "(built-in templates)".into(),
+                message: message.clone(),
+            }),
+        }
+    }
+
+    /// The built-in templates with every `<name>.tera` file below `dir` in
+    /// place of the built-in of the same name.
+    pub fn with_overrides(dir: &Path) -> Result<Engine, Error> {
+        let mut found = Vec::new();
+        collect(dir, dir, &mut found).map_err(|source| Error::InputRead {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let mut sources = BTreeMap::new();
+        for (name, path) in found {
+            let Some((builtin, _)) = TEMPLATES.iter().find(|(n, _)| *n == name) else {
+                return Err(Error::UnknownTemplate {
+                    path: path.display().to_string(),
+                    name,
+                });
+            };
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::InputRead {
+                path: path.display().to_string(),
+                source,
+            })?;
+            sources.insert(*builtin, text);
+        }
+        Engine::build(sources)
+    }
+
+    fn build(overrides: BTreeMap<&str, String>) -> Result<Engine, Error> {
+        let mut tera = Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        register_filters(&mut tera);
+        let overridden: Vec<String> = overrides.keys().map(|n| n.to_string()).collect();
+        let merged = TEMPLATES
+            .iter()
+            .map(|(name, text)| (*name, overrides.get(name).map_or(*text, String::as_str)));
+        tera.add_raw_templates(merged)
+            .map_err(|e| template_error("(parse)", &overridden, &e))?;
+        Ok(Engine { tera, overridden })
+    }
+
+    /// Whether `template` came from `--templates DIR`.
+    pub fn is_overridden(&self, template: &str) -> bool {
+        self.overridden.iter().any(|o| o == template)
+    }
+
+    /// Renders one template, naming it (and its line) in any error.
+    pub fn render(&self, template: &str, context: &tera::Context) -> Result<String, Error> {
+        self.tera
+            .render(template, context)
+            .map_err(|e| template_error(template, &self.overridden, &e))
     }
 }
 
-/// Builds an engine from `(name, source)` pairs: no autoescaping (nothing
-/// here is HTML), and podiam's filters for every target language.
-pub fn build(templates: &[(&str, &str)]) -> Result<Tera, Error> {
-    let mut tera = Tera::new();
-    tera.autoescape_on(Vec::<&str>::new());
-    register_filters(&mut tera);
-    tera.add_raw_templates(templates.iter().copied())
-        .map_err(|e| Error::Template {
-            template: "(parse)".into(),
-            message: describe(&e),
-        })?;
-    Ok(tera)
+/// A template error: from an override it is the user's input (exit 2); from
+/// a built-in it is a bug in podiam (exit 1).
+fn template_error(template: &str, overridden: &[String], error: &tera::Error) -> Error {
+    let message = describe(error);
+    if !overridden.is_empty() && (overridden.iter().any(|o| o == template) || template == "(parse)")
+    {
+        Error::OverrideTemplate {
+            template: template.to_owned(),
+            message,
+        }
+    } else {
+        Error::Template {
+            template: template.to_owned(),
+            message,
+        }
+    }
+}
+
+/// Every `*.tera` file below `dir`, as (template name, path).
+fn collect(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, std::path::PathBuf)>,
+) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.path());
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(root, &path, out)?;
+        } else if let Some(name) = template_name(root, &path) {
+            out.push((name, path));
+        }
+    }
+    Ok(())
+}
+
+fn template_name(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/").strip_suffix(EXTENSION).map(str::to_owned)
 }
 
 fn register_filters(tera: &mut Tera) {
     tera.register_filter("json", |v: &tera::Value, _: Kwargs, _: &State| {
+        if v.is_undefined() {
+            return Err(tera::Error::message(
+                "the json filter was given an undefined value (a misspelt variable?)",
+            ));
+        }
         let value = serde_json::to_value(v).map_err(tera::Error::message)?;
         escape::json(&value).map_err(tera::Error::message)
     });
@@ -81,15 +182,7 @@ fn register_filters(tera: &mut Tera) {
     });
 }
 
-/// Renders one template, naming it in any error.
-pub fn render(tera: &Tera, template: &str, context: &tera::Context) -> Result<String, Error> {
-    tera.render(template, context).map_err(|e| Error::Template {
-        template: template.to_owned(),
-        message: describe(&e),
-    })
-}
-
-/// Tera's error with its whole cause chain, on one line.
+/// Tera's error with its whole cause chain.
 fn describe(error: &tera::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);

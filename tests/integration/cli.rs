@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::fixtures::OIDC_ID;
 
-const DOCS: [&str; 6] = [
+pub const DOCS: [&str; 6] = [
     "--cluster",
     "my-eks-cluster",
     "--region",
@@ -39,15 +39,15 @@ fn podiam_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Outpu
     child.wait_with_output().expect("podiam finishes")
 }
 
-fn podiam(args: &[&str]) -> Output {
+pub fn podiam(args: &[&str]) -> Output {
     podiam_env(args, &[], None)
 }
 
-fn stdout(o: &Output) -> String {
+pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
+pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
@@ -546,7 +546,7 @@ fn readme_artifact_table_matches_the_artifact_table() {
         .expect("end marker");
     assert_eq!(
         &readme[start..end],
-        podiam::cli::list_markdown(),
+        podiam::commands::list_markdown(),
         "run `podiam list --markdown` and paste it into README.md"
     );
 }

@@ -3,5 +3,6 @@
 
 mod cli;
 mod fixtures;
+mod overrides;
 mod schemas;
 mod snapshots;
