@@ -8,8 +8,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::error::Error;
-use crate::model::Model;
-use crate::params::RawParams;
+use crate::params::{ParamsFile, RawParams};
+use crate::targets::{self, Target};
 use crate::templates::Engine;
 use crate::ui::Ui;
 
@@ -91,6 +91,9 @@ pub struct ParamArgs {
     /// Params file (YAML or JSON, `-` for stdin), below flags and environment.
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
+    /// Select one target of a batch params file.
+    #[arg(long, value_name = "NAME", help_heading = "Rendering")]
+    target: Option<String>,
     /// Directory of template overrides: `<name>.tera` replaces the built-in of that name.
     #[arg(long, value_name = "DIR", help_heading = "Rendering")]
     templates: Option<PathBuf>,
@@ -169,13 +172,9 @@ enum TemplatesCommand {
 }
 
 impl ParamArgs {
-    /// Flags and environment, over the params file, as one raw set.
-    fn raw(&self) -> Result<RawParams, Error> {
-        let file = match &self.params {
-            Some(path) => RawParams::from_file(path)?,
-            None => RawParams::default(),
-        };
-        let given = RawParams {
+    /// Flags and environment as one raw set.
+    fn given(&self) -> RawParams {
+        RawParams {
             cluster: self.cluster.clone(),
             region: self.region.clone(),
             bucket: self.bucket.clone(),
@@ -187,15 +186,30 @@ impl ParamArgs {
             oidc_issuer: self.oidc_issuer.clone(),
             policy_name: self.policy_name.clone(),
             role_name: self.role_name.clone(),
-        };
-        Ok(given.or(file))
+        }
     }
 
-    /// The validated model; notices go to stderr.
-    pub fn model(&self, ui: &Ui) -> Result<Model, Error> {
-        let model = Model::from_raw(&self.raw()?)?;
-        model.notices.iter().for_each(|n| ui.note(n));
-        Ok(model)
+    /// Every target, validated: flags and environment over the params file.
+    /// Notices go to stderr, naming their target in a batch.
+    pub fn targets(&self, ui: &Ui) -> Result<Vec<Target>, Error> {
+        let file = self.params.as_deref().map(ParamsFile::load).transpose()?;
+        let targets = targets::models(targets::raw_targets(
+            self.given(),
+            file,
+            self.target.as_deref(),
+        )?)?;
+        for t in &targets {
+            let prefix = t
+                .name
+                .as_ref()
+                .map(|n| format!("target {n:?}: "))
+                .unwrap_or_default();
+            t.model
+                .notices
+                .iter()
+                .for_each(|n| ui.note(&format!("{prefix}{n}")));
+        }
+        Ok(targets)
     }
 
     /// The template engine: built-ins, or built-ins with overrides.

@@ -12,23 +12,30 @@ use crate::drift;
 use crate::error::Error;
 use crate::output;
 use crate::schemas::Schema;
+use crate::targets::{self, TargetBundle};
 use crate::templates::{EXTENSION, TEMPLATES};
 use crate::ui::Ui;
 
-/// `podiam generate`: render and check everything, then write it.
+/// `podiam generate`: render and check every target, then write them all.
 pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
-    let model = params.model(ui)?;
-    let rendered = bundle::render_with(&*params.engine()?, &model, &bundle::all())?;
-    rendered.iter().for_each(|r| {
+    let bundles = render_targets(params, ui)?;
+    let report = output::write_files(out, &targets::files(&bundles), force)?;
+    print_report(&report, ui);
+    Ok(())
+}
+
+/// Every target of `params`, rendered and checked in memory.
+fn render_targets(params: &ParamArgs, ui: &Ui) -> Result<Vec<TargetBundle>, Error> {
+    let targets = params.targets(ui)?;
+    let bundles = targets::render(&*params.engine()?, &targets, &bundle::all())?;
+    for r in bundles.iter().flat_map(|b| &b.rendered) {
         ui.detail(&format!(
             "rendered and checked {} (schema {})",
             r.artifact.path,
             r.artifact.schema.name()
-        ))
-    });
-    let report = output::write_bundle(out, &rendered, force)?;
-    print_report(&report, ui);
-    Ok(())
+        ));
+    }
+    Ok(bundles)
 }
 
 fn print_report(report: &[(std::path::PathBuf, output::Status)], ui: &Ui) {
@@ -43,9 +50,8 @@ fn print_report(report: &[(std::path::PathBuf, output::Status)], ui: &Ui) {
 
 /// `podiam check`: compare a directory with a fresh in-memory render.
 pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Result<(), Error> {
-    let model = params.model(ui)?;
-    let rendered = bundle::render_with(&*params.engine()?, &model, &bundle::all())?;
-    let report = drift::compare(dir, &rendered)?;
+    let bundles = render_targets(params, ui)?;
+    let report = drift::compare(dir, &targets::files(&bundles))?;
     if format == "json" {
         let json =
             serde_json::to_string_pretty(&report).map_err(|e| Error::Drift(e.to_string()))?;
@@ -60,13 +66,26 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
     }
 }
 
-/// `podiam render`: one artifact to stdout.
+/// `podiam render`: one artifact of one target to stdout.
 pub fn render(name: &str, params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
     let artifact =
         artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
-    let model = params.model(ui)?;
-    let rendered = bundle::render_with(&*params.engine()?, &model, &[artifact])?;
-    rendered.iter().for_each(|r| print(&r.text));
+    let targets = params.targets(ui)?;
+    if targets.len() > 1 {
+        let names: Vec<&str> = targets.iter().filter_map(|t| t.name.as_deref()).collect();
+        let rule = format!(
+            "render prints one target; choose one of {} with --target",
+            names.join(", ")
+        );
+        return Err(Error::Invalid(vec![crate::error::Violation::new(
+            "target", None, rule,
+        )]));
+    }
+    let bundles = targets::render(&*params.engine()?, &targets, &[artifact])?;
+    bundles
+        .iter()
+        .flat_map(|b| &b.rendered)
+        .for_each(|r| print(&r.text));
     Ok(())
 }
 

@@ -8,7 +8,6 @@ use std::path::Path;
 use serde::Serialize;
 use similar::TextDiff;
 
-use crate::bundle::Rendered;
 use crate::error::Error;
 
 /// One file whose content differs.
@@ -35,8 +34,8 @@ pub struct Report {
     pub extra: Vec<String>,
 }
 
-/// Compares `dir` with `rendered`.
-pub fn compare(dir: &Path, rendered: &[Rendered]) -> Result<Report, Error> {
+/// Compares `dir` with `files`: (path below `dir`, expected text) pairs.
+pub fn compare(dir: &Path, files: &[(String, &str)]) -> Result<Report, Error> {
     let read_err = |path: &Path, source| Error::InputRead {
         path: path.display().to_string(),
         source,
@@ -47,21 +46,19 @@ pub fn compare(dir: &Path, rendered: &[Rendered]) -> Result<Report, Error> {
     }
     let mut changed = Vec::new();
     let mut missing = Vec::new();
-    for r in rendered {
-        let path = dir.join(r.artifact.path);
+    for (relative, text) in files {
+        let path = dir.join(relative);
         match std::fs::read(&path) {
-            Ok(bytes) if bytes == r.text.as_bytes() => {}
+            Ok(bytes) if bytes == text.as_bytes() => {}
             Ok(bytes) => changed.push(Changed {
-                path: r.artifact.path.to_owned(),
-                diff: diff(r.artifact.path, &bytes, &r.text),
+                path: relative.clone(),
+                diff: diff(relative, &bytes, text),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                missing.push(r.artifact.path.to_owned())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(relative.clone()),
             Err(source) => return Err(read_err(&path, source)),
         }
     }
-    let expected: BTreeSet<&str> = rendered.iter().map(|r| r.artifact.path).collect();
+    let expected: BTreeSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
     let mut extra = Vec::new();
     walk(dir, dir, &mut extra).map_err(|source| read_err(dir, source))?;
     extra.retain(|p| !expected.contains(p.as_str()));

@@ -108,6 +108,14 @@ pub enum Error {
         /// Each problem found.
         problems: Vec<Problem>,
     },
+    /// One or more targets of a batch failed; each line names its target.
+    #[error("the batch failed:{}", lines(.problems))]
+    Targets {
+        /// One line per problem, naming the target.
+        problems: Vec<String>,
+        /// The exit code: 2 when any problem is the input's, else 1.
+        code: u8,
+    },
     /// A name on the command line names no artifact.
     #[error("unknown artifact {0:?}; `podiam list` shows the artifacts")]
     UnknownArtifact(String),
@@ -198,6 +206,7 @@ impl Error {
             | Error::InputRead { .. }
             | Error::OverrideTemplate { .. }
             | Error::UnknownTemplate { .. } => 2,
+            Error::Targets { code, .. } => *code,
             Error::InvalidFile { .. }
             | Error::Template { .. }
             | Error::ArtifactCheck { .. }

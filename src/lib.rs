@@ -28,6 +28,7 @@ pub mod partition;
 pub mod policy;
 pub mod rules;
 pub mod schemas;
+pub mod targets;
 pub mod templates;
 pub mod ui;
 

@@ -47,15 +47,15 @@ pub fn write_bundle(
 
 /// Writes `(relative path, text)` pairs below `dir`. Nothing is written when
 /// any existing file differs and `force` is false.
-pub fn write_files(
+pub fn write_files<P: AsRef<str>>(
     dir: &Path,
-    files: &[(&str, &str)],
+    files: &[(P, &str)],
     force: bool,
 ) -> Result<Vec<(PathBuf, Status)>, Error> {
     let plan = files
         .iter()
         .map(|(relative, text)| {
-            let path = dir.join(relative);
+            let path = dir.join(relative.as_ref() as &str);
             plan_one(&path, text).map(|status| (path, status))
         })
         .collect::<Result<Vec<_>, Error>>()?;

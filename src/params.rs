@@ -56,20 +56,47 @@ impl RawParams {
             role_name: self.role_name.or(lower.role_name),
         }
     }
+}
 
+/// One named target of a batch params file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The target's name: its folder below `--out`.
+    pub name: String,
+    /// Its own parameters (over the file's `defaults`).
+    pub params: RawParams,
+}
+
+/// What a params file holds: one set of parameters, or a batch of targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamsFile {
+    /// One set of parameters.
+    Single(RawParams),
+    /// `defaults:` for every target, and the `targets:` list.
+    Batch {
+        /// Values every target inherits unless it sets its own.
+        defaults: RawParams,
+        /// The targets, in file order.
+        targets: Vec<Target>,
+    },
+}
+
+impl ParamsFile {
     /// Reads a params file (YAML or JSON; `-` is standard input), checks it
     /// against `schemas/params.schema.json` and returns its values.
-    pub fn from_file(path: &Path) -> Result<RawParams, Error> {
+    pub fn load(path: &Path) -> Result<ParamsFile, Error> {
         let shown = path.display().to_string();
+        let parse_err = |message: String| Error::ParamsParse {
+            path: shown.clone(),
+            message,
+        };
         let text = read_source(path).map_err(|source| Error::ParamsRead {
             path: shown.clone(),
             source,
         })?;
-        let value: serde_json::Value =
-            serde_yaml::from_str(&text).map_err(|e| Error::ParamsParse {
-                path: shown.clone(),
-                message: e.to_string(),
-            })?;
+        let yaml: serde_yaml::Value =
+            serde_yaml::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
+        let value = serde_json::to_value(yaml).map_err(|e| parse_err(e.to_string()))?;
         let problems = crate::schemas::check(Schema::Params, &value);
         if !problems.is_empty() {
             return Err(Error::ParamsSchema {
@@ -77,10 +104,31 @@ impl RawParams {
                 problems,
             });
         }
-        serde_json::from_value(value).map_err(|e| Error::ParamsParse {
-            path: shown,
-            message: e.to_string(),
-        })
+        let Some(targets) = value.get("targets").cloned() else {
+            return serde_json::from_value(value)
+                .map(ParamsFile::Single)
+                .map_err(|e| parse_err(e.to_string()));
+        };
+        let defaults = value
+            .get("defaults")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}));
+        let defaults = serde_json::from_value(defaults).map_err(|e| parse_err(e.to_string()))?;
+        let targets =
+            serde_json::from_value::<Vec<serde_json::Map<String, serde_json::Value>>>(targets)
+                .map_err(|e| parse_err(e.to_string()))?
+                .into_iter()
+                .map(|mut fields| {
+                    let name = fields
+                        .remove("name")
+                        .and_then(|n| n.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    let params = serde_json::from_value(serde_json::Value::Object(fields))
+                        .map_err(|e| parse_err(e.to_string()))?;
+                    Ok(Target { name, params })
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+        Ok(ParamsFile::Batch { defaults, targets })
     }
 }
 

@@ -1,6 +1,7 @@
 //! podiam's one integration-test binary: snapshots of every artifact for each
 //! fixture, binary-level behaviour, and schema mutation tests.
 
+mod batch;
 mod cli;
 mod fixtures;
 mod overrides;

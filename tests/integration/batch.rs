@@ -1,0 +1,184 @@
+//! Batch params files: defaults and named targets.
+
+use std::fs;
+
+use crate::cli::{podiam, stderr, stdout};
+
+const BATCH: &str = "\
+defaults:
+  cluster: my-eks-cluster
+  region: us-west-2
+targets:
+  - name: team-a
+    bucket: team-a-data
+    namespace: team-a
+  - name: team-b
+    bucket: team-b-data
+  - name: team-c
+    bucket: team-c-data
+    method: irsa
+    account_id: \"123456789012\"
+    oidc_issuer: https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE
+";
+
+fn write(dir: &tempfile::TempDir, text: &str) -> String {
+    let path = dir.path().join("batch.yaml");
+    fs::write(&path, text).expect("write batch");
+    path.to_str().expect("utf8").to_owned()
+}
+
+#[test]
+fn a_batch_writes_one_folder_per_target_and_checks_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    let out_str = out.to_str().expect("utf8");
+    let o = podiam(&["generate", "--params", &file, "--out", out_str]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (target, bucket) in [
+        ("team-a", "team-a-data"),
+        ("team-b", "team-b-data"),
+        ("team-c", "team-c-data"),
+    ] {
+        let policy =
+            fs::read_to_string(out.join(target).join("iam/s3-access-policy.json")).expect(target);
+        assert!(
+            policy.contains(&format!("arn:aws:s3:::{bucket}/*")),
+            "{target}"
+        );
+    }
+    let irsa = fs::read_to_string(out.join("team-c/iam/trust-policy.json")).expect("irsa trust");
+    assert!(irsa.contains("AssumeRoleWithWebIdentity"));
+    assert!(
+        fs::read_to_string(out.join("team-a/kubernetes/serviceaccount.yaml"))
+            .expect("sa")
+            .contains("namespace: team-a")
+    );
+    let check = podiam(&["check", out_str, "--params", &file]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
+    let one = podiam(&[
+        "render",
+        "s3-access-policy",
+        "--params",
+        &file,
+        "--target",
+        "team-b",
+    ]);
+    assert!(stdout(&one).contains("team-b-data"), "{}", stderr(&one));
+    let ambiguous = podiam(&["render", "s3-access-policy", "--params", &file]);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(stderr(&ambiguous).contains("--target"));
+}
+
+#[test]
+fn one_invalid_target_writes_nothing_and_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(
+        &dir,
+        &BATCH.replace("bucket: team-b-data", "bucket: Team_B"),
+    );
+    let out = dir.path().join("out");
+    let o = podiam(&[
+        "generate",
+        "--params",
+        &file,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("target \"team-b\": bucket \"Team_B\": S3 bucket names"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !stderr(&o).contains("team-a\":"),
+        "valid targets are not blamed: {}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "nothing may be written");
+}
+
+#[test]
+fn a_render_error_in_one_target_is_named_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(
+        &dir,
+        &BATCH.replace("    account_id: \"123456789012\"\n", ""),
+    );
+    let out = dir.path().join("out");
+    let o = podiam(&[
+        "generate",
+        "--params",
+        &file,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("target \"team-c\": cannot render trust-policy"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn targets_that_share_a_role_name_or_folder_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let same_role = BATCH.replace(
+        "    bucket: team-b-data\n",
+        "    bucket: team-b-data\n    role_name: SkyPilotS3Role-TEAM-A-DATA\n",
+    );
+    let file = write(&dir, &same_role);
+    let o = podiam(&[
+        "generate",
+        "--params",
+        &file,
+        "--out",
+        dir.path().join("o").to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("targets \"team-a\" and \"team-b\" share the role name"),
+        "{}",
+        stderr(&o)
+    );
+    let same_folder = BATCH.replace("name: team-b", "name: team-a");
+    let file = write(&dir, &same_folder);
+    let o = podiam(&[
+        "generate",
+        "--params",
+        &file,
+        "--out",
+        dir.path().join("o").to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("share the output folder"),
+        "{}",
+        stderr(&o)
+    );
+    let traversal = BATCH.replace("name: team-b", "name: ../escape");
+    let file = write(&dir, &traversal);
+    let o = podiam(&[
+        "generate",
+        "--params",
+        &file,
+        "--out",
+        dir.path().join("o").to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("target \"../escape\": target names become folder names"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("o").exists() && !dir.path().join("escape").exists());
+}
