@@ -83,13 +83,13 @@ pub fn models(raws: Vec<(Option<String>, RawParams)>) -> Result<Vec<Target>, Err
     let mut problems = Vec::new();
     let mut targets = Vec::new();
     for (name, raw) in raws {
-        if let Some(n) = &name {
-            if let Err(rule) = rules::namespace(n) {
-                problems.push(format!(
-                    "target {n:?}: target names become folder names; {rule}"
-                ));
-                continue;
-            }
+        if let Some(n) = &name
+            && let Err(rule) = rules::namespace(n)
+        {
+            problems.push(format!(
+                "target {n:?}: target names become folder names; {rule}"
+            ));
+            continue;
         }
         match Model::from_raw(&raw) {
             Ok(model) => targets.push(Target { name, model }),
