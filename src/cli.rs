@@ -122,6 +122,11 @@ enum Command {
         #[arg(long, value_parser = ["text", "json"], default_value = "text")]
         format: String,
     },
+    /// A review sheet in plain words (Markdown): who can assume the role, what it can reach, the risks.
+    Explain {
+        #[command(flatten)]
+        params: ParamArgs,
+    },
     /// Render one artifact to standard output.
     Render {
         /// The artifact's name (see `podiam list`).
@@ -267,6 +272,7 @@ fn run(command: Command, ui: &Ui) -> Result<(), Error> {
             params,
             format,
         } => commands::check_dir(&dir, &params, &format, ui),
+        Command::Explain { params } => commands::explain(&params, ui),
         Command::Render { artifact, params } => commands::render(&artifact, &params, ui),
         Command::List { markdown } => {
             commands::print(&if markdown {

@@ -89,6 +89,28 @@ pub fn render(name: &str, params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
     Ok(())
 }
 
+/// `podiam explain`: the review sheet of every target.
+pub fn explain(params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
+    let mut sheets = Vec::new();
+    let mut problems = Vec::new();
+    for target in params.targets(ui)? {
+        let prefix = target
+            .name
+            .as_ref()
+            .map(|n| format!("target {n:?}: "))
+            .unwrap_or_default();
+        match crate::explain::markdown(&target.model) {
+            Ok(sheet) => sheets.push(sheet),
+            Err(e) => problems.push(format!("{prefix}cannot explain: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Targets { problems, code: 2 });
+    }
+    print(&sheets.join("\n"));
+    Ok(())
+}
+
 /// `podiam validate`: check an existing file as an artifact.
 pub fn validate(name: &str, file: &Path) -> Result<(), Error> {
     let artifact =

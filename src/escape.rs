@@ -83,6 +83,24 @@ pub fn comment(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
+/// A Markdown code span that shows exactly this string: the fence is one
+/// backtick longer than the longest run of backticks inside, and padded
+/// with spaces when the value starts or ends with a backtick. Line breaks,
+/// which a code span would fold, are refused.
+pub fn markdown_code(value: &str) -> Result<String, String> {
+    if value.contains(LINE_BREAKS) || value.contains('\0') {
+        return Err("a line break or NUL cannot be shown in a Markdown code span".into());
+    }
+    let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if value.starts_with('`') || value.ends_with('`') || value.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    Ok(format!("{fence}{pad}{value}{pad}{fence}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +164,15 @@ mod tests {
             assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{script}");
         }
         assert!(shell("a\0b").is_err());
+    }
+
+    #[test]
+    fn markdown_code_spans_hold_backticks() {
+        assert_eq!(markdown_code("my-bucket"), Ok("`my-bucket`".into()));
+        assert_eq!(markdown_code("a`b"), Ok("``a`b``".into()));
+        assert_eq!(markdown_code("`x`"), Ok("`` `x` ``".into()));
+        assert_eq!(markdown_code("a``b"), Ok("```a``b```".into()));
+        assert!(markdown_code("a\nb").is_err());
     }
 
     #[test]

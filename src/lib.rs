@@ -19,6 +19,7 @@ pub mod context;
 pub mod drift;
 pub mod error;
 pub mod escape;
+pub mod explain;
 pub mod manifest;
 pub mod model;
 pub mod names;

@@ -5,5 +5,6 @@ mod batch;
 mod cli;
 mod fixtures;
 mod overrides;
+mod review;
 mod schemas;
 mod snapshots;
