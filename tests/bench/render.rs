@@ -1,0 +1,49 @@
+//! In-process benchmarks: one full bundle rendered and checked, and a batch
+//! of 1,000 targets. Run with `cargo bench --bench render`; the numbers in
+//! the README come from `tests/bench/run.sh`, which also times the process
+//! end to end and measures peak RSS.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use podiam::bundle;
+use podiam::model::Model;
+use podiam::params::RawParams;
+use podiam::targets;
+use podiam::templates::Engine;
+
+fn raw(i: usize) -> RawParams {
+    RawParams {
+        cluster: Some("my-eks-cluster".into()),
+        region: Some("us-west-2".into()),
+        bucket: Some(format!("team-{i:04}-data")),
+        namespace: Some(format!("team-{i:04}")),
+        ..RawParams::default()
+    }
+}
+
+fn time<T>(iterations: u32, mut f: impl FnMut() -> T) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iterations {
+        black_box(f());
+    }
+    start.elapsed() / iterations
+}
+
+fn main() {
+    let engine = Engine::builtin().expect("templates parse");
+    let model = Model::from_raw(&raw(1)).expect("valid");
+    let all = bundle::all();
+    // Warm up: templates and schemas compile once per process.
+    bundle::render_with(engine, &model, &all).expect("renders");
+    let one = time(200, || bundle::render_with(engine, &model, &all).expect("renders"));
+    println!("bench: one bundle ({} artifacts) rendered and checked in-process: {:.3} ms", all.len(), one.as_secs_f64() * 1e3);
+
+    let raws: Vec<(Option<String>, RawParams)> = (0..1000).map(|i| (Some(format!("t{i:04}")), raw(i))).collect();
+    let start = Instant::now();
+    let models = targets::models(raws).expect("valid batch");
+    let bundles = targets::render(engine, &models, &all).expect("batch renders");
+    let batch = start.elapsed();
+    let files = targets::files(&bundles).len();
+    println!("bench: batch of 1000 targets ({files} files) validated, rendered and checked in-process: {:.1} ms", batch.as_secs_f64() * 1e3);
+}
