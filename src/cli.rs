@@ -61,9 +61,9 @@ pub struct ParamArgs {
     /// AWS region; the partition (aws, aws-cn, aws-us-gov) follows from it.
     #[arg(long, env = "AWS_REGION", value_name = "REGION")]
     region: Option<String>,
-    /// S3 bucket name.
+    /// S3 bucket name; repeat for more buckets (the first names the role and policy).
     #[arg(long, env = "S3_BUCKET", value_name = "BUCKET")]
-    bucket: Option<String>,
+    bucket: Vec<String>,
     /// Kubernetes namespace [default: default].
     #[arg(long, env = "K8S_NAMESPACE", value_name = "NAMESPACE")]
     namespace: Option<String>,
@@ -88,6 +88,42 @@ pub struct ParamArgs {
     /// IAM role name [default: SkyPilotS3Role-<bucket>].
     #[arg(long, env = "IAM_ROLE_NAME", value_name = "NAME")]
     role_name: Option<String>,
+    /// What pods may do with objects [default: read-write; read-only for COPY].
+    #[arg(long, value_parser = ["read-write", "read-only"], help_heading = "Access")]
+    access: Option<String>,
+    /// SkyPilot mount mode of the test task [default: MOUNT_CACHED].
+    #[arg(long, value_parser = ["MOUNT_CACHED", "MOUNT", "COPY"], help_heading = "Access")]
+    mount_mode: Option<String>,
+    /// Also grant s3:AbortMultipartUpload (rclone cleans up failed uploads with it).
+    #[arg(long, help_heading = "Access")]
+    multipart_cleanup: bool,
+    /// Limit objects to this key prefix, and listing to it; repeatable.
+    #[arg(long, value_name = "PREFIX", help_heading = "Access")]
+    prefix: Vec<String>,
+    /// KMS key ARN of an SSE-KMS bucket: adds kms:Decrypt (and GenerateDataKey for read-write) via S3 only.
+    #[arg(long, value_name = "ARN", help_heading = "Access")]
+    kms_key: Option<String>,
+    /// Pod Identity: the docs page's trust statement exactly, without the default pinning.
+    #[arg(long, help_heading = "Trust", conflicts_with_all = ["trust_source_account", "trust_source_arn"])]
+    trust_minimal: bool,
+    /// Pod Identity: also pin the trust to the account (aws:SourceAccount); needs --account-id.
+    #[arg(long, help_heading = "Trust")]
+    trust_source_account: bool,
+    /// Pod Identity: also pin the trust to this cluster's associations (ArnLike aws:SourceArn); opt-in.
+    #[arg(long, help_heading = "Trust")]
+    trust_source_arn: bool,
+    /// Permissions boundary (managed policy ARN) for the role.
+    #[arg(long, value_name = "ARN", help_heading = "Role")]
+    permissions_boundary: Option<String>,
+    /// IAM path for the role and policy [default: /].
+    #[arg(long, value_name = "PATH", help_heading = "Role")]
+    iam_path: Option<String>,
+    /// The role's maximum session duration in seconds, 3600-43200 [default: 3600].
+    #[arg(long, value_name = "SECONDS", help_heading = "Role")]
+    max_session_duration: Option<String>,
+    /// Tag for the role and policy, key=value; repeatable.
+    #[arg(long, value_name = "KEY=VALUE", help_heading = "Role")]
+    tag: Vec<String>,
     /// Params file (YAML or JSON, `-` for stdin), below flags and environment.
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
@@ -182,7 +218,7 @@ impl ParamArgs {
         RawParams {
             cluster: self.cluster.clone(),
             region: self.region.clone(),
-            bucket: self.bucket.clone(),
+            bucket: non_empty(&self.bucket),
             namespace: self.namespace.clone(),
             service_account: self.service_account.clone(),
             kube_context: self.kube_context.clone(),
@@ -191,6 +227,18 @@ impl ParamArgs {
             oidc_issuer: self.oidc_issuer.clone(),
             policy_name: self.policy_name.clone(),
             role_name: self.role_name.clone(),
+            access: self.access.clone(),
+            mount_mode: self.mount_mode.clone(),
+            multipart_cleanup: self.multipart_cleanup.then_some(true),
+            prefix: non_empty(&self.prefix),
+            kms_key: self.kms_key.clone(),
+            trust_minimal: self.trust_minimal.then_some(true),
+            trust_source_account: self.trust_source_account.then_some(true),
+            trust_source_arn: self.trust_source_arn.then_some(true),
+            permissions_boundary: self.permissions_boundary.clone(),
+            iam_path: self.iam_path.clone(),
+            max_session_duration: self.max_session_duration.clone(),
+            tag: non_empty(&self.tag),
         }
     }
 
@@ -224,6 +272,11 @@ impl ParamArgs {
             None => Ok(EngineRef::Builtin(Engine::builtin()?)),
         }
     }
+}
+
+/// A repeated flag: `None` when not given, so lower sources can fill it.
+fn non_empty(values: &[String]) -> Option<Vec<String>> {
+    (!values.is_empty()).then(|| values.to_vec())
 }
 
 /// The built-in engine (shared) or one with overrides (owned).

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::access::{Level, MountMode};
 use crate::model::{Method, Model};
 use crate::names;
 use crate::policy;
@@ -28,13 +29,24 @@ pub struct Oidc {
     pub provider_arn: Option<String>,
 }
 
+/// One SkyPilot file mount.
+#[derive(Debug, Serialize)]
+pub struct Mount {
+    /// Where it appears in the pod.
+    pub path: String,
+    /// `s3://<bucket>/` or `s3://<bucket>/<prefix>/`.
+    pub source: String,
+}
+
 /// SkyPilot-specific values.
 #[derive(Debug, Serialize)]
 pub struct SkyPilot {
     /// `kubernetes` or `kubernetes/<context>`.
     pub infra: String,
-    /// `s3://<bucket>/`.
-    pub source: String,
+    /// The test task's mounts: `/s3/data` for one, `/s3/<bucket>[/<prefix>]` for several.
+    pub mounts: Vec<Mount>,
+    /// `MOUNT_CACHED`, `MOUNT` or `COPY`.
+    pub mode: &'static str,
     /// Whether `kubernetes.namespace` must be written.
     pub set_namespace: bool,
     /// Whether `kubernetes.remote_identity` must be written.
@@ -134,44 +146,133 @@ fn skypilot(model: &Model) -> SkyPilot {
     };
     SkyPilot {
         infra,
-        source: format!("s3://{}/", model.bucket.as_str()),
+        mounts: mounts(model),
+        mode: model.mount_mode.as_str(),
         set_namespace: !model.default_namespace(),
         set_remote_identity: !model.default_service_account(),
     }
+}
+
+fn mounts(model: &Model) -> Vec<Mount> {
+    let mut sources: Vec<(String, String)> = Vec::new();
+    for bucket in &model.buckets {
+        let b = bucket.as_str();
+        if model.prefixes.is_empty() {
+            sources.push((format!("/s3/{b}"), format!("s3://{b}/")));
+        }
+        for p in &model.prefixes {
+            sources.push((
+                format!("/s3/{b}/{}", p.as_str()),
+                format!("s3://{b}/{}/", p.as_str()),
+            ));
+        }
+    }
+    if let [(_, source)] = sources.as_slice() {
+        return vec![Mount {
+            path: "/s3/data".into(),
+            source: source.clone(),
+        }];
+    }
+    sources
+        .into_iter()
+        .map(|(path, source)| Mount { path, source })
+        .collect()
 }
 
 /// The `podiam generate` arguments that reproduce this model: every
 /// parameter that differs from its default, in a fixed order.
 fn regenerate(model: &Model) -> Vec<String> {
     let mut args: Vec<String> = ["podiam", "generate"].map(String::from).to_vec();
-    let mut push = |flag: &str, value: &str| args.extend([format!("--{flag}"), value.to_owned()]);
-    push("cluster", model.cluster.as_str());
-    push("region", model.region.as_str());
-    push("bucket", model.bucket.as_str());
-    push("method", model.method.as_str());
+    let mut push = |flag: &str, value: Option<&str>| {
+        args.push(format!("--{flag}"));
+        args.extend(value.map(str::to_owned));
+    };
+    push("cluster", Some(model.cluster.as_str()));
+    push("region", Some(model.region.as_str()));
+    model
+        .buckets
+        .iter()
+        .for_each(|b| push("bucket", Some(b.as_str())));
+    push("method", Some(model.method.as_str()));
     if !model.default_namespace() {
-        push("namespace", model.namespace.as_str());
+        push("namespace", Some(model.namespace.as_str()));
     }
     if !model.default_service_account() {
-        push("service-account", model.service_account.as_str());
+        push("service-account", Some(model.service_account.as_str()));
     }
-    if let Some(ctx) = &model.kube_context {
-        push("kube-context", ctx.as_str());
-    }
-    if let Some(account) = &model.account_id {
-        push("account-id", account.as_str());
-    }
-    if let Some(oidc) = &model.oidc {
-        push("oidc-issuer", &oidc.issuer_url());
-    }
+    model
+        .kube_context
+        .iter()
+        .for_each(|c| push("kube-context", Some(c.as_str())));
+    model
+        .account_id
+        .iter()
+        .for_each(|a| push("account-id", Some(a.as_str())));
+    model
+        .oidc
+        .iter()
+        .for_each(|o| push("oidc-issuer", Some(&o.issuer_url())));
     let bucket = model.bucket.as_str();
     if model.policy_name.as_str()
         != names::derive(names::POLICY_PREFIX, bucket, names::POLICY_MAX).name
     {
-        push("policy-name", model.policy_name.as_str());
+        push("policy-name", Some(model.policy_name.as_str()));
     }
     if model.role_name.as_str() != names::derive(names::ROLE_PREFIX, bucket, names::ROLE_MAX).name {
-        push("role-name", model.role_name.as_str());
+        push("role-name", Some(model.role_name.as_str()));
     }
+    access_args(model, &mut push);
     args
+}
+
+/// The access, trust and role options that differ from their defaults.
+fn access_args(model: &Model, push: &mut impl FnMut(&str, Option<&str>)) {
+    if model.mount_mode != MountMode::MountCached {
+        push("mount-mode", Some(model.mount_mode.as_str()));
+    }
+    let default_level = if model.mount_mode == MountMode::Copy {
+        Level::ReadOnly
+    } else {
+        Level::ReadWrite
+    };
+    if model.access != default_level {
+        push("access", Some(model.access.as_str()));
+    }
+    if model.multipart_cleanup {
+        push("multipart-cleanup", None);
+    }
+    model
+        .prefixes
+        .iter()
+        .for_each(|p| push("prefix", Some(p.as_str())));
+    model
+        .kms_key
+        .iter()
+        .for_each(|k| push("kms-key", Some(k.as_str())));
+    for (on, flag) in [
+        (model.trust.minimal, "trust-minimal"),
+        (model.trust.source_account, "trust-source-account"),
+        (model.trust.source_arn, "trust-source-arn"),
+    ] {
+        if on {
+            push(flag, None);
+        }
+    }
+    model
+        .permissions_boundary
+        .iter()
+        .for_each(|b| push("permissions-boundary", Some(b)));
+    if model.iam_path != "/" {
+        push("iam-path", Some(&model.iam_path));
+    }
+    if model.max_session_duration != 3600 {
+        push(
+            "max-session-duration",
+            Some(&model.max_session_duration.to_string()),
+        );
+    }
+    model
+        .tags
+        .iter()
+        .for_each(|t| push("tag", Some(&format!("{}={}", t.key, t.value))));
 }

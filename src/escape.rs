@@ -17,7 +17,7 @@ pub fn json(value: &serde_json::Value) -> Result<String, String> {
 /// A YAML scalar that every YAML 1.1 and 1.2 loader reads back as this exact string.
 ///
 /// Plain when the string cannot be mistaken for anything else (starts with a
-/// letter, uses only `[A-Za-z0-9_./@-]`, is not a YAML 1.1 boolean or null);
+/// letter or `/`, uses only `[A-Za-z0-9_./@-]`, is not a YAML 1.1 boolean or null);
 /// otherwise double-quoted, with everything outside printable ASCII escaped.
 pub fn yaml(value: &str) -> String {
     if is_plain_yaml(value) {
@@ -49,7 +49,7 @@ fn is_plain_yaml(value: &str) -> bool {
     let first_letter = value
         .chars()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic());
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '/');
     let safe_chars = value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "_./@-".contains(c));

@@ -10,6 +10,7 @@
 //!    `list` and validation;
 //! 5. [`bundle`] and [`output`]: render everything, check everything, then write.
 
+pub mod access;
 pub mod artifact;
 pub mod bundle;
 pub mod check;
@@ -27,6 +28,7 @@ pub mod output;
 pub mod params;
 pub mod partition;
 pub mod policy;
+pub mod role;
 pub mod rules;
 pub mod schemas;
 pub mod targets;

@@ -8,7 +8,6 @@ use sha2::{Digest, Sha256};
 
 use crate::bundle::Rendered;
 use crate::model::Model;
-use crate::policy;
 
 /// One artifact's entry.
 #[derive(Debug, Serialize)]
@@ -40,7 +39,17 @@ pub struct Parameters {
     oidc_issuer: Option<String>,
     policy_name: String,
     role_name: String,
-    bucket_arn: String,
+    buckets: Vec<String>,
+    access: &'static str,
+    mount_mode: &'static str,
+    multipart_cleanup: bool,
+    prefixes: Vec<String>,
+    kms_key: Option<String>,
+    trust: crate::role::Trust,
+    permissions_boundary: Option<String>,
+    iam_path: String,
+    max_session_duration: u32,
+    tags: Vec<crate::role::Tag>,
 }
 
 impl Parameters {
@@ -59,7 +68,25 @@ impl Parameters {
             oidc_issuer: model.oidc.as_ref().map(|o| o.issuer_url()),
             policy_name: model.policy_name.as_str().to_owned(),
             role_name: model.role_name.as_str().to_owned(),
-            bucket_arn: policy::bucket_arn(model),
+            buckets: model
+                .buckets
+                .iter()
+                .map(|b| b.as_str().to_owned())
+                .collect(),
+            access: model.access.as_str(),
+            mount_mode: model.mount_mode.as_str(),
+            multipart_cleanup: model.multipart_cleanup,
+            prefixes: model
+                .prefixes
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            kms_key: model.kms_key.as_ref().map(|k| k.as_str().to_owned()),
+            trust: model.trust,
+            permissions_boundary: model.permissions_boundary.clone(),
+            iam_path: model.iam_path.clone(),
+            max_session_duration: model.max_session_duration,
+            tags: model.tags.clone(),
         }
     }
 }

@@ -5,10 +5,12 @@
 
 use serde::Serialize;
 
+use crate::access::{KmsKey, Level, MountMode, Prefix};
 use crate::error::{Error, Violation};
 use crate::names::{self, Derived};
 use crate::params::RawParams;
 use crate::partition::Region;
+use crate::role::{self, Tag, Trust};
 use crate::rules;
 
 /// SkyPilot's default Kubernetes service account.
@@ -137,8 +139,10 @@ pub struct Model {
     pub cluster: Cluster,
     /// AWS region, and with it the partition.
     pub region: Region,
-    /// S3 bucket.
+    /// The first S3 bucket: it names the role and policy, and SkyPilot mounts it.
     pub bucket: Bucket,
+    /// Every S3 bucket, the first one included, without duplicates.
+    pub buckets: Vec<Bucket>,
     /// Kubernetes namespace.
     pub namespace: Namespace,
     /// Kubernetes service account.
@@ -155,6 +159,26 @@ pub struct Model {
     pub policy_name: PolicyName,
     /// IAM role name.
     pub role_name: RoleName,
+    /// Read-write or read-only.
+    pub access: Level,
+    /// SkyPilot mount mode of the test task.
+    pub mount_mode: MountMode,
+    /// Whether `s3:AbortMultipartUpload` is granted.
+    pub multipart_cleanup: bool,
+    /// Key prefixes objects are limited to; empty means the whole bucket.
+    pub prefixes: Vec<Prefix>,
+    /// The KMS key of an SSE-KMS bucket.
+    pub kms_key: Option<KmsKey>,
+    /// How the Pod Identity trust is pinned.
+    pub trust: Trust,
+    /// Permissions boundary ARN for the role.
+    pub permissions_boundary: Option<String>,
+    /// IAM path of the role and policy.
+    pub iam_path: String,
+    /// The role's maximum session duration in seconds.
+    pub max_session_duration: u32,
+    /// Tags on the role and policy.
+    pub tags: Vec<Tag>,
     /// Things the user should know about how the parameters were read.
     pub notices: Vec<String>,
 }
@@ -194,6 +218,33 @@ impl Checker {
         }
         self.optional(field, value, parse)
     }
+
+    fn each<T>(
+        &mut self,
+        field: &'static str,
+        values: &[String],
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Vec<T> {
+        values
+            .iter()
+            .filter_map(|v| self.optional(field, Some(v), &parse))
+            .collect()
+    }
+
+    fn rule(&mut self, field: &'static str, value: Option<&str>, rule: impl Into<String>) {
+        self.violations.push(Violation::new(field, value, rule));
+    }
+}
+
+/// A value that is present whenever no violation was recorded.
+fn present<T>(value: Option<T>, field: &str) -> Result<T, Error> {
+    value.ok_or_else(|| {
+        Error::Invalid(vec![Violation::new(
+            "internal",
+            Some(field),
+            "a value was missing without a reported violation (a bug in podiam)",
+        )])
+    })
 }
 
 impl Model {
@@ -212,26 +263,17 @@ impl Model {
             raw.region.as_deref(),
             Region::parse,
         );
-        let bucket = c.required(
-            "bucket",
-            "give --bucket or set S3_BUCKET",
-            raw.bucket.as_deref(),
-            Bucket::parse,
-        );
+        let buckets = buckets(&mut c, raw.bucket.as_deref().unwrap_or_default());
         let namespace = c.optional(
             "namespace",
             Some(raw.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE)),
             Namespace::parse,
         );
-        let service_account = c.optional(
-            "service-account",
-            Some(
-                raw.service_account
-                    .as_deref()
-                    .unwrap_or(DEFAULT_SERVICE_ACCOUNT),
-            ),
-            ServiceAccount::parse,
-        );
+        let sa = raw
+            .service_account
+            .as_deref()
+            .unwrap_or(DEFAULT_SERVICE_ACCOUNT);
+        let service_account = c.optional("service-account", Some(sa), ServiceAccount::parse);
         let kube_context = c.optional(
             "kube-context",
             raw.kube_context.as_deref(),
@@ -247,69 +289,105 @@ impl Model {
             OidcProvider::parse(v, region.as_ref())
         });
         let mut notices = Vec::new();
-        let bucket_name = bucket.as_ref().map(|b| b.as_str().to_owned());
-        let policy_name = c.optional("policy-name", raw.policy_name.as_deref(), PolicyName::parse);
-        let role_name = c.optional("role-name", raw.role_name.as_deref(), RoleName::parse);
-        let policy_name = policy_name.or_else(|| {
-            default_name(
-                &bucket_name,
-                names::POLICY_PREFIX,
-                names::POLICY_MAX,
-                &mut notices,
-            )
-            .and_then(|n| PolicyName::parse(&n).ok())
+        let first = buckets.first().map(|b| b.as_str().to_owned());
+        let policy_name = c
+            .optional("policy-name", raw.policy_name.as_deref(), PolicyName::parse)
+            .or_else(|| {
+                default_name(
+                    &first,
+                    names::POLICY_PREFIX,
+                    names::POLICY_MAX,
+                    &mut notices,
+                )
+                .and_then(|n| PolicyName::parse(&n).ok())
+            });
+        let role_name = c
+            .optional("role-name", raw.role_name.as_deref(), RoleName::parse)
+            .or_else(|| {
+                default_name(&first, names::ROLE_PREFIX, names::ROLE_MAX, &mut notices)
+                    .and_then(|n| RoleName::parse(&n).ok())
+            });
+        let mount_mode = c.optional(
+            "mount-mode",
+            Some(raw.mount_mode.as_deref().unwrap_or("MOUNT_CACHED")),
+            MountMode::parse,
+        );
+        let default_level = if mount_mode == Some(MountMode::Copy) {
+            "read-only"
+        } else {
+            "read-write"
+        };
+        let access = c.optional(
+            "access",
+            Some(raw.access.as_deref().unwrap_or(default_level)),
+            Level::parse,
+        );
+        let prefixes = c.each(
+            "prefix",
+            raw.prefix.as_deref().unwrap_or_default(),
+            Prefix::parse,
+        );
+        let kms_key = c.optional("kms-key", raw.kms_key.as_deref(), |v| {
+            KmsKey::parse(v, region.as_ref())
         });
-        let role_name = role_name.or_else(|| {
-            default_name(
-                &bucket_name,
-                names::ROLE_PREFIX,
-                names::ROLE_MAX,
-                &mut notices,
-            )
-            .and_then(|n| RoleName::parse(&n).ok())
-        });
-        match (
-            cluster,
-            region,
-            bucket,
-            namespace,
-            service_account,
-            method,
-            policy_name,
-            role_name,
-        ) {
-            (
-                Some(cluster),
-                Some(region),
-                Some(bucket),
-                Some(namespace),
-                Some(service_account),
-                Some(method),
-                Some(policy_name),
-                Some(role_name),
-            ) if c.violations.is_empty() => {
-                let mut model = Model {
-                    cluster,
-                    region,
-                    bucket,
-                    namespace,
-                    service_account,
-                    kube_context,
-                    account_id,
-                    method,
-                    oidc,
-                    policy_name,
-                    role_name,
-                    notices,
-                };
-                model.add_method_notices(raw);
-                Ok(model)
-            }
-            _ => Err(Error::Invalid(c.violations)),
+        let permissions_boundary = c.optional(
+            "permissions-boundary",
+            raw.permissions_boundary.as_deref(),
+            |v| role::boundary(v, region.as_ref()),
+        );
+        let iam_path = c.optional(
+            "iam-path",
+            Some(raw.iam_path.as_deref().unwrap_or("/")),
+            role::path,
+        );
+        let max_session_duration = c.optional(
+            "max-session-duration",
+            Some(raw.max_session_duration.as_deref().unwrap_or("3600")),
+            role::max_session_duration,
+        );
+        let tags = tags(&mut c, raw.tag.as_deref().unwrap_or_default());
+        let trust = trust(&mut c, raw, method, account_id.is_some());
+        if !c.violations.is_empty() {
+            return Err(Error::Invalid(c.violations));
         }
+        let buckets_ok = present(buckets.first().cloned(), "bucket")?;
+        let mut model = Model {
+            cluster: present(cluster, "cluster")?,
+            region: present(region, "region")?,
+            bucket: buckets_ok,
+            buckets,
+            namespace: present(namespace, "namespace")?,
+            service_account: present(service_account, "service-account")?,
+            kube_context,
+            account_id,
+            method: present(method, "method")?,
+            oidc,
+            policy_name: present(policy_name, "policy-name")?,
+            role_name: present(role_name, "role-name")?,
+            access: present(access, "access")?,
+            mount_mode: present(mount_mode, "mount-mode")?,
+            multipart_cleanup: raw.multipart_cleanup.unwrap_or(false),
+            prefixes,
+            kms_key,
+            trust,
+            permissions_boundary,
+            iam_path: present(iam_path, "iam-path")?,
+            max_session_duration: present(max_session_duration, "max-session-duration")?,
+            tags,
+            notices,
+        };
+        model.add_method_notices(raw);
+        crate::policy::check_limits(&model)?;
+        Ok(model)
     }
 
     fn add_method_notices(&mut self, raw: &RawParams) {
+        if self.trust.source_arn {
+            self.notices.push("--trust-source-arn adds ArnLike aws:SourceArn on the cluster's Pod Identity associations; one report has this condition breaking Mountpoint for S3 credentials, so test it before relying on it".into());
+        }
+        if self.method == Method::PodIdentity && self.trust.minimal {
+            self.notices.push("--trust-minimal: any Pod Identity association in the account that names this role can use it".into());
+        }
         if self.method == Method::PodIdentity && raw.oidc_issuer.is_some() {
             self.notices.push(
                 "oidc-issuer is only used by --method irsa; it is ignored for pod-identity".into(),
@@ -334,6 +412,66 @@ impl Model {
     pub fn default_service_account(&self) -> bool {
         self.service_account.as_str() == DEFAULT_SERVICE_ACCOUNT
     }
+}
+
+/// Every bucket, checked; at least one, no duplicates.
+fn buckets(c: &mut Checker, values: &[String]) -> Vec<Bucket> {
+    if values.is_empty() {
+        c.rule(
+            "bucket",
+            None,
+            "is required; give --bucket (repeat it for more buckets) or set S3_BUCKET",
+        );
+    }
+    let buckets = c.each("bucket", values, Bucket::parse);
+    for (i, b) in buckets.iter().enumerate() {
+        if buckets[..i].contains(b) {
+            c.rule("bucket", Some(b.as_str()), "each bucket may be given once");
+        }
+    }
+    buckets
+}
+
+/// Every tag, checked; keys unique (case-insensitively, as IAM compares them), at most 50.
+fn tags(c: &mut Checker, values: &[String]) -> Vec<Tag> {
+    let tags = c.each("tag", values, Tag::parse);
+    for (i, t) in tags.iter().enumerate() {
+        if tags[..i].iter().any(|o| o.key.eq_ignore_ascii_case(&t.key)) {
+            c.rule("tag", Some(&t.key), "each tag key may be given once");
+        }
+    }
+    if tags.len() > role::MAX_TAGS {
+        c.rule(
+            "tag",
+            None,
+            format!(
+                "IAM allows at most {} tags; {} were given",
+                role::MAX_TAGS,
+                tags.len()
+            ),
+        );
+    }
+    tags
+}
+
+/// The trust pinning options, checked against the method and account id.
+fn trust(c: &mut Checker, raw: &RawParams, method: Option<Method>, has_account: bool) -> Trust {
+    let trust = Trust {
+        minimal: raw.trust_minimal.unwrap_or(false),
+        source_account: raw.trust_source_account.unwrap_or(false),
+        source_arn: raw.trust_source_arn.unwrap_or(false),
+    };
+    let pinning = trust.source_account || trust.source_arn;
+    if method == Some(Method::Irsa) && (pinning || trust.minimal) {
+        c.rule("trust", None, "--trust-minimal, --trust-source-account and --trust-source-arn shape the Pod Identity trust; IRSA's trust is always pinned by :sub and :aud");
+    }
+    if trust.minimal && pinning {
+        c.rule("trust", None, "--trust-minimal gives the docs page's unpinned statement; it cannot be combined with --trust-source-account or --trust-source-arn");
+    }
+    if pinning && !has_account {
+        c.rule("account-id", None, "is required by --trust-source-account and --trust-source-arn; give --account-id or set AWS_ACCOUNT_ID");
+    }
+    trust
 }
 
 fn default_name(

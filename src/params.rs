@@ -19,8 +19,9 @@ pub struct RawParams {
     pub cluster: Option<String>,
     /// AWS region (`AWS_REGION`).
     pub region: Option<String>,
-    /// S3 bucket (`S3_BUCKET`).
-    pub bucket: Option<String>,
+    /// S3 buckets (`S3_BUCKET`); the first names the role and policy.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub bucket: Option<Vec<String>>,
     /// Kubernetes namespace (`K8S_NAMESPACE`).
     pub namespace: Option<String>,
     /// Kubernetes service account (`K8S_SERVICE_ACCOUNT`).
@@ -37,6 +38,75 @@ pub struct RawParams {
     pub policy_name: Option<String>,
     /// IAM role name (`IAM_ROLE_NAME`).
     pub role_name: Option<String>,
+    /// `read-write` or `read-only`.
+    pub access: Option<String>,
+    /// SkyPilot mount mode: `MOUNT_CACHED`, `MOUNT` or `COPY`.
+    pub mount_mode: Option<String>,
+    /// Grant `s3:AbortMultipartUpload`.
+    pub multipart_cleanup: Option<bool>,
+    /// Key prefixes objects are limited to.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub prefix: Option<Vec<String>>,
+    /// KMS key ARN for SSE-KMS buckets.
+    pub kms_key: Option<String>,
+    /// Use the docs page's unpinned Pod Identity trust statement.
+    pub trust_minimal: Option<bool>,
+    /// Pin the Pod Identity trust to the account (`aws:SourceAccount`).
+    pub trust_source_account: Option<bool>,
+    /// Pin the Pod Identity trust to the cluster's associations (`aws:SourceArn`).
+    pub trust_source_arn: Option<bool>,
+    /// Permissions boundary policy ARN for the role.
+    pub permissions_boundary: Option<String>,
+    /// IAM path for the role and policy.
+    pub iam_path: Option<String>,
+    /// Role maximum session duration in seconds.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub max_session_duration: Option<String>,
+    /// Tags `key=value` for the role and policy.
+    #[serde(default, deserialize_with = "tags")]
+    pub tag: Option<Vec<String>>,
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|v| match v {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
+}
+
+/// A string or a whole number, as a string.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum StringOrNumber {
+        S(String),
+        N(u64),
+    }
+    Ok(Option::<StringOrNumber>::deserialize(d)?.map(|v| match v {
+        StringOrNumber::S(s) => s,
+        StringOrNumber::N(n) => n.to_string(),
+    }))
+}
+
+/// Tags as a `{key: value}` map or a list of `key=value` strings.
+fn tags<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Tags {
+        Map(std::collections::BTreeMap<String, String>),
+        List(Vec<String>),
+    }
+    Ok(Option::<Tags>::deserialize(d)?.map(|t| match t {
+        Tags::Map(m) => m.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        Tags::List(l) => l,
+    }))
 }
 
 impl RawParams {
@@ -54,6 +124,18 @@ impl RawParams {
             oidc_issuer: self.oidc_issuer.or(lower.oidc_issuer),
             policy_name: self.policy_name.or(lower.policy_name),
             role_name: self.role_name.or(lower.role_name),
+            access: self.access.or(lower.access),
+            mount_mode: self.mount_mode.or(lower.mount_mode),
+            multipart_cleanup: self.multipart_cleanup.or(lower.multipart_cleanup),
+            prefix: self.prefix.or(lower.prefix),
+            kms_key: self.kms_key.or(lower.kms_key),
+            trust_minimal: self.trust_minimal.or(lower.trust_minimal),
+            trust_source_account: self.trust_source_account.or(lower.trust_source_account),
+            trust_source_arn: self.trust_source_arn.or(lower.trust_source_arn),
+            permissions_boundary: self.permissions_boundary.or(lower.permissions_boundary),
+            iam_path: self.iam_path.or(lower.iam_path),
+            max_session_duration: self.max_session_duration.or(lower.max_session_duration),
+            tag: self.tag.or(lower.tag),
         }
     }
 }
@@ -148,16 +230,16 @@ mod tests {
     #[test]
     fn higher_precedence_wins_and_gaps_fill_from_below() {
         let flags = RawParams {
-            bucket: Some("flag".into()),
+            bucket: Some(vec!["flag".into()]),
             ..RawParams::default()
         };
         let file = RawParams {
-            bucket: Some("file".into()),
+            bucket: Some(vec!["file".into()]),
             region: Some("us-west-2".into()),
             ..RawParams::default()
         };
         let merged = flags.or(file);
-        assert_eq!(merged.bucket.as_deref(), Some("flag"));
+        assert_eq!(merged.bucket, Some(vec!["flag".to_owned()]));
         assert_eq!(merged.region.as_deref(), Some("us-west-2"));
         assert_eq!(merged.cluster, None);
     }

@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::access::Level;
 use crate::model::{Method, Model};
 
 /// IAM policy language version.
@@ -17,21 +18,75 @@ pub const POD_IDENTITY_PRINCIPAL: &str = "pods.eks.amazonaws.com";
 
 /// Bucket-level actions, granted on the bucket ARN.
 pub const BUCKET_ACTIONS: [&str; 2] = ["s3:ListBucket", "s3:GetBucketLocation"];
-/// Object-level actions, granted on `bucket/*`.
+/// Object-level actions of the read-write profile, granted on `bucket/*`.
 pub const OBJECT_ACTIONS: [&str; 3] = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
+/// IAM's limit on a managed policy, in characters not counting white space.
+pub const POLICY_LIMIT: usize = 6144;
+/// IAM's default limit on a role trust policy, same counting.
+pub const TRUST_LIMIT: usize = 2048;
 
-/// `arn:<partition>:s3:::<bucket>`.
+/// `arn:<partition>:s3:::<bucket>` for the first bucket.
 pub fn bucket_arn(model: &Model) -> String {
-    format!(
-        "arn:{}:s3:::{}",
-        model.region.partition().id(),
-        model.bucket.as_str()
-    )
+    s3_arn(model, model.bucket.as_str())
 }
 
-/// `arn:<partition>:s3:::<bucket>/*`.
-pub fn objects_arn(model: &Model) -> String {
-    format!("{}/*", bucket_arn(model))
+fn s3_arn(model: &Model, bucket: &str) -> String {
+    format!("arn:{}:s3:::{bucket}", model.region.partition().id())
+}
+
+/// The ARNs of every bucket.
+pub fn bucket_arns(model: &Model) -> Vec<String> {
+    model
+        .buckets
+        .iter()
+        .map(|b| s3_arn(model, b.as_str()))
+        .collect()
+}
+
+/// The object ARNs: `bucket/*`, or `bucket/<prefix>/*` for each prefix.
+pub fn object_arns(model: &Model) -> Vec<String> {
+    let mut arns = Vec::new();
+    for bucket in bucket_arns(model) {
+        if model.prefixes.is_empty() {
+            arns.push(format!("{bucket}/*"));
+        }
+        arns.extend(
+            model
+                .prefixes
+                .iter()
+                .map(|p| format!("{bucket}/{}/*", p.as_str())),
+        );
+    }
+    arns
+}
+
+/// The `s3:prefix` values ListBucket is limited to: `P/` and `P/*` per prefix.
+pub fn list_prefixes(model: &Model) -> Vec<String> {
+    model
+        .prefixes
+        .iter()
+        .flat_map(|p| [format!("{}/", p.as_str()), format!("{}/*", p.as_str())])
+        .collect()
+}
+
+/// The object actions of the model's access profile.
+pub fn object_actions(model: &Model) -> Vec<&'static str> {
+    let mut actions = match model.access {
+        Level::ReadWrite => OBJECT_ACTIONS.to_vec(),
+        Level::ReadOnly => vec!["s3:GetObject"],
+    };
+    if model.multipart_cleanup {
+        actions.push("s3:AbortMultipartUpload");
+    }
+    actions
+}
+
+/// The KMS actions: decrypt to read, and generate data keys to write.
+pub fn kms_actions(model: &Model) -> Vec<&'static str> {
+    match model.access {
+        Level::ReadWrite => vec!["kms:Decrypt", "kms:GenerateDataKey"],
+        Level::ReadOnly => vec!["kms:Decrypt"],
+    }
 }
 
 /// `arn:<partition>:iam::<account>:role/<name>`, when the account id is known.
@@ -58,48 +113,143 @@ fn iam_arn(model: &Model, kind: &str, name: &str) -> Option<String> {
     ))
 }
 
-/// The S3 permission policy: the docs page's five actions, split so that
-/// bucket actions name the bucket ARN and object actions name `bucket/*`.
+/// The S3 permission policy. Bucket actions name bucket ARNs and object
+/// actions name object ARNs; with prefixes, listing is limited by an
+/// `s3:prefix` condition and objects by their ARNs. For the docs page's
+/// values this grants exactly the docs page's five actions on its two ARNs.
 pub fn permission_policy(model: &Model) -> Value {
-    json!({
-        "Version": POLICY_VERSION,
-        "Statement": [
-            {
-                "Sid": "ListAndLocateBucket",
-                "Effect": "Allow",
-                "Action": BUCKET_ACTIONS,
-                "Resource": [bucket_arn(model)],
-            },
-            {
-                "Sid": "ReadWriteDeleteObjects",
-                "Effect": "Allow",
-                "Action": OBJECT_ACTIONS,
-                "Resource": [objects_arn(model)],
-            },
-        ],
-    })
+    let mut statements = Vec::new();
+    if model.prefixes.is_empty() {
+        statements.push(json!({"Sid": "ListAndLocateBucket", "Effect": "Allow", "Action": BUCKET_ACTIONS, "Resource": bucket_arns(model)}));
+    } else {
+        statements.push(json!({"Sid": "LocateBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": bucket_arns(model)}));
+        statements.push(json!({
+            "Sid": "ListBucketUnderPrefixes",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": bucket_arns(model),
+            "Condition": {"StringLike": {"s3:prefix": list_prefixes(model)}},
+        }));
+    }
+    let sid = match model.access {
+        Level::ReadWrite => "ReadWriteDeleteObjects",
+        Level::ReadOnly => "ReadObjects",
+    };
+    statements.push(json!({"Sid": sid, "Effect": "Allow", "Action": object_actions(model), "Resource": object_arns(model)}));
+    if let Some(key) = &model.kms_key {
+        statements.push(json!({
+            "Sid": "UseBucketKeyThroughS3",
+            "Effect": "Allow",
+            "Action": kms_actions(model),
+            "Resource": [key.as_str()],
+            "Condition": {"StringEquals": {"kms:ViaService": s3_service_host(model)}},
+        }));
+    }
+    json!({"Version": POLICY_VERSION, "Statement": statements})
+}
+
+/// `s3.<region>.amazonaws.com[.cn]`, the value of `kms:ViaService` for S3.
+pub fn s3_service_host(model: &Model) -> String {
+    format!(
+        "s3.{}.{}",
+        model.region.as_str(),
+        model.region.partition().dns_suffix()
+    )
 }
 
 /// The role's trust policy for the chosen method, or what is missing to write it.
 pub fn trust_policy(model: &Model) -> Result<Value, Vec<String>> {
     match model.method {
-        Method::PodIdentity => Ok(pod_identity_trust()),
+        Method::PodIdentity => Ok(pod_identity_trust(model)),
         Method::Irsa => irsa_trust(model),
     }
 }
 
-/// The docs page's Pod Identity trust statement.
-fn pod_identity_trust() -> Value {
-    json!({
-        "Version": POLICY_VERSION,
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": { "Service": POD_IDENTITY_PRINCIPAL },
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-            }
-        ],
-    })
+/// The Pod Identity trust: the docs page's statement, pinned by default to
+/// the cluster, namespace and service account through the session tags EKS
+/// attaches, so that no other association can use the role.
+fn pod_identity_trust(model: &Model) -> Value {
+    let mut statement = json!({
+        "Effect": "Allow",
+        "Principal": { "Service": POD_IDENTITY_PRINCIPAL },
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+    });
+    if !model.trust.minimal {
+        let mut equals = json!({
+            "aws:RequestTag/eks-cluster-name": model.cluster.as_str(),
+            "aws:RequestTag/kubernetes-namespace": model.namespace.as_str(),
+            "aws:RequestTag/kubernetes-service-account": model.service_account.as_str(),
+        });
+        if let (true, Some(account)) = (model.trust.source_account, &model.account_id) {
+            equals["aws:SourceAccount"] = json!(account.as_str());
+        }
+        let mut condition = json!({ "StringEquals": equals });
+        if let Some(arn) = association_arn_pattern(model).filter(|_| model.trust.source_arn) {
+            condition["ArnLike"] = json!({ "aws:SourceArn": arn });
+        }
+        statement["Condition"] = condition;
+    }
+    json!({ "Version": POLICY_VERSION, "Statement": [statement] })
+}
+
+/// `arn:<p>:eks:<region>:<account>:podidentityassociation/<cluster>/*`.
+pub fn association_arn_pattern(model: &Model) -> Option<String> {
+    let account = model.account_id.as_ref()?;
+    Some(format!(
+        "arn:{}:eks:{}:{}:podidentityassociation/{}/*",
+        model.region.partition().id(),
+        model.region.as_str(),
+        account.as_str(),
+        model.cluster.as_str()
+    ))
+}
+
+/// Checks IAM's size and character limits on both documents.
+pub fn check_limits(model: &Model) -> Result<(), crate::error::Error> {
+    let mut violations = Vec::new();
+    let documents = [
+        (
+            "permission policy",
+            Some(permission_policy(model)),
+            POLICY_LIMIT,
+            "IAM's limit for a managed policy",
+        ),
+        (
+            "trust policy",
+            trust_policy(model).ok(),
+            TRUST_LIMIT,
+            "IAM's default limit for a role trust policy (a quota you can raise)",
+        ),
+    ];
+    for (what, document, limit, source) in documents {
+        let Some(document) = document else { continue };
+        let text = document.to_string();
+        let size = text.chars().filter(|c| !c.is_whitespace()).count();
+        if size > limit {
+            let rule = format!(
+                "the {what} would be {size} characters without white space; {source} is {limit}"
+            );
+            violations.push(crate::error::Violation::new("policy-size", None, rule));
+        }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !matches!(*c, '\t' | '\n' | '\r' | ' '..='\u{ff}'))
+        {
+            let rule = format!(
+                "the {what} would hold {bad:?}; IAM allows only tab, line feed, carriage return and U+0020 to U+00FF"
+            );
+            violations.push(crate::error::Violation::new(
+                "policy-characters",
+                None,
+                rule,
+            ));
+        }
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::Invalid(violations))
+    }
 }
 
 /// The docs page's IRSA trust statement: the cluster's OIDC provider, pinned

@@ -16,7 +16,7 @@ fn raw(i: usize) -> RawParams {
     RawParams {
         cluster: Some("my-eks-cluster".into()),
         region: Some("us-west-2".into()),
-        bucket: Some(format!("team-{i:04}-data")),
+        bucket: Some(vec![format!("team-{i:04}-data")]),
         namespace: Some(format!("team-{i:04}")),
         ..RawParams::default()
     }
@@ -36,14 +36,25 @@ fn main() {
     let all = bundle::all();
     // Warm up: templates and schemas compile once per process.
     bundle::render_with(engine, &model, &all).expect("renders");
-    let one = time(200, || bundle::render_with(engine, &model, &all).expect("renders"));
-    println!("bench: one bundle ({} artifacts) rendered and checked in-process: {:.3} ms", all.len(), one.as_secs_f64() * 1e3);
+    let one = time(200, || {
+        bundle::render_with(engine, &model, &all).expect("renders")
+    });
+    println!(
+        "bench: one bundle ({} artifacts) rendered and checked in-process: {:.3} ms",
+        all.len(),
+        one.as_secs_f64() * 1e3
+    );
 
-    let raws: Vec<(Option<String>, RawParams)> = (0..1000).map(|i| (Some(format!("t{i:04}")), raw(i))).collect();
+    let raws: Vec<(Option<String>, RawParams)> = (0..1000)
+        .map(|i| (Some(format!("t{i:04}")), raw(i)))
+        .collect();
     let start = Instant::now();
     let models = targets::models(raws).expect("valid batch");
     let bundles = targets::render(engine, &models, &all).expect("batch renders");
     let batch = start.elapsed();
     let files = targets::files(&bundles).len();
-    println!("bench: batch of 1000 targets ({files} files) validated, rendered and checked in-process: {:.1} ms", batch.as_secs_f64() * 1e3);
+    println!(
+        "bench: batch of 1000 targets ({files} files) validated, rendered and checked in-process: {:.1} ms",
+        batch.as_secs_f64() * 1e3
+    );
 }

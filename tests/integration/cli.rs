@@ -284,7 +284,7 @@ fn missing_required_parameters_name_their_flag_and_variable() {
     for needle in [
         "cluster: is required; give --cluster or set EKS_CLUSTER_NAME",
         "region: is required",
-        "bucket: is required; give --bucket or set S3_BUCKET",
+        "bucket: is required; give --bucket (repeat it for more buckets) or set S3_BUCKET",
     ] {
         assert!(err.contains(needle), "{err}");
     }

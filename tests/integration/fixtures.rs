@@ -12,7 +12,7 @@ pub fn docs() -> RawParams {
     RawParams {
         cluster: Some("my-eks-cluster".into()),
         region: Some("us-west-2".into()),
-        bucket: Some("my-bucket".into()),
+        bucket: Some(vec!["my-bucket".into()]),
         ..RawParams::default()
     }
 }
@@ -66,9 +66,29 @@ pub fn all() -> Vec<(&'static str, RawParams)> {
         (
             "bucket-63-chars",
             irsa(RawParams {
-                bucket: Some(format!("long-bucket-{}", "x".repeat(51))),
+                bucket: Some(vec![format!("long-bucket-{}", "x".repeat(51))]),
                 ..docs()
             }),
+        ),
+        (
+            "restricted",
+            RawParams {
+                bucket: Some(vec!["team-a-data".into(), "shared-models".into()]),
+                access: Some("read-only".into()),
+                prefix: Some(vec!["team-a/data/".into()]),
+                kms_key: Some(
+                    "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                        .into(),
+                ),
+                account_id: Some("123456789012".into()),
+                trust_source_account: Some(true),
+                permissions_boundary: Some("arn:aws:iam::123456789012:policy/TeamBoundary".into()),
+                iam_path: Some("/skypilot/".into()),
+                max_session_duration: Some("7200".into()),
+                tag: Some(vec!["team=ml".into(), "cost-center=42".into()]),
+                mount_mode: Some("COPY".into()),
+                ..docs()
+            },
         ),
     ]
 }

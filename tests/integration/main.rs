@@ -5,6 +5,7 @@ mod batch;
 mod cli;
 mod fixtures;
 mod overrides;
+mod privilege;
 mod review;
 mod schemas;
 mod snapshots;

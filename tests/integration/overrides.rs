@@ -22,7 +22,7 @@ fn export_then_override_changes_the_output() {
     let task = templates.join("skypilot/task.yaml.tera");
     let text = fs::read_to_string(&task)
         .expect("exported")
-        .replace("ls -la /s3/data", "ls -la /s3/data && du -sh /s3/data");
+        .replace("run: |", "run: |\n  du -sh /s3/data");
     fs::write(&task, text).expect("edit");
     let o = podiam(&[&["render", "skypilot-task", "--templates", t][..], &DOCS].concat());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -14,7 +14,9 @@ fn explain_names_principal_actions_sources_and_risks() {
         "delete objects (`s3:DeleteObject`) | `iam/s3-access-policy.json /Statement/1` |",
         "No `s3:PutBucketPolicy`",
         "**Write and delete.**",
-        "**Unpinned Pod Identity trust.**",
+        "`aws:RequestTag/kubernetes-namespace` equals `default` (`StringEquals`)",
+        "`aws:RequestTag/kubernetes-service-account` equals `skypilot-service-account`",
+        "`aws:RequestTag/eks-cluster-name` equals `my-eks-cluster`",
         "**MOUNT_CACHED and static keys.**",
     ] {
         assert!(sheet.contains(needle), "missing {needle:?} in:\n{sheet}");

@@ -25,7 +25,7 @@ fn long_bucket_role_name_is_shortened_within_iam_limits() {
         .into_iter()
         .find(|(n, _)| *n == "bucket-63-chars")
         .expect("fixture");
-    assert_eq!(raw.bucket.as_deref().map(str::len), Some(63));
+    assert_eq!(raw.bucket.as_ref().map(|b| b[0].len()), Some(63));
     let model = podiam::model::Model::from_raw(&raw).expect("valid");
     assert!(
         model.role_name.as_str().len() <= 64,
