@@ -3,7 +3,9 @@
 
 mod batch;
 mod cli;
+mod corpus;
 mod fixtures;
+mod hostile;
 mod overrides;
 mod privilege;
 mod review;

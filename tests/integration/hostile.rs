@@ -1,0 +1,252 @@
+//! Hostile input: every corpus value in every field is either refused
+//! (exit 2, the field named, nothing written) or accepted with every
+//! artifact parsing back and the value appearing literally where it belongs.
+//! Property tests do the same for arbitrary strings.
+
+use std::collections::BTreeMap;
+
+use podiam::bundle::{self, Rendered};
+use podiam::error::Error;
+use podiam::model::Model;
+use podiam::params::RawParams;
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::corpus;
+use crate::fixtures::{self, OIDC_ID};
+
+type Setter = fn(&mut RawParams, String);
+
+/// Every string field: its name in messages, its manifest key, and a setter.
+fn fields() -> Vec<(&'static str, &'static str, Setter)> {
+    vec![
+        ("cluster", "cluster", |r, v| r.cluster = Some(v)),
+        ("region", "region", |r, v| r.region = Some(v)),
+        ("bucket", "bucket", |r, v| r.bucket = Some(vec![v])),
+        ("namespace", "namespace", |r, v| r.namespace = Some(v)),
+        ("service-account", "service_account", |r, v| {
+            r.service_account = Some(v)
+        }),
+        ("kube-context", "kube_context", |r, v| {
+            r.kube_context = Some(v)
+        }),
+        ("account-id", "account_id", |r, v| r.account_id = Some(v)),
+        ("method", "method", |r, v| r.method = Some(v)),
+        ("oidc-issuer", "oidc_issuer", |r, v| r.oidc_issuer = Some(v)),
+        ("policy-name", "policy_name", |r, v| r.policy_name = Some(v)),
+        ("role-name", "role_name", |r, v| r.role_name = Some(v)),
+        ("access", "access", |r, v| r.access = Some(v)),
+        ("mount-mode", "mount_mode", |r, v| r.mount_mode = Some(v)),
+        ("prefix", "prefixes", |r, v| r.prefix = Some(vec![v])),
+        ("kms-key", "kms_key", |r, v| r.kms_key = Some(v)),
+        ("permissions-boundary", "permissions_boundary", |r, v| {
+            r.permissions_boundary = Some(v)
+        }),
+        ("iam-path", "iam_path", |r, v| r.iam_path = Some(v)),
+        ("max-session-duration", "max_session_duration", |r, v| {
+            r.max_session_duration = Some(v)
+        }),
+        ("tag", "tags", |r, v| r.tag = Some(vec![v])),
+    ]
+}
+
+/// The bases every value is tried on: Pod Identity and IRSA, each able to
+/// render every artifact.
+fn bases() -> Vec<RawParams> {
+    let pod = RawParams {
+        account_id: Some("123456789012".into()),
+        ..fixtures::docs()
+    };
+    let irsa = RawParams {
+        method: Some("irsa".into()),
+        oidc_issuer: Some(format!("oidc.eks.us-west-2.amazonaws.com/id/{OIDC_ID}")),
+        ..pod.clone()
+    };
+    vec![pod, irsa]
+}
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Refused,
+    Accepted,
+}
+
+/// Tries `value` in `field`: refusal must name the field; acceptance must
+/// render every artifact (each parsed back and schema-checked by podiam)
+/// and carry the value literally into the manifest and its artifacts.
+fn try_value(
+    base: &RawParams,
+    field: &str,
+    key: &str,
+    set: Setter,
+    value: &str,
+) -> Result<Outcome, String> {
+    let mut raw = base.clone();
+    set(&mut raw, value.to_owned());
+    let rendered = match Model::from_raw(&raw) {
+        Err(Error::Invalid(violations)) => {
+            return if violations.iter().any(|v| v.field == field) {
+                Ok(Outcome::Refused)
+            } else {
+                Err(format!(
+                    "{field}={value:?} refused, but the message names {violations:?}"
+                ))
+            };
+        }
+        Err(e) => return Err(format!("{field}={value:?}: unexpected error {e}")),
+        Ok(model) => bundle::render(&model, &bundle::all())
+            .map_err(|e| format!("{field}={value:?}: accepted but {e}"))?,
+    };
+    literal_in_manifest(&rendered, key, value).map_err(|e| format!("{field}={value:?}: {e}"))?;
+    Ok(Outcome::Accepted)
+}
+
+fn literal_in_manifest(rendered: &[Rendered], key: &str, value: &str) -> Result<(), String> {
+    let manifest = rendered
+        .iter()
+        .find(|r| r.artifact.name == "manifest")
+        .ok_or("no manifest")?;
+    let parsed: Value = serde_json::from_str(&manifest.text).map_err(|e| e.to_string())?;
+    let got = &parsed["parameters"][key];
+    let shown = match got {
+        Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    let literal = match (&shown, key) {
+        (Value::Object(tag), "tags") => format!(
+            "{}={}",
+            tag["key"].as_str().unwrap_or_default(),
+            tag["value"].as_str().unwrap_or_default()
+        ),
+        (Value::Number(n), _) => n.to_string(),
+        (Value::String(s), _) => s.clone(),
+        (other, _) => return Err(format!("manifest parameter {key} is {other}")),
+    };
+    let normalised = match key {
+        "prefixes" => value.strip_suffix('/').unwrap_or(value).to_owned(),
+        "oidc_issuer" => format!(
+            "https://{}",
+            value
+                .strip_prefix("https://")
+                .unwrap_or(value)
+                .trim_end_matches('/')
+        ),
+        _ => value.to_owned(),
+    };
+    if literal != normalised {
+        return Err(format!("manifest holds {literal:?}, not the value"));
+    }
+    if key == "namespace" || key == "bucket" || key == "cluster" {
+        let anywhere = rendered
+            .iter()
+            .filter(|r| r.artifact.name != "manifest")
+            .any(|r| r.text.contains(value));
+        if !anywhere {
+            return Err("the value appears in no artifact".into());
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_corpus_value_in_every_field_is_refused_or_rendered_intact() {
+    let values = corpus::values();
+    assert!(values.len() >= 60, "{}", values.len());
+    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for base in bases() {
+        for (field, key, set) in fields() {
+            for value in &values {
+                match try_value(&base, field, key, set, value) {
+                    Ok(Outcome::Refused) => counts.entry(field).or_default().0 += 1,
+                    Ok(Outcome::Accepted) => counts.entry(field).or_default().1 += 1,
+                    Err(e) => failures.push(e),
+                }
+            }
+        }
+    }
+    let (refused, accepted) = counts
+        .values()
+        .fold((0, 0), |(r, a), (cr, ca)| (r + cr, a + ca));
+    println!(
+        "hostile corpus: {} values x {} fields x 2 methods: {refused} refused, {accepted} accepted",
+        values.len(),
+        counts.len()
+    );
+    for (field, (r, a)) in &counts {
+        println!("  {field}: {r} refused, {a} accepted");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(refused > 0 && accepted > 0);
+}
+
+#[test]
+fn refused_corpus_values_exit_2_name_the_field_and_write_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut runs = 0;
+    for (flag, field) in [
+        ("--bucket", "bucket"),
+        ("--namespace", "namespace"),
+        ("--role-name", "role-name"),
+    ] {
+        for value in corpus::values().iter().filter(|v| !v.contains('\0')) {
+            let out = dir.path().join(format!("out-{runs}"));
+            let arg = format!("{flag}={value}");
+            let mut args = vec![
+                "generate",
+                "--cluster",
+                "my-eks-cluster",
+                "--region",
+                "us-west-2",
+                "--out",
+            ];
+            args.push(out.to_str().expect("utf8"));
+            if flag != "--bucket" {
+                args.extend(["--bucket", "my-bucket"]);
+            }
+            args.push(&arg);
+            let o = crate::cli::podiam(&args);
+            runs += 1;
+            match o.status.code() {
+                Some(0) => assert!(out.join("manifest.json").exists(), "{arg}"),
+                Some(2) => {
+                    let err = crate::cli::stderr(&o);
+                    assert!(
+                        err.contains(&format!("  {field} "))
+                            || err.contains(&format!("  {field}:")),
+                        "{arg}: {err}"
+                    );
+                    assert!(!out.exists(), "{arg}: something was written");
+                }
+                other => panic!("{arg}: exit {other:?}: {}", crate::cli::stderr(&o)),
+            }
+        }
+    }
+    println!("binary runs with corpus values: {runs}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn arbitrary_strings_in_every_field_are_refused_or_rendered_intact(value in any::<String>(), pick in 0usize..19, irsa in any::<bool>()) {
+        let fields = fields();
+        let (field, key, set) = fields[pick % fields.len()];
+        let base = &bases()[usize::from(irsa)];
+        let outcome = try_value(base, field, key, set, &value);
+        prop_assert!(outcome.is_ok(), "{}", outcome.err().unwrap_or_default());
+    }
+
+    #[test]
+    fn plausible_names_in_every_field_are_refused_or_rendered_intact(value in "[a-zA-Z0-9./:=@_-]{0,70}", pick in 0usize..19) {
+        let fields = fields();
+        let (field, key, set) = fields[pick % fields.len()];
+        let outcome = try_value(&bases()[0], field, key, set, &value);
+        prop_assert!(outcome.is_ok(), "{}", outcome.err().unwrap_or_default());
+    }
+}
