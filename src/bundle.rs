@@ -52,6 +52,11 @@ pub fn all() -> Vec<&'static Artifact> {
     artifact::ARTIFACTS.iter().collect()
 }
 
+/// The artifacts `generate` writes.
+pub fn in_bundle() -> Vec<&'static Artifact> {
+    artifact::ARTIFACTS.iter().filter(|a| a.in_bundle()).collect()
+}
+
 fn require(model: &Model, artifacts: &[&'static Artifact]) -> Result<(), Error> {
     let mut names = Vec::new();
     let mut missing: Vec<String> = Vec::new();

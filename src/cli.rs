@@ -82,6 +82,9 @@ pub struct ParamArgs {
     /// IAM role name [default: SkyPilotS3Role-<bucket>].
     #[arg(long, env = "IAM_ROLE_NAME", value_name = "NAME")]
     role_name: Option<String>,
+    /// Terraform identifier for addresses, variables and outputs [default: s3_<bucket>[_<namespace>]].
+    #[arg(long, env = "PODIAM_TF_NAME", value_name = "IDENT")]
+    tf_name: Option<String>,
     /// Params file (YAML or JSON, `-` for stdin), below flags and environment.
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
@@ -142,6 +145,7 @@ impl ParamArgs {
             oidc_issuer: self.oidc_issuer,
             policy_name: self.policy_name,
             role_name: self.role_name,
+            tf_name: self.tf_name,
         };
         Ok(given.or(file))
     }
@@ -196,7 +200,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 fn generate(params: ParamArgs, out: PathBuf, force: bool) -> Result<(), Error> {
     let model = params.model()?;
-    let rendered = bundle::render(&model, &bundle::all())?;
+    let rendered = bundle::render(&model, &bundle::in_bundle())?;
     let report = output::write_bundle(&out, &rendered, force)?;
     let lines: String = report
         .iter()

@@ -88,6 +88,8 @@ pub struct Context {
     pub trust_policy: Option<Value>,
     /// SkyPilot values.
     pub skypilot: SkyPilot,
+    /// Terraform names and policy expressions.
+    pub terraform: crate::terraform::Terraform,
 }
 
 impl Context {
@@ -123,6 +125,7 @@ impl Context {
             permission_policy: policy::permission_policy(model),
             trust_policy: policy::trust_policy(model).ok(),
             skypilot: skypilot(model),
+            terraform: crate::terraform::Terraform::new(model),
         }
     }
 }
@@ -172,6 +175,11 @@ fn regenerate(model: &Model) -> Vec<String> {
     }
     if model.role_name.as_str() != names::derive(names::ROLE_PREFIX, bucket, names::ROLE_MAX).name {
         push("role-name", model.role_name.as_str());
+    }
+    let tf_default =
+        crate::terraform::default_name(bucket, model.namespace.as_str()) == model.tf_name.as_str();
+    if !tf_default {
+        push("tf-name", model.tf_name.as_str());
     }
     args
 }

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod context;
 pub mod error;
 pub mod escape;
+pub mod hclwrite;
 pub mod model;
 pub mod names;
 pub mod output;
@@ -26,5 +27,7 @@ pub mod policy;
 pub mod rules;
 pub mod schemas;
 pub mod templates;
+pub mod terraform;
+pub mod terraform_check;
 
 pub use error::Error;

@@ -54,6 +54,8 @@ checked_string!(/// An IAM role name.
     RoleName, rules::role_name);
 checked_string!(/// An IAM managed policy name.
     PolicyName, rules::policy_name);
+checked_string!(/// A Terraform identifier that names addresses, variables and outputs.
+    TfName, rules::tf_name);
 
 /// How pods get the role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,6 +157,8 @@ pub struct Model {
     pub policy_name: PolicyName,
     /// IAM role name.
     pub role_name: RoleName,
+    /// Terraform name for addresses, variables and outputs.
+    pub tf_name: TfName,
     /// Things the user should know about how the parameters were read.
     pub notices: Vec<String>,
 }
@@ -268,6 +272,15 @@ impl Model {
             )
             .and_then(|n| RoleName::parse(&n).ok())
         });
+        let tf_name = c
+            .optional("tf-name", raw.tf_name.as_deref(), TfName::parse)
+            .or_else(|| {
+                let name = crate::terraform::default_name(
+                    bucket.as_ref()?.as_str(),
+                    namespace.as_ref()?.as_str(),
+                );
+                TfName::parse(&name).ok()
+            });
         match (
             cluster,
             region,
@@ -277,6 +290,7 @@ impl Model {
             method,
             policy_name,
             role_name,
+            tf_name,
         ) {
             (
                 Some(cluster),
@@ -287,6 +301,7 @@ impl Model {
                 Some(method),
                 Some(policy_name),
                 Some(role_name),
+                Some(tf_name),
             ) if c.violations.is_empty() => {
                 let mut model = Model {
                     cluster,
@@ -300,6 +315,7 @@ impl Model {
                     oidc,
                     policy_name,
                     role_name,
+                    tf_name,
                     notices,
                 };
                 model.add_method_notices(raw);

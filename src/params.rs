@@ -37,6 +37,8 @@ pub struct RawParams {
     pub policy_name: Option<String>,
     /// IAM role name (`IAM_ROLE_NAME`).
     pub role_name: Option<String>,
+    /// Terraform identifier for addresses, variables and outputs (`PODIAM_TF_NAME`).
+    pub tf_name: Option<String>,
 }
 
 impl RawParams {
@@ -54,6 +56,7 @@ impl RawParams {
             oidc_issuer: self.oidc_issuer.or(lower.oidc_issuer),
             policy_name: self.policy_name.or(lower.policy_name),
             role_name: self.role_name.or(lower.role_name),
+            tf_name: self.tf_name.or(lower.tf_name),
         }
     }
 

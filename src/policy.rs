@@ -22,11 +22,12 @@ pub const OBJECT_ACTIONS: [&str; 3] = ["s3:GetObject", "s3:PutObject", "s3:Delet
 
 /// `arn:<partition>:s3:::<bucket>`.
 pub fn bucket_arn(model: &Model) -> String {
-    format!(
-        "arn:{}:s3:::{}",
-        model.region.partition().id(),
-        model.bucket.as_str()
-    )
+    s3_arn(model.region.partition().id(), model.bucket.as_str())
+}
+
+/// `arn:<partition>:s3:::<bucket>`, from its two parts.
+pub fn s3_arn(partition: &str, bucket: &str) -> String {
+    format!("arn:{partition}:s3:::{bucket}")
 }
 
 /// `arn:<partition>:s3:::<bucket>/*`.
@@ -61,6 +62,11 @@ fn iam_arn(model: &Model, kind: &str, name: &str) -> Option<String> {
 /// The S3 permission policy: the docs page's five actions, split so that
 /// bucket actions name the bucket ARN and object actions name `bucket/*`.
 pub fn permission_policy(model: &Model) -> Value {
+    permission_policy_for(&bucket_arn(model))
+}
+
+/// The S3 permission policy for the bucket with ARN `bucket_arn`.
+pub fn permission_policy_for(bucket_arn: &str) -> Value {
     json!({
         "Version": POLICY_VERSION,
         "Statement": [
@@ -68,13 +74,13 @@ pub fn permission_policy(model: &Model) -> Value {
                 "Sid": "ListAndLocateBucket",
                 "Effect": "Allow",
                 "Action": BUCKET_ACTIONS,
-                "Resource": [bucket_arn(model)],
+                "Resource": [bucket_arn],
             },
             {
                 "Sid": "ReadWriteDeleteObjects",
                 "Effect": "Allow",
                 "Action": OBJECT_ACTIONS,
-                "Resource": [objects_arn(model)],
+                "Resource": [format!("{bucket_arn}/*")],
             },
         ],
     })
@@ -89,7 +95,7 @@ pub fn trust_policy(model: &Model) -> Result<Value, Vec<String>> {
 }
 
 /// The docs page's Pod Identity trust statement.
-fn pod_identity_trust() -> Value {
+pub fn pod_identity_trust() -> Value {
     json!({
         "Version": POLICY_VERSION,
         "Statement": [
@@ -108,13 +114,22 @@ fn irsa_trust(model: &Model) -> Result<Value, Vec<String>> {
     let (Some(provider_arn), Some(oidc)) = (oidc_provider_arn(model), model.oidc.as_ref()) else {
         return Err(irsa_missing(model));
     };
-    let provider = oidc.provider();
-    let subject = format!(
-        "system:serviceaccount:{}:{}",
-        model.namespace.as_str(),
-        model.service_account.as_str()
-    );
-    Ok(json!({
+    Ok(irsa_trust_for(
+        &provider_arn,
+        &oidc.provider(),
+        &irsa_subject(model.namespace.as_str(), model.service_account.as_str()),
+    ))
+}
+
+/// `system:serviceaccount:<namespace>:<service account>`, the token's subject.
+pub fn irsa_subject(namespace: &str, service_account: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{service_account}")
+}
+
+/// The IRSA trust statement for an OIDC provider (`provider_arn`, and
+/// `provider` as `host/id/ID`) and a token subject.
+pub fn irsa_trust_for(provider_arn: &str, provider: &str, subject: &str) -> Value {
+    json!({
         "Version": POLICY_VERSION,
         "Statement": [
             {
@@ -129,7 +144,7 @@ fn irsa_trust(model: &Model) -> Result<Value, Vec<String>> {
                 },
             }
         ],
-    }))
+    })
 }
 
 /// What the IRSA trust policy lacks, as sentences naming the flag to give.

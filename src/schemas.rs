@@ -22,10 +22,12 @@ pub enum Schema {
     SkypilotTask,
     /// One Kubernetes Namespace or ServiceAccount document.
     KubernetesManifest,
+    /// The blocks of a Terraform file podiam writes, as hcl-rs reads them.
+    Terraform,
 }
 
 /// The schemas: variant, name, and the embedded text.
-const ALL: [(Schema, &str, &str); 6] = [
+const ALL: [(Schema, &str, &str); 7] = [
     (
         Schema::Params,
         "params",
@@ -55,6 +57,11 @@ const ALL: [(Schema, &str, &str); 6] = [
         Schema::KubernetesManifest,
         "kubernetes-manifest",
         include_str!("../schemas/kubernetes-manifest.schema.json"),
+    ),
+    (
+        Schema::Terraform,
+        "terraform",
+        include_str!("../schemas/terraform.schema.json"),
     ),
 ];
 
