@@ -5,3 +5,4 @@ mod cli;
 mod fixtures;
 mod schemas;
 mod snapshots;
+mod terraform;
