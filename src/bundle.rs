@@ -54,7 +54,10 @@ pub fn all() -> Vec<&'static Artifact> {
 
 /// The artifacts `generate` writes.
 pub fn in_bundle() -> Vec<&'static Artifact> {
-    artifact::ARTIFACTS.iter().filter(|a| a.in_bundle()).collect()
+    artifact::ARTIFACTS
+        .iter()
+        .filter(|a| a.in_bundle())
+        .collect()
 }
 
 fn require(model: &Model, artifacts: &[&'static Artifact]) -> Result<(), Error> {

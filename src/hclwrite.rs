@@ -25,16 +25,22 @@ pub fn marker(index: usize) -> String {
 pub fn string(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
-    push_literal(&mut out, value);
+    push_literal(&mut out, value, false);
     out.push('"');
     out
 }
 
 /// Appends the escaped form of `value` for the inside of a quoted template.
-fn push_literal(out: &mut String, value: &str) {
+/// When an interpolation follows (`before_interp`), a final `$` or `%` is
+/// written as the interpolation `${"$"}` / `${"%"}`, since `$${` would read
+/// as an escape (and Terraform and hcl-rs read `\u0024${` differently).
+fn push_literal(out: &mut String, value: &str, before_interp: bool) {
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
+            '$' | '%' if before_interp && chars.peek().is_none() => {
+                let _ = write!(out, "${{\"{c}\"}}");
+            }
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
@@ -61,8 +67,8 @@ pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     !KEYWORDS.contains(&name)
         && chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -75,7 +81,7 @@ enum Piece<'a> {
 /// Splits a string at its markers; fails on a stray or malformed marker.
 fn pieces(value: &str) -> Result<Vec<Piece<'_>>, String> {
     let parts: Vec<&str> = value.split(MARK).collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return Err(format!("unbalanced reference marker in {value:?}"));
     }
     parts
@@ -127,9 +133,12 @@ impl<'a> Writer<'a> {
             return self.reference(*i).map(str::to_owned);
         }
         let mut out = String::from("\"");
-        for piece in &pieces {
+        for (n, piece) in pieces.iter().enumerate() {
             match piece {
-                Piece::Text(t) => push_literal(&mut out, t),
+                Piece::Text(t) => {
+                    let before_interp = matches!(pieces.get(n + 1), Some(Piece::Ref(_)));
+                    push_literal(&mut out, t, before_interp);
+                }
                 Piece::Ref(i) => {
                     let _ = write!(out, "${{{}}}", self.reference(*i)?);
                 }
@@ -173,7 +182,11 @@ impl<'a> Writer<'a> {
 
     /// An object, one item a line; `=` aligned within each run of one-line
     /// items, as `terraform fmt` does (a multi-line item ends a run).
-    fn object(&self, map: &serde_json::Map<String, Value>, indent: usize) -> Result<String, String> {
+    fn object(
+        &self,
+        map: &serde_json::Map<String, Value>,
+        indent: usize,
+    ) -> Result<String, String> {
         if map.is_empty() {
             return Ok("{}".into());
         }

@@ -167,7 +167,10 @@ pub fn tf_name(value: &str) -> RuleResult {
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
     let rest_ok = chars.all(|c| is_lower_alnum(c) || c == '_');
     if !(first_ok && rest_ok && value.len() <= 63) {
-        return Err("Terraform names are 1 to 63 lowercase letters, digits and '_', starting with a letter".into());
+        return Err(
+            "Terraform names are 1 to 63 lowercase letters, digits and '_', starting with a letter"
+                .into(),
+        );
     }
     Ok(())
 }

@@ -104,19 +104,18 @@ fn register_filters(tera: &mut Tera) {
     tera.register_filter("shell", |v: &str, _: Kwargs, _: &State| {
         escape::shell(v).map_err(tera::Error::message)
     });
-    tera.register_filter("hcl", |v: &str, _: Kwargs, _: &State| crate::hclwrite::string(v));
-    tera.register_filter(
-        "hcl_expr",
-        |v: &tera::Value, kwargs: Kwargs, _: &State| {
-            let value = serde_json::to_value(v).map_err(tera::Error::message)?;
-            let refs: Vec<String> = kwargs.must_get("refs")?;
-            let indent: i64 = kwargs.get("indent")?.unwrap_or(0);
-            let indent = usize::try_from(indent).map_err(tera::Error::message)?;
-            crate::hclwrite::Writer::new(&refs)
-                .expression(&value, indent)
-                .map_err(tera::Error::message)
-        },
-    );
+    tera.register_filter("hcl", |v: &str, _: Kwargs, _: &State| {
+        crate::hclwrite::string(v)
+    });
+    tera.register_filter("hcl_expr", |v: &tera::Value, kwargs: Kwargs, _: &State| {
+        let value = serde_json::to_value(v).map_err(tera::Error::message)?;
+        let refs: Vec<String> = kwargs.must_get("refs")?;
+        let indent: i64 = kwargs.get("indent")?.unwrap_or(0);
+        let indent = usize::try_from(indent).map_err(tera::Error::message)?;
+        crate::hclwrite::Writer::new(&refs)
+            .expression(&value, indent)
+            .map_err(tera::Error::message)
+    });
     tera.register_filter("comment", |v: &str, _: Kwargs, _: &State| {
         escape::comment(v).map_err(tera::Error::message)
     });

@@ -193,8 +193,14 @@ mod tests {
     #[test]
     fn forms_name_every_reference() {
         let form = Form::new("s3_b", "s3_b_");
-        assert_eq!(form.refs[Ref::Partition as usize], "data.aws_partition.s3_b.partition");
-        assert_eq!(form.refs[Ref::ServiceAccount as usize], "var.s3_b_service_account");
+        assert_eq!(
+            form.refs[Ref::Partition as usize],
+            "data.aws_partition.s3_b.partition"
+        );
+        assert_eq!(
+            form.refs[Ref::ServiceAccount as usize],
+            "var.s3_b_service_account"
+        );
         assert_eq!(form.refs.len(), Ref::ServiceAccount as usize + 1);
     }
 }

@@ -147,7 +147,10 @@ fn policy(body: &Body, ctx: &Context, kind: &str, key: &str) -> Value {
     };
     assert_eq!(call.name.to_string(), "jsonencode");
     assert_eq!(call.args.len(), 1);
-    assert!(matches!(call.args[0], Expression::Object(_)), "an HCL object");
+    assert!(
+        matches!(call.args[0], Expression::Object(_)),
+        "an HCL object"
+    );
     let value = call.args[0].evaluate(ctx).expect("evaluates");
     serde_json::to_value(value).expect("json")
 }
@@ -256,9 +259,15 @@ fn pod_identity_association_and_optional_agent() {
             "s3_my_bucket_pod_identity_association_id"
         ]
     );
-    let versions = blocks(&forms.directory, "terraform").next().expect("terraform");
+    let versions = blocks(&forms.directory, "terraform")
+        .next()
+        .expect("terraform");
     let providers = versions.body.blocks().next().expect("required_providers");
-    let keys: Vec<&str> = providers.body.attributes().map(|a| a.key.as_str()).collect();
+    let keys: Vec<&str> = providers
+        .body
+        .attributes()
+        .map(|a| a.key.as_str())
+        .collect();
     assert_eq!(keys, ["aws"], "Pod Identity needs no kubernetes provider");
 }
 
@@ -314,7 +323,10 @@ fn irsa_looks_up_or_creates_the_oidc_provider_and_annotates_the_account() {
     assert_eq!(defaults(body)["create_oidc_provider"], json!(false));
     let outputs: Vec<&str> = blocks(body, "output").map(|b| labels(b)[0]).collect();
     assert_eq!(outputs, ["role_arn", "policy_arn", "oidc_provider_arn"]);
-    assert!(!all.contains("oidc.eks."), "the issuer comes from the cluster");
+    assert!(
+        !all.contains("oidc.eks."),
+        "the issuer comes from the cluster"
+    );
 }
 
 /// Every name a file declares at the top level: addresses, variables,
@@ -416,10 +428,7 @@ fn terraform_schema_rejects_mutations() {
         ("not HCL", text.replace("default     = {}", "default = {")),
         (
             "association without tags",
-            text.replace(
-                "  tags            = var.s3_my_bucket_tags\n",
-                "",
-            ),
+            text.replace("  tags            = var.s3_my_bucket_tags\n", ""),
         ),
     ];
     for (what, mutated) in mutations {
