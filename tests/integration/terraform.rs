@@ -439,3 +439,59 @@ fn terraform_schema_rejects_mutations() {
         );
     }
 }
+
+fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_podiam"))
+        .env_clear()
+        .args(args)
+        .output()
+        .expect("podiam runs")
+}
+
+const DOCS: [&str; 6] = [
+    "--cluster",
+    "my-eks-cluster",
+    "--region",
+    "us-west-2",
+    "--bucket",
+    "my-bucket",
+];
+
+#[test]
+fn render_terraform_prints_the_single_file_for_both_methods() {
+    let o = run(&[&["render", "terraform"][..], &DOCS].concat());
+    assert_eq!(o.status.code(), Some(0), "{:?}", o);
+    let body = parse(&String::from_utf8_lossy(&o.stdout));
+    one(&body, "resource", "aws_eks_pod_identity_association");
+    let o = run(&[&["render", "terraform"][..], &DOCS, &["--method", "irsa"]].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "IRSA needs no account id: {:?}",
+        o
+    );
+    let body = parse(&String::from_utf8_lossy(&o.stdout));
+    one(&body, "data", "aws_iam_openid_connect_provider");
+    let list = String::from_utf8_lossy(&run(&["list"]).stdout).into_owned();
+    assert!(
+        list.contains("terraform ") && list.contains("render only"),
+        "{list}"
+    );
+}
+
+#[test]
+fn a_bad_tf_name_exits_2_naming_field_value_and_rule() {
+    let o = run(&[
+        &["render", "terraform"][..],
+        &DOCS,
+        &["--tf-name", "S3-${x}"],
+    ]
+    .concat());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("tf-name \"S3-${x}\": Terraform names are 1 to 63 lowercase letters"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
