@@ -495,3 +495,45 @@ fn a_bad_tf_name_exits_2_naming_field_value_and_rule() {
     );
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn values_with_interpolation_syntax_stay_literal_in_every_terraform_file() {
+    // Input rules refuse these; the templates must hold on their own.
+    let hostile = [
+        ("cluster", "${cluster}"),
+        ("bucket", "%{ if true }b%{ endif }"),
+        ("namespace", "ns\"${x}\\"),
+        ("service_account", "sa\n$${y}"),
+        ("role_name", "r$"),
+        ("policy_name", "p%"),
+    ];
+    let model = Model::from_raw(&fixtures::docs()).expect("valid");
+    let mut context = serde_json::to_value(podiam::context::Context::new(&model)).expect("json");
+    for (field, value) in hostile {
+        context[field] = json!(value);
+    }
+    let tera = podiam::templates::engine().expect("templates");
+    let ctx = tera::Context::from_serialize(&context).expect("context");
+    for template in ["terraform/single.tf", "terraform/variables.tf"] {
+        let text = podiam::templates::render(tera, template, &ctx).expect("renders");
+        let body = parse(&text);
+        let defaults = defaults(&body);
+        let prefix = if template == "terraform/single.tf" {
+            "s3_my_bucket_"
+        } else {
+            ""
+        };
+        for (field, value) in hostile {
+            let variable = match field {
+                "cluster" => "cluster_name".to_owned(),
+                "bucket" => "bucket_name".to_owned(),
+                other => other.to_owned(),
+            };
+            assert_eq!(
+                defaults[&format!("{prefix}{variable}")],
+                json!(value),
+                "{template}: {field}"
+            );
+        }
+    }
+}
