@@ -14,6 +14,8 @@ pub enum Format {
     Yaml,
     /// A stream of YAML documents separated by `---`, each checked on its own.
     YamlStream,
+    /// Terraform HCL, parsed with hcl-rs.
+    Hcl,
 }
 
 impl Format {
@@ -23,6 +25,7 @@ impl Format {
             Format::Json => "json",
             Format::Yaml => "yaml",
             Format::YamlStream => "yaml-stream",
+            Format::Hcl => "hcl",
         }
     }
 }
@@ -119,6 +122,51 @@ pub const ARTIFACTS: &[Artifact] = &[
         summary: "Kubernetes ServiceAccount (and Namespace when not 'default'); IRSA adds the role annotation",
     },
     Artifact {
+        name: "terraform-versions",
+        template: "terraform/versions.tf",
+        path: "terraform/versions.tf",
+        format: Format::Hcl,
+        schema: Schema::Terraform,
+        needs: &[],
+        summary: "Terraform module: required providers (aws; kubernetes for IRSA)",
+    },
+    Artifact {
+        name: "terraform-variables",
+        template: "terraform/variables.tf",
+        path: "terraform/variables.tf",
+        format: Format::Hcl,
+        schema: Schema::Terraform,
+        needs: &[],
+        summary: "Terraform module: one variable per input, defaulting to the given values, validated",
+    },
+    Artifact {
+        name: "terraform-main",
+        template: "terraform/main.tf",
+        path: "terraform/main.tf",
+        format: Format::Hcl,
+        schema: Schema::Terraform,
+        needs: &[],
+        summary: "Terraform module: policy, role, attachment, and the association or OIDC trust",
+    },
+    Artifact {
+        name: "terraform-outputs",
+        template: "terraform/outputs.tf",
+        path: "terraform/outputs.tf",
+        format: Format::Hcl,
+        schema: Schema::Terraform,
+        needs: &[],
+        summary: "Terraform module: role ARN, policy ARN, association id or OIDC provider ARN",
+    },
+    Artifact {
+        name: "terraform",
+        template: "terraform/single.tf",
+        path: "<tf-name>.tf",
+        format: Format::Hcl,
+        schema: Schema::Terraform,
+        needs: &[],
+        summary: "single Terraform file for an existing root module (render only; generate does not write it)",
+    },
+    Artifact {
         name: MANIFEST,
         template: "manifest.json",
         path: "manifest.json",
@@ -131,6 +179,16 @@ pub const ARTIFACTS: &[Artifact] = &[
 
 /// The manifest's name: it hashes every other artifact, so it renders last.
 pub const MANIFEST: &str = "manifest";
+
+/// Artifacts that `render` prints but `generate` does not write.
+const RENDER_ONLY: &[&str] = &["terraform"];
+
+impl Artifact {
+    /// Whether `generate` writes this artifact into the bundle.
+    pub fn in_bundle(&self) -> bool {
+        !RENDER_ONLY.contains(&self.name)
+    }
+}
 
 /// Looks an artifact up by name.
 pub fn by_name(name: &str) -> Option<&'static Artifact> {

@@ -35,11 +35,14 @@ pub fn render_with(
     selection: &[&'static Artifact],
 ) -> Result<Vec<Rendered>, Error> {
     let wants_manifest = selection.iter().any(|a| a.name == artifact::MANIFEST);
-    let needed: Vec<&'static Artifact> = if wants_manifest {
-        ARTIFACTS.iter().collect()
-    } else {
-        selection.to_vec()
-    };
+    let mut needed: Vec<&'static Artifact> = selection.to_vec();
+    if wants_manifest {
+        needed.extend(
+            in_bundle()
+                .into_iter()
+                .filter(|a| !selection.iter().any(|s| std::ptr::eq(*s, *a))),
+        );
+    }
     require(model, &needed)?;
     let mut context =
         tera::Context::from_serialize(&Context::new(model)).map_err(|e| Error::Template {
@@ -52,7 +55,12 @@ pub fn render_with(
         .map(|a| render_one(engine, &context, a))
         .collect::<Result<Vec<_>, Error>>()?;
     if let Some(row) = needed.iter().find(|a| a.name == artifact::MANIFEST) {
-        context.insert("manifest", &manifest::build(model, &rendered));
+        let hashed: Vec<Rendered> = rendered
+            .iter()
+            .filter(|r| r.artifact.in_bundle())
+            .cloned()
+            .collect();
+        context.insert("manifest", &manifest::build(model, &hashed));
         rendered.push(render_one(engine, &context, row)?);
     }
     rendered.retain(|r| selection.iter().any(|a| std::ptr::eq(*a, r.artifact)));
@@ -82,9 +90,17 @@ fn render_one(
     }
 }
 
-/// Every artifact in the table.
+/// Every artifact in the table, render-only ones included.
 pub fn all() -> Vec<&'static Artifact> {
     ARTIFACTS.iter().collect()
+}
+
+/// The artifacts `generate` writes.
+pub fn in_bundle() -> Vec<&'static Artifact> {
+    artifact::ARTIFACTS
+        .iter()
+        .filter(|a| a.in_bundle())
+        .collect()
 }
 
 fn require(model: &Model, artifacts: &[&'static Artifact]) -> Result<(), Error> {

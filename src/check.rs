@@ -47,6 +47,7 @@ pub fn documents(format: Format, text: &str) -> Result<Vec<Value>, String> {
         Format::YamlStream => serde_yaml::Deserializer::from_str(text)
             .map(|doc| yaml_document(Some(doc), text))
             .collect(),
+        Format::Hcl => crate::terraform_check::document(text).map(|v| vec![v]),
     }
 }
 

@@ -124,6 +124,14 @@ pub struct ParamArgs {
     /// Tag for the role and policy, key=value; repeatable.
     #[arg(long, value_name = "KEY=VALUE", help_heading = "Role")]
     tag: Vec<String>,
+    /// Terraform identifier for addresses, variables and outputs [default: s3_<bucket>[_<namespace>]].
+    #[arg(
+        long,
+        env = "PODIAM_TF_NAME",
+        value_name = "IDENT",
+        help_heading = "Terraform"
+    )]
+    tf_name: Option<String>,
     /// Params file (YAML or JSON, `-` for stdin), below flags and environment.
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
@@ -239,6 +247,7 @@ impl ParamArgs {
             iam_path: self.iam_path.clone(),
             max_session_duration: self.max_session_duration.clone(),
             tag: non_empty(&self.tag),
+            tf_name: self.tf_name.clone(),
         }
     }
 

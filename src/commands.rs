@@ -27,7 +27,7 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
 /// Every target of `params`, rendered and checked in memory.
 fn render_targets(params: &ParamArgs, ui: &Ui) -> Result<Vec<TargetBundle>, Error> {
     let targets = params.targets(ui)?;
-    let bundles = targets::render(&*params.engine()?, &targets, &bundle::all())?;
+    let bundles = targets::render(&*params.engine()?, &targets, &bundle::in_bundle())?;
     for r in bundles.iter().flat_map(|b| &b.rendered) {
         ui.detail(&format!(
             "rendered and checked {} (schema {})",

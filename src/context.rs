@@ -100,6 +100,8 @@ pub struct Context {
     pub trust_policy: Option<Value>,
     /// SkyPilot values.
     pub skypilot: SkyPilot,
+    /// Terraform names and policy expressions.
+    pub terraform: crate::terraform::Terraform,
 }
 
 impl Context {
@@ -135,6 +137,7 @@ impl Context {
             permission_policy: policy::permission_policy(model),
             trust_policy: policy::trust_policy(model).ok(),
             skypilot: skypilot(model),
+            terraform: crate::terraform::Terraform::new(model),
         }
     }
 }
@@ -220,6 +223,9 @@ fn regenerate(model: &Model) -> Vec<String> {
     }
     if model.role_name.as_str() != names::derive(names::ROLE_PREFIX, bucket, names::ROLE_MAX).name {
         push("role-name", Some(model.role_name.as_str()));
+    }
+    if crate::terraform::default_name(bucket, model.namespace.as_str()) != model.tf_name.as_str() {
+        push("tf-name", Some(model.tf_name.as_str()));
     }
     access_args(model, &mut push);
     args

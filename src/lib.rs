@@ -21,6 +21,7 @@ pub mod drift;
 pub mod error;
 pub mod escape;
 pub mod explain;
+pub mod hclwrite;
 pub mod manifest;
 pub mod model;
 pub mod names;
@@ -33,6 +34,8 @@ pub mod rules;
 pub mod schemas;
 pub mod targets;
 pub mod templates;
+pub mod terraform;
+pub mod terraform_check;
 pub mod ui;
 
 pub use error::Error;

@@ -56,6 +56,8 @@ checked_string!(/// An IAM role name.
     RoleName, rules::role_name);
 checked_string!(/// An IAM managed policy name.
     PolicyName, rules::policy_name);
+checked_string!(/// A Terraform identifier that names addresses, variables and outputs.
+    TfName, rules::tf_name);
 
 /// How pods get the role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -179,6 +181,8 @@ pub struct Model {
     pub max_session_duration: u32,
     /// Tags on the role and policy.
     pub tags: Vec<Tag>,
+    /// Terraform name for addresses, variables and outputs.
+    pub tf_name: TfName,
     /// Things the user should know about how the parameters were read.
     pub notices: Vec<String>,
 }
@@ -347,6 +351,15 @@ impl Model {
         );
         let tags = tags(&mut c, raw.tag.as_deref().unwrap_or_default());
         let trust = trust(&mut c, raw, method, account_id.is_some());
+        let tf_name = c
+            .optional("tf-name", raw.tf_name.as_deref(), TfName::parse)
+            .or_else(|| {
+                let name = crate::terraform::default_name(
+                    buckets.first()?.as_str(),
+                    namespace.as_ref()?.as_str(),
+                );
+                TfName::parse(&name).ok()
+            });
         if !c.violations.is_empty() {
             return Err(Error::Invalid(c.violations));
         }
@@ -374,6 +387,7 @@ impl Model {
             iam_path: present(iam_path, "iam-path")?,
             max_session_duration: present(max_session_duration, "max-session-duration")?,
             tags,
+            tf_name: present(tf_name, "tf-name")?,
             notices,
         };
         model.add_method_notices(raw);

@@ -65,6 +65,8 @@ pub struct RawParams {
     /// Tags `key=value` for the role and policy.
     #[serde(default, deserialize_with = "tags")]
     pub tag: Option<Vec<String>>,
+    /// Terraform identifier for addresses, variables and outputs (`PODIAM_TF_NAME`).
+    pub tf_name: Option<String>,
 }
 
 /// A string or a list of strings.
@@ -136,6 +138,7 @@ impl RawParams {
             iam_path: self.iam_path.or(lower.iam_path),
             max_session_duration: self.max_session_duration.or(lower.max_session_duration),
             tag: self.tag.or(lower.tag),
+            tf_name: self.tf_name.or(lower.tf_name),
         }
     }
 }

@@ -25,28 +25,74 @@ pub const POLICY_LIMIT: usize = 6144;
 /// IAM's default limit on a role trust policy, same counting.
 pub const TRUST_LIMIT: usize = 2048;
 
+/// The values the policy documents are built from: the model's own for the
+/// JSON artifacts, or Terraform references (as markers) for the HCL, so both
+/// come from one builder and cannot drift apart.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// ARN partition (`aws`, `aws-cn`, `aws-us-gov`).
+    pub partition: String,
+    /// Region name.
+    pub region: String,
+    /// DNS suffix of the partition's endpoints.
+    pub dns_suffix: String,
+    /// Bucket names.
+    pub buckets: Vec<String>,
+    /// EKS cluster name.
+    pub cluster: String,
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// Kubernetes service account.
+    pub service_account: String,
+    /// AWS account id, when known.
+    pub account: Option<String>,
+    /// The OIDC provider's ARN and its `host/id/ID` form (IRSA), when known.
+    pub oidc: Option<(String, String)>,
+}
+
+impl Inputs {
+    /// The model's own values.
+    pub fn of(model: &Model) -> Inputs {
+        Inputs {
+            partition: model.region.partition().id().to_owned(),
+            region: model.region.as_str().to_owned(),
+            dns_suffix: model.region.partition().dns_suffix().to_owned(),
+            buckets: model
+                .buckets
+                .iter()
+                .map(|b| b.as_str().to_owned())
+                .collect(),
+            cluster: model.cluster.as_str().to_owned(),
+            namespace: model.namespace.as_str().to_owned(),
+            service_account: model.service_account.as_str().to_owned(),
+            account: model.account_id.as_ref().map(|a| a.as_str().to_owned()),
+            oidc: oidc_provider_arn(model).zip(model.oidc.as_ref().map(|o| o.provider())),
+        }
+    }
+}
+
 /// `arn:<partition>:s3:::<bucket>` for the first bucket.
 pub fn bucket_arn(model: &Model) -> String {
-    s3_arn(model, model.bucket.as_str())
+    s3_arn(model.region.partition().id(), model.bucket.as_str())
 }
 
-fn s3_arn(model: &Model, bucket: &str) -> String {
-    format!("arn:{}:s3:::{bucket}", model.region.partition().id())
+/// `arn:<partition>:s3:::<bucket>`, from its two parts.
+pub fn s3_arn(partition: &str, bucket: &str) -> String {
+    format!("arn:{partition}:s3:::{bucket}")
 }
 
-/// The ARNs of every bucket.
-pub fn bucket_arns(model: &Model) -> Vec<String> {
-    model
+fn bucket_arns(inputs: &Inputs) -> Vec<String> {
+    inputs
         .buckets
         .iter()
-        .map(|b| s3_arn(model, b.as_str()))
+        .map(|b| s3_arn(&inputs.partition, b))
         .collect()
 }
 
 /// The object ARNs: `bucket/*`, or `bucket/<prefix>/*` for each prefix.
-pub fn object_arns(model: &Model) -> Vec<String> {
+fn object_arns(model: &Model, inputs: &Inputs) -> Vec<String> {
     let mut arns = Vec::new();
-    for bucket in bucket_arns(model) {
+    for bucket in bucket_arns(inputs) {
         if model.prefixes.is_empty() {
             arns.push(format!("{bucket}/*"));
         }
@@ -118,16 +164,22 @@ fn iam_arn(model: &Model, kind: &str, name: &str) -> Option<String> {
 /// `s3:prefix` condition and objects by their ARNs. For the docs page's
 /// values this grants exactly the docs page's five actions on its two ARNs.
 pub fn permission_policy(model: &Model) -> Value {
+    permission_policy_with(model, &Inputs::of(model))
+}
+
+/// [`permission_policy`] built from `inputs`.
+pub fn permission_policy_with(model: &Model, inputs: &Inputs) -> Value {
+    let buckets = bucket_arns(inputs);
     let mut statements = Vec::new();
     if model.prefixes.is_empty() {
-        statements.push(json!({"Sid": "ListAndLocateBucket", "Effect": "Allow", "Action": BUCKET_ACTIONS, "Resource": bucket_arns(model)}));
+        statements.push(json!({"Sid": "ListAndLocateBucket", "Effect": "Allow", "Action": BUCKET_ACTIONS, "Resource": buckets}));
     } else {
-        statements.push(json!({"Sid": "LocateBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": bucket_arns(model)}));
+        statements.push(json!({"Sid": "LocateBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": buckets}));
         statements.push(json!({
             "Sid": "ListBucketUnderPrefixes",
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
-            "Resource": bucket_arns(model),
+            "Resource": buckets,
             "Condition": {"StringLike": {"s3:prefix": list_prefixes(model)}},
         }));
     }
@@ -135,40 +187,46 @@ pub fn permission_policy(model: &Model) -> Value {
         Level::ReadWrite => "ReadWriteDeleteObjects",
         Level::ReadOnly => "ReadObjects",
     };
-    statements.push(json!({"Sid": sid, "Effect": "Allow", "Action": object_actions(model), "Resource": object_arns(model)}));
+    statements.push(json!({"Sid": sid, "Effect": "Allow", "Action": object_actions(model), "Resource": object_arns(model, inputs)}));
     if let Some(key) = &model.kms_key {
         statements.push(json!({
             "Sid": "UseBucketKeyThroughS3",
             "Effect": "Allow",
             "Action": kms_actions(model),
             "Resource": [key.as_str()],
-            "Condition": {"StringEquals": {"kms:ViaService": s3_service_host(model)}},
+            "Condition": {"StringEquals": {"kms:ViaService": s3_service_host(inputs)}},
         }));
     }
     json!({"Version": POLICY_VERSION, "Statement": statements})
 }
 
-/// `s3.<region>.amazonaws.com[.cn]`, the value of `kms:ViaService` for S3.
-pub fn s3_service_host(model: &Model) -> String {
-    format!(
-        "s3.{}.{}",
-        model.region.as_str(),
-        model.region.partition().dns_suffix()
-    )
+/// `s3.<region>.<dns suffix>`, the value of `kms:ViaService` for S3.
+pub fn s3_service_host(inputs: &Inputs) -> String {
+    format!("s3.{}.{}", inputs.region, inputs.dns_suffix)
 }
 
 /// The role's trust policy for the chosen method, or what is missing to write it.
 pub fn trust_policy(model: &Model) -> Result<Value, Vec<String>> {
-    match model.method {
-        Method::PodIdentity => Ok(pod_identity_trust(model)),
-        Method::Irsa => irsa_trust(model),
+    trust_policy_with(model, &Inputs::of(model))
+}
+
+/// [`trust_policy`] built from `inputs`.
+pub fn trust_policy_with(model: &Model, inputs: &Inputs) -> Result<Value, Vec<String>> {
+    match (model.method, &inputs.oidc) {
+        (Method::PodIdentity, _) => Ok(pod_identity_trust(model, inputs)),
+        (Method::Irsa, Some((provider_arn, provider))) => Ok(irsa_trust_for(
+            provider_arn,
+            provider,
+            &irsa_subject(&inputs.namespace, &inputs.service_account),
+        )),
+        (Method::Irsa, None) => Err(irsa_missing(model)),
     }
 }
 
 /// The Pod Identity trust: the docs page's statement, pinned by default to
 /// the cluster, namespace and service account through the session tags EKS
 /// attaches, so that no other association can use the role.
-fn pod_identity_trust(model: &Model) -> Value {
+fn pod_identity_trust(model: &Model, inputs: &Inputs) -> Value {
     let mut statement = json!({
         "Effect": "Allow",
         "Principal": { "Service": POD_IDENTITY_PRINCIPAL },
@@ -176,15 +234,15 @@ fn pod_identity_trust(model: &Model) -> Value {
     });
     if !model.trust.minimal {
         let mut equals = json!({
-            "aws:RequestTag/eks-cluster-name": model.cluster.as_str(),
-            "aws:RequestTag/kubernetes-namespace": model.namespace.as_str(),
-            "aws:RequestTag/kubernetes-service-account": model.service_account.as_str(),
+            "aws:RequestTag/eks-cluster-name": inputs.cluster,
+            "aws:RequestTag/kubernetes-namespace": inputs.namespace,
+            "aws:RequestTag/kubernetes-service-account": inputs.service_account,
         });
-        if let (true, Some(account)) = (model.trust.source_account, &model.account_id) {
-            equals["aws:SourceAccount"] = json!(account.as_str());
+        if let (true, Some(account)) = (model.trust.source_account, &inputs.account) {
+            equals["aws:SourceAccount"] = json!(account);
         }
         let mut condition = json!({ "StringEquals": equals });
-        if let Some(arn) = association_arn_pattern(model).filter(|_| model.trust.source_arn) {
+        if let Some(arn) = association_arn_pattern(inputs).filter(|_| model.trust.source_arn) {
             condition["ArnLike"] = json!({ "aws:SourceArn": arn });
         }
         statement["Condition"] = condition;
@@ -193,14 +251,11 @@ fn pod_identity_trust(model: &Model) -> Value {
 }
 
 /// `arn:<p>:eks:<region>:<account>:podidentityassociation/<cluster>/*`.
-pub fn association_arn_pattern(model: &Model) -> Option<String> {
-    let account = model.account_id.as_ref()?;
+pub fn association_arn_pattern(inputs: &Inputs) -> Option<String> {
+    let account = inputs.account.as_ref()?;
     Some(format!(
-        "arn:{}:eks:{}:{}:podidentityassociation/{}/*",
-        model.region.partition().id(),
-        model.region.as_str(),
-        account.as_str(),
-        model.cluster.as_str()
+        "arn:{}:eks:{}:{account}:podidentityassociation/{}/*",
+        inputs.partition, inputs.region, inputs.cluster
     ))
 }
 
@@ -252,19 +307,15 @@ pub fn check_limits(model: &Model) -> Result<(), crate::error::Error> {
     }
 }
 
-/// The docs page's IRSA trust statement: the cluster's OIDC provider, pinned
-/// to one namespace and service account, audience `sts.amazonaws.com`.
-fn irsa_trust(model: &Model) -> Result<Value, Vec<String>> {
-    let (Some(provider_arn), Some(oidc)) = (oidc_provider_arn(model), model.oidc.as_ref()) else {
-        return Err(irsa_missing(model));
-    };
-    let provider = oidc.provider();
-    let subject = format!(
-        "system:serviceaccount:{}:{}",
-        model.namespace.as_str(),
-        model.service_account.as_str()
-    );
-    Ok(json!({
+/// `system:serviceaccount:<namespace>:<service account>`, the token's subject.
+pub fn irsa_subject(namespace: &str, service_account: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{service_account}")
+}
+
+/// The IRSA trust statement for an OIDC provider (`provider_arn`, and
+/// `provider` as `host/id/ID`) and a token subject.
+pub fn irsa_trust_for(provider_arn: &str, provider: &str, subject: &str) -> Value {
+    json!({
         "Version": POLICY_VERSION,
         "Statement": [
             {
@@ -279,7 +330,7 @@ fn irsa_trust(model: &Model) -> Result<Value, Vec<String>> {
                 },
             }
         ],
-    }))
+    })
 }
 
 /// What the IRSA trust policy lacks, as sentences naming the flag to give.

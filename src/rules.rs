@@ -7,9 +7,9 @@
 pub type RuleResult = Result<(), String>;
 
 /// Banned S3 bucket name prefixes (AWS general purpose bucket naming rules).
-const BUCKET_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
+pub const BUCKET_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
 /// Banned S3 bucket name suffixes.
-const BUCKET_SUFFIXES: [&str; 5] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+pub const BUCKET_SUFFIXES: [&str; 5] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
 
 fn is_lower_alnum(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
@@ -161,6 +161,20 @@ pub fn oidc_id(value: &str) -> RuleResult {
     Ok(())
 }
 
+/// Terraform identifiers podiam derives names from: `^[a-z][a-z0-9_]{0,62}$`.
+pub fn tf_name(value: &str) -> RuleResult {
+    let mut chars = value.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+    let rest_ok = chars.all(|c| is_lower_alnum(c) || c == '_');
+    if !(first_ok && rest_ok && value.len() <= 63) {
+        return Err(
+            "Terraform names are 1 to 63 lowercase letters, digits and '_', starting with a letter"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +307,20 @@ mod tests {
         bad(kube_context, "-ctx", "do not start with '-'");
         bad(kube_context, "a b", "letters, digits");
         bad(kube_context, "", "1 to 253");
+    }
+
+    #[test]
+    fn tf_names() {
+        ok(tf_name, "s3_my_bucket");
+        ok(tf_name, "a");
+        ok(tf_name, &"a".repeat(63));
+        bad(tf_name, &"a".repeat(64), "1 to 63");
+        bad(tf_name, "", "1 to 63");
+        bad(tf_name, "_a", "starting with a letter");
+        bad(tf_name, "9a", "starting with a letter");
+        bad(tf_name, "a-b", "lowercase letters, digits and '_'");
+        bad(tf_name, "A", "lowercase");
+        bad(tf_name, "a${b}", "lowercase");
     }
 
     #[test]

@@ -24,10 +24,12 @@ pub enum Schema {
     KubernetesManifest,
     /// The bundle's `manifest.json`.
     Manifest,
+    /// The blocks of a Terraform file podiam writes, as hcl-rs reads them.
+    Terraform,
 }
 
 /// The schemas: variant, name, and the embedded text.
-const ALL: [(Schema, &str, &str); 7] = [
+const ALL: [(Schema, &str, &str); 8] = [
     (
         Schema::Params,
         "params",
@@ -62,6 +64,11 @@ const ALL: [(Schema, &str, &str); 7] = [
         Schema::Manifest,
         "manifest",
         include_str!("../schemas/manifest.schema.json"),
+    ),
+    (
+        Schema::Terraform,
+        "terraform",
+        include_str!("../schemas/terraform.schema.json"),
     ),
 ];
 

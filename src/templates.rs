@@ -38,6 +38,38 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/kubernetes/serviceaccount.yaml.tera"),
     ),
     (
+        "terraform/parts/variables",
+        include_str!("../templates/terraform/parts/variables.tera"),
+    ),
+    (
+        "terraform/parts/main",
+        include_str!("../templates/terraform/parts/main.tera"),
+    ),
+    (
+        "terraform/parts/outputs",
+        include_str!("../templates/terraform/parts/outputs.tera"),
+    ),
+    (
+        "terraform/versions.tf",
+        include_str!("../templates/terraform/versions.tf.tera"),
+    ),
+    (
+        "terraform/variables.tf",
+        include_str!("../templates/terraform/variables.tf.tera"),
+    ),
+    (
+        "terraform/main.tf",
+        include_str!("../templates/terraform/main.tf.tera"),
+    ),
+    (
+        "terraform/outputs.tf",
+        include_str!("../templates/terraform/outputs.tf.tera"),
+    ),
+    (
+        "terraform/single.tf",
+        include_str!("../templates/terraform/single.tf.tera"),
+    ),
+    (
         "manifest.json",
         include_str!("../templates/manifest.json.tera"),
     ),
@@ -176,6 +208,30 @@ fn register_filters(tera: &mut Tera) {
     tera.register_filter("yaml", |v: &str, _: Kwargs, _: &State| escape::yaml(v));
     tera.register_filter("shell", |v: &str, _: Kwargs, _: &State| {
         escape::shell(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("hcl", |v: &str, _: Kwargs, _: &State| {
+        crate::hclwrite::string(v)
+    });
+    tera.register_filter("hcl_expr", |v: &tera::Value, kwargs: Kwargs, _: &State| {
+        let value = serde_json::to_value(v).map_err(tera::Error::message)?;
+        let refs: Vec<String> = kwargs.must_get("refs")?;
+        let indent: i64 = kwargs.get("indent")?.unwrap_or(0);
+        let indent = usize::try_from(indent).map_err(tera::Error::message)?;
+        crate::hclwrite::Writer::new(&refs)
+            .expression(&value, indent)
+            .map_err(tera::Error::message)
+    });
+    tera.register_filter("hcl", |v: &str, _: Kwargs, _: &State| {
+        crate::hclwrite::string(v)
+    });
+    tera.register_filter("hcl_expr", |v: &tera::Value, kwargs: Kwargs, _: &State| {
+        let value = serde_json::to_value(v).map_err(tera::Error::message)?;
+        let refs: Vec<String> = kwargs.must_get("refs")?;
+        let indent: i64 = kwargs.get("indent")?.unwrap_or(0);
+        let indent = usize::try_from(indent).map_err(tera::Error::message)?;
+        crate::hclwrite::Writer::new(&refs)
+            .expression(&value, indent)
+            .map_err(tera::Error::message)
     });
     tera.register_filter("comment", |v: &str, _: Kwargs, _: &State| {
         escape::comment(v).map_err(tera::Error::message)

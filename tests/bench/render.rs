@@ -33,7 +33,7 @@ fn time<T>(iterations: u32, mut f: impl FnMut() -> T) -> Duration {
 fn main() {
     let engine = Engine::builtin().expect("templates parse");
     let model = Model::from_raw(&raw(1)).expect("valid");
-    let all = bundle::all();
+    let all = bundle::in_bundle();
     // Warm up: templates and schemas compile once per process.
     bundle::render_with(engine, &model, &all).expect("renders");
     let one = time(200, || {

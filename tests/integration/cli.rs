@@ -84,7 +84,11 @@ fn generate_writes_the_pod_identity_bundle_with_the_docs_permissions() {
         .concat(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(files_below(&out).len(), podiam::artifact::ARTIFACTS.len());
+    assert_eq!(files_below(&out).len(), podiam::bundle::in_bundle().len());
+    assert!(
+        podiam::bundle::in_bundle().len() < podiam::artifact::ARTIFACTS.len(),
+        "the single Terraform file is render-only"
+    );
     let policy = json(&out.join("iam/s3-access-policy.json"));
     let mut grants = BTreeSet::new();
     for statement in policy["Statement"].as_array().expect("statements") {
@@ -630,8 +634,8 @@ fn manifest_hashes_match_the_written_files() {
     let entries = manifest["artifacts"].as_array().expect("artifacts");
     assert_eq!(
         entries.len(),
-        podiam::artifact::ARTIFACTS.len() - 1,
-        "every artifact but the manifest itself"
+        podiam::bundle::in_bundle().len() - 1,
+        "every bundle artifact but the manifest itself"
     );
     for entry in entries {
         let bytes = fs::read(out.join(entry["path"].as_str().expect("path"))).expect("file");

@@ -11,3 +11,4 @@ mod privilege;
 mod review;
 mod schemas;
 mod snapshots;
+mod terraform;

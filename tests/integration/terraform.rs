@@ -1,0 +1,539 @@
+//! The Terraform artifacts, parsed with hcl-rs: resource types and
+//! attributes, policies equal to the JSON artifacts once the Terraform
+//! references are evaluated, and single files that do not collide.
+
+use std::collections::BTreeMap;
+
+use hcl::eval::{Context, Evaluate};
+use hcl::{Block, Body, Expression};
+use podiam::bundle::Rendered;
+use podiam::model::{Method, Model};
+use podiam::params::RawParams;
+use serde_json::{Value, json};
+
+use crate::fixtures;
+
+/// The module directory's files, joined, and the single file, for one fixture.
+struct Forms {
+    model: Model,
+    json: BTreeMap<&'static str, Value>,
+    directory: Body,
+    single: Body,
+}
+
+fn parse(text: &str) -> Body {
+    hcl::parse(text).unwrap_or_else(|e| panic!("hcl-rs parses the file: {e}\n{text}"))
+}
+
+fn forms(raw: &RawParams) -> Forms {
+    let model = Model::from_raw(raw).expect("valid");
+    let rendered: Vec<Rendered> = fixtures::render(raw);
+    let text = |name: &str| {
+        rendered
+            .iter()
+            .find(|r| r.artifact.name == name)
+            .map(|r| r.text.clone())
+            .expect(name)
+    };
+    let directory: String = ["versions", "variables", "main", "outputs"]
+        .iter()
+        .map(|f| {
+            let t = text(&format!("terraform-{f}"));
+            parse(&t); // each file parses on its own
+            t
+        })
+        .collect();
+    let json = ["s3-access-policy", "trust-policy"]
+        .into_iter()
+        .map(|n| (n, serde_json::from_str(&text(n)).expect("json")))
+        .collect();
+    Forms {
+        json,
+        directory: parse(&directory),
+        single: parse(&text("terraform")),
+        model,
+    }
+}
+
+fn blocks<'a>(body: &'a Body, kind: &'a str) -> impl Iterator<Item = &'a Block> + 'a {
+    body.blocks().filter(move |b| b.identifier.as_str() == kind)
+}
+
+fn labels(block: &Block) -> Vec<&str> {
+    block.labels.iter().map(|l| l.as_str()).collect()
+}
+
+fn one<'a>(body: &'a Body, kind: &'a str, label: &str) -> &'a Block {
+    let found: Vec<&Block> = blocks(body, kind)
+        .filter(|b| b.labels.first().map(|l| l.as_str()) == Some(label))
+        .collect();
+    assert_eq!(found.len(), 1, "one {kind} {label}");
+    found[0]
+}
+
+fn attr<'a>(block: &'a Block, key: &str) -> &'a Expression {
+    block
+        .body
+        .attributes()
+        .find(|a| a.key.as_str() == key)
+        .map(|a| &a.expr)
+        .unwrap_or_else(|| panic!("{} has {key}", labels(block).join(".")))
+}
+
+fn text(expr: &Expression) -> String {
+    hcl::format::to_string(expr).expect("formats")
+}
+
+/// Variable defaults, by variable name.
+fn defaults(body: &Body) -> BTreeMap<String, Value> {
+    blocks(body, "variable")
+        .map(|b| {
+            let default = attr(b, "default");
+            let value = default.evaluate(&Context::new()).expect("literal default");
+            (
+                labels(b)[0].to_owned(),
+                serde_json::to_value(value).expect("json"),
+            )
+        })
+        .collect()
+}
+
+/// The form's resource name and its variable prefix, from `data.aws_partition`.
+fn names(body: &Body) -> (String, String) {
+    let res = blocks(body, "data")
+        .find(|b| labels(b)[0] == "aws_partition")
+        .map(|b| labels(b)[1].to_owned())
+        .expect("data aws_partition");
+    let prefix = if res == "this" {
+        String::new()
+    } else {
+        format!("{res}_")
+    };
+    (res, prefix)
+}
+
+/// An evaluation context that stands in for the providers: variables at their
+/// defaults, the partition and the OIDC provider the model knows.
+fn context(body: &Body, model: &Model) -> Context<'static> {
+    let (res, prefix) = names(body);
+    let mut ctx = Context::new();
+    ctx.declare_var("var", hcl::to_value(defaults(body)).expect("value"));
+    let partition = model.region.partition().id();
+    ctx.declare_var(
+        "data",
+        hcl::to_value(json!({ "aws_partition": { res.clone(): { "partition": partition } } }))
+            .expect("value"),
+    );
+    let provider = model.oidc.as_ref().map(|o| o.provider());
+    let provider_arn = podiam::policy::oidc_provider_arn(model);
+    ctx.declare_var(
+        "local",
+        hcl::to_value(json!({
+            format!("{prefix}oidc_provider"): provider,
+            format!("{prefix}oidc_provider_arn"): provider_arn,
+        }))
+        .expect("value"),
+    );
+    ctx
+}
+
+/// The object inside `jsonencode(...)`, evaluated.
+fn policy(body: &Body, ctx: &Context, kind: &str, key: &str) -> Value {
+    let block = blocks(body, "resource")
+        .find(|b| labels(b)[0] == kind)
+        .expect(kind);
+    let Expression::FuncCall(call) = attr(block, key) else {
+        panic!("{kind}.{key} is a function call");
+    };
+    assert_eq!(call.name.to_string(), "jsonencode");
+    assert_eq!(call.args.len(), 1);
+    assert!(
+        matches!(call.args[0], Expression::Object(_)),
+        "an HCL object"
+    );
+    let value = call.args[0].evaluate(ctx).expect("evaluates");
+    serde_json::to_value(value).expect("json")
+}
+
+fn resource_types(body: &Body) -> Vec<&str> {
+    blocks(body, "resource").map(|b| labels(b)[0]).collect()
+}
+
+fn check_form(body: &Body, forms: &Forms, form: &str) {
+    let model = &forms.model;
+    let ctx = context(body, model);
+    let permission = policy(body, &ctx, "aws_iam_policy", "policy");
+    assert_eq!(
+        permission, forms.json["s3-access-policy"],
+        "{form}: permission policy"
+    );
+    let trust = policy(body, &ctx, "aws_iam_role", "assume_role_policy");
+    assert_eq!(trust, forms.json["trust-policy"], "{form}: trust policy");
+    let defaults = defaults(body);
+    let prefix = names(body).1;
+    let default = |name: &str| defaults[&format!("{prefix}{name}")].clone();
+    assert_eq!(default("cluster_name"), json!(model.cluster.as_str()));
+    assert_eq!(default("bucket_name"), json!(model.bucket.as_str()));
+    assert_eq!(default("namespace"), json!(model.namespace.as_str()));
+    assert_eq!(
+        default("service_account"),
+        json!(model.service_account.as_str())
+    );
+    assert_eq!(default("role_name"), json!(model.role_name.as_str()));
+    assert_eq!(default("policy_name"), json!(model.policy_name.as_str()));
+    let mut types = resource_types(body);
+    types.sort_unstable();
+    let expected: &[&str] = match model.method {
+        Method::PodIdentity => &[
+            "aws_eks_addon",
+            "aws_eks_pod_identity_association",
+            "aws_iam_policy",
+            "aws_iam_role",
+            "aws_iam_role_policy_attachment",
+        ],
+        Method::Irsa => &[
+            "aws_iam_openid_connect_provider",
+            "aws_iam_policy",
+            "aws_iam_role",
+            "aws_iam_role_policy_attachment",
+            "kubernetes_annotations",
+            "kubernetes_service_account_v1",
+        ],
+    };
+    assert_eq!(types, expected, "{form}");
+    for block in blocks(body, "resource") {
+        let kind = labels(block)[0];
+        if kind.starts_with("aws_") && kind != "aws_iam_role_policy_attachment" {
+            assert!(text(attr(block, "tags")).contains("tags"), "{form}: {kind}");
+        }
+    }
+}
+
+#[test]
+fn every_fixture_in_both_forms_parses_and_holds_the_signed_policies() {
+    for (name, raw) in fixtures::all() {
+        let forms = forms(&raw);
+        check_form(&forms.directory, &forms, &format!("{name} directory"));
+        check_form(&forms.single, &forms, &format!("{name} single file"));
+    }
+}
+
+#[test]
+fn pod_identity_association_and_optional_agent() {
+    let forms = forms(&fixtures::docs());
+    let body = &forms.single;
+    let association = one(body, "resource", "aws_eks_pod_identity_association");
+    assert_eq!(
+        text(attr(association, "namespace")),
+        "var.s3_my_bucket_namespace"
+    );
+    assert_eq!(
+        text(attr(association, "role_arn")),
+        "aws_iam_role.s3_my_bucket.arn"
+    );
+    let defaults = defaults(body);
+    assert_eq!(defaults["s3_my_bucket_namespace"], json!("default"));
+    assert_eq!(
+        defaults["s3_my_bucket_service_account"],
+        json!("skypilot-service-account")
+    );
+    assert_eq!(
+        defaults["s3_my_bucket_manage_pod_identity_agent"],
+        json!(false)
+    );
+    let addon = one(body, "resource", "aws_eks_addon");
+    assert_eq!(
+        text(attr(addon, "count")),
+        "var.s3_my_bucket_manage_pod_identity_agent ? 1 : 0"
+    );
+    assert_eq!(
+        attr(addon, "addon_name"),
+        &Expression::String("eks-pod-identity-agent".into())
+    );
+    let outputs: Vec<&str> = blocks(body, "output").map(|b| labels(b)[0]).collect();
+    assert_eq!(
+        outputs,
+        [
+            "s3_my_bucket_role_arn",
+            "s3_my_bucket_policy_arn",
+            "s3_my_bucket_pod_identity_association_id"
+        ]
+    );
+    let versions = blocks(&forms.directory, "terraform")
+        .next()
+        .expect("terraform");
+    let providers = versions.body.blocks().next().expect("required_providers");
+    let keys: Vec<&str> = providers
+        .body
+        .attributes()
+        .map(|a| a.key.as_str())
+        .collect();
+    assert_eq!(keys, ["aws"], "Pod Identity needs no kubernetes provider");
+}
+
+#[test]
+fn irsa_looks_up_or_creates_the_oidc_provider_and_annotates_the_account() {
+    let raw = RawParams {
+        method: Some("irsa".into()),
+        ..fixtures::docs()
+    };
+    let model = Model::from_raw(&raw).expect("valid");
+    let artifacts: Vec<_> = ["versions", "variables", "main", "outputs"]
+        .iter()
+        .map(|f| podiam::artifact::by_name(&format!("terraform-{f}")).expect("artifact"))
+        .collect();
+    let rendered = podiam::bundle::render(&model, &artifacts).expect("no account id needed");
+    let all: String = rendered.iter().map(|r| r.text.as_str()).collect();
+    let body = &parse(&all);
+    let cluster = one(body, "data", "aws_eks_cluster");
+    assert_eq!(text(attr(cluster, "name")), "var.cluster_name");
+    let created = one(body, "resource", "aws_iam_openid_connect_provider");
+    assert_eq!(
+        text(attr(created, "count")),
+        "var.create_oidc_provider ? 1 : 0"
+    );
+    assert!(
+        !created
+            .body
+            .attributes()
+            .any(|a| a.key.as_str() == "thumbprint_list")
+    );
+    let audience = attr(created, "client_id_list")
+        .evaluate(&Context::new())
+        .expect("literal");
+    assert_eq!(
+        serde_json::to_value(audience).expect("json"),
+        json!(["sts.amazonaws.com"])
+    );
+    let looked_up = one(body, "data", "aws_iam_openid_connect_provider");
+    assert_eq!(
+        text(attr(looked_up, "count")),
+        "var.create_oidc_provider ? 0 : 1"
+    );
+    let annotations = one(body, "resource", "kubernetes_annotations");
+    assert_eq!(
+        text(attr(annotations, "count")),
+        "var.create_service_account ? 0 : 1"
+    );
+    let created_sa = one(body, "resource", "kubernetes_service_account_v1");
+    assert_eq!(
+        text(attr(created_sa, "count")),
+        "var.create_service_account ? 1 : 0"
+    );
+    assert_eq!(defaults(body)["create_oidc_provider"], json!(false));
+    let outputs: Vec<&str> = blocks(body, "output").map(|b| labels(b)[0]).collect();
+    assert_eq!(outputs, ["role_arn", "policy_arn", "oidc_provider_arn"]);
+    assert!(
+        !all.contains("oidc.eks."),
+        "the issuer comes from the cluster"
+    );
+}
+
+/// Every name a file declares at the top level: addresses, variables,
+/// locals and outputs.
+fn declared(body: &Body) -> Vec<String> {
+    let mut names = Vec::new();
+    for block in body.blocks() {
+        let kind = block.identifier.as_str();
+        match kind {
+            "locals" => names.extend(block.body.attributes().map(|a| format!("local.{}", a.key))),
+            _ => names.push(format!("{kind}.{}", labels(block).join("."))),
+        }
+    }
+    names
+}
+
+#[test]
+fn two_single_files_share_no_address_variable_or_output() {
+    for method in ["pod-identity", "irsa"] {
+        let render = |bucket: &str, namespace: &str| {
+            let raw = RawParams {
+                bucket: Some(vec![bucket.into()]),
+                namespace: Some(namespace.into()),
+                method: Some(method.into()),
+                ..fixtures::docs()
+            };
+            let model = Model::from_raw(&raw).expect("valid");
+            let artifact = podiam::artifact::by_name("terraform").expect("artifact");
+            podiam::bundle::render(&model, &[artifact]).expect("renders")[0]
+                .text
+                .clone()
+        };
+        let files = [
+            render("my-bucket", "default"),
+            render("other.bucket", "default"),
+            render("my-bucket", "ml-team"),
+        ];
+        let joined = parse(&files.concat());
+        let names = declared(&joined);
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{method}: {names:?}");
+        let singles: usize = files.iter().map(|f| declared(&parse(f)).len()).sum();
+        assert_eq!(names.len(), singles);
+        assert!(names.contains(&"variable.s3_other_bucket_bucket_name".to_owned()));
+        assert!(names.contains(&"output.s3_my_bucket_ml_team_role_arn".to_owned()));
+    }
+}
+
+#[test]
+fn tf_name_sets_every_name_and_is_validated() {
+    let raw = RawParams {
+        tf_name: Some("data_bucket".into()),
+        ..fixtures::docs()
+    };
+    let forms = forms(&raw);
+    for name in declared(&forms.single) {
+        let last = name.rsplit('.').next().expect("name");
+        assert!(last.starts_with("data_bucket"), "{name}");
+    }
+    for bad in ["Data", "9a", "a-b", "a${b}", ""] {
+        let raw = RawParams {
+            tf_name: Some(bad.into()),
+            ..fixtures::docs()
+        };
+        let err = Model::from_raw(&raw).expect_err(bad).to_string();
+        assert!(err.contains("tf-name"), "{err}");
+    }
+}
+
+#[test]
+fn terraform_schema_rejects_mutations() {
+    let artifact = podiam::artifact::by_name("terraform").expect("artifact");
+    let rendered = fixtures::render(&fixtures::docs());
+    let text = &rendered
+        .iter()
+        .find(|r| r.artifact.name == "terraform")
+        .expect("rendered")
+        .text;
+    assert!(podiam::check::check(artifact, text).is_empty());
+    let mutations: [(&str, String); 6] = [
+        (
+            "unknown resource type",
+            text.replace("\"aws_eks_addon\"", "\"aws_s3_bucket\""),
+        ),
+        (
+            "policy that is no jsonencode object",
+            text.replace("policy = jsonencode(", "policy = tostring("),
+        ),
+        (
+            "a variable without type",
+            text.replace("  type        = bool\n", ""),
+        ),
+        (
+            "a provider block",
+            format!("{text}\nprovider \"aws\" {{}}\n"),
+        ),
+        ("not HCL", text.replace("default     = {}", "default = {")),
+        (
+            "association without tags",
+            text.replace("  tags            = var.s3_my_bucket_tags\n", ""),
+        ),
+    ];
+    for (what, mutated) in mutations {
+        assert_ne!(&mutated, text, "{what}: mutation applies");
+        assert!(
+            !podiam::check::check(artifact, &mutated).is_empty(),
+            "accepted: {what}"
+        );
+    }
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_podiam"))
+        .env_clear()
+        .args(args)
+        .output()
+        .expect("podiam runs")
+}
+
+const DOCS: [&str; 6] = [
+    "--cluster",
+    "my-eks-cluster",
+    "--region",
+    "us-west-2",
+    "--bucket",
+    "my-bucket",
+];
+
+#[test]
+fn render_terraform_prints_the_single_file_for_both_methods() {
+    let o = run(&[&["render", "terraform"][..], &DOCS].concat());
+    assert_eq!(o.status.code(), Some(0), "{:?}", o);
+    let body = parse(&String::from_utf8_lossy(&o.stdout));
+    one(&body, "resource", "aws_eks_pod_identity_association");
+    let o = run(&[&["render", "terraform"][..], &DOCS, &["--method", "irsa"]].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "IRSA needs no account id: {:?}",
+        o
+    );
+    let body = parse(&String::from_utf8_lossy(&o.stdout));
+    one(&body, "data", "aws_iam_openid_connect_provider");
+    let list = String::from_utf8_lossy(&run(&["list"]).stdout).into_owned();
+    assert!(
+        list.contains("terraform ") && list.contains("render only"),
+        "{list}"
+    );
+}
+
+#[test]
+fn a_bad_tf_name_exits_2_naming_field_value_and_rule() {
+    let o = run(&[
+        &["render", "terraform"][..],
+        &DOCS,
+        &["--tf-name", "S3-${x}"],
+    ]
+    .concat());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("tf-name \"S3-${x}\": Terraform names are 1 to 63 lowercase letters"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn values_with_interpolation_syntax_stay_literal_in_every_terraform_file() {
+    // Input rules refuse these; the templates must hold on their own.
+    let hostile = [
+        ("cluster", "${cluster}"),
+        ("bucket", "%{ if true }b%{ endif }"),
+        ("namespace", "ns\"${x}\\"),
+        ("service_account", "sa\n$${y}"),
+        ("role_name", "r$"),
+        ("policy_name", "p%"),
+    ];
+    let model = Model::from_raw(&fixtures::docs()).expect("valid");
+    let mut context = serde_json::to_value(podiam::context::Context::new(&model)).expect("json");
+    for (field, value) in hostile {
+        context[field] = json!(value);
+    }
+    let engine = podiam::templates::Engine::builtin().expect("templates");
+    let ctx = tera::Context::from_serialize(&context).expect("context");
+    for template in ["terraform/single.tf", "terraform/variables.tf"] {
+        let text = engine.render(template, &ctx).expect("renders");
+        let body = parse(&text);
+        let defaults = defaults(&body);
+        let prefix = if template == "terraform/single.tf" {
+            "s3_my_bucket_"
+        } else {
+            ""
+        };
+        for (field, value) in hostile {
+            let variable = match field {
+                "cluster" => "cluster_name".to_owned(),
+                "bucket" => "bucket_name".to_owned(),
+                other => other.to_owned(),
+            };
+            assert_eq!(
+                defaults[&format!("{prefix}{variable}")],
+                json!(value),
+                "{template}: {field}"
+            );
+        }
+    }
+}
