@@ -14,6 +14,10 @@ pub enum Format {
     Yaml,
     /// A stream of YAML documents separated by `---`, each checked on its own.
     YamlStream,
+    /// A bash script, checked with `bash -n` (see [`crate::script`]).
+    Shell,
+    /// A Markdown document, checked for balanced fences (see [`crate::markdown`]).
+    Markdown,
 }
 
 impl Format {
@@ -23,6 +27,8 @@ impl Format {
             Format::Json => "json",
             Format::Yaml => "yaml",
             Format::YamlStream => "yaml-stream",
+            Format::Shell => "shell",
+            Format::Markdown => "markdown",
         }
     }
 }
@@ -63,8 +69,10 @@ pub struct Artifact {
     pub path: &'static str,
     /// How it is parsed back.
     pub format: Format,
-    /// The schema it must pass.
-    pub schema: Schema,
+    /// The schema it must pass; `None` for formats that are not data (shell, Markdown).
+    pub schema: Option<Schema>,
+    /// Whether it is written executable (0755).
+    pub executable: bool,
     /// Parameters it cannot do without.
     pub needs: &'static [Need],
     /// One line on what it is.
@@ -78,7 +86,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "iam/s3-access-policy.json",
         path: "iam/s3-access-policy.json",
         format: Format::Json,
-        schema: Schema::IamPolicy,
+        schema: Some(Schema::IamPolicy),
+        executable: false,
         needs: &[],
         summary: "IAM permission policy: list the bucket, read, write and delete its objects",
     },
@@ -87,7 +96,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "iam/trust-policy.json",
         path: "iam/trust-policy.json",
         format: Format::Json,
-        schema: Schema::TrustPolicy,
+        schema: Some(Schema::TrustPolicy),
+        executable: false,
         needs: &[Need::IrsaTrust],
         summary: "IAM role trust policy for the chosen method (Pod Identity or IRSA)",
     },
@@ -96,7 +106,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "skypilot/config.yaml",
         path: "skypilot/config.yaml",
         format: Format::Yaml,
-        schema: Schema::SkypilotConfig,
+        schema: Some(Schema::SkypilotConfig),
+        executable: false,
         needs: &[],
         summary: "lines to merge into ~/.sky/config.yaml (aws.remote_identity: NO_UPLOAD)",
     },
@@ -105,7 +116,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "skypilot/task.yaml",
         path: "skypilot/task.yaml",
         format: Format::Yaml,
-        schema: Schema::SkypilotTask,
+        schema: Some(Schema::SkypilotTask),
+        executable: false,
         needs: &[],
         summary: "SkyPilot smoke-test task that mounts the bucket and lists it",
     },
@@ -114,9 +126,50 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "kubernetes/serviceaccount.yaml",
         path: "kubernetes/serviceaccount.yaml",
         format: Format::YamlStream,
-        schema: Schema::KubernetesManifest,
+        schema: Some(Schema::KubernetesManifest),
+        executable: false,
         needs: &[Need::IrsaRoleArn],
         summary: "Kubernetes ServiceAccount (and Namespace when not 'default'); IRSA adds the role annotation",
+    },
+    Artifact {
+        name: "apply-script",
+        template: "scripts/apply.sh",
+        path: "scripts/apply.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "creates every AWS (and, for IRSA, Kubernetes) resource of the docs page; idempotent; --dry-run",
+    },
+    Artifact {
+        name: "verify-script",
+        template: "scripts/verify.sh",
+        path: "scripts/verify.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "the docs page's troubleshooting as PASS/FAIL checks; exits non-zero on any failure",
+    },
+    Artifact {
+        name: "teardown-script",
+        template: "scripts/teardown.sh",
+        path: "scripts/teardown.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "deletes what apply.sh created, in reverse; asks first unless --yes",
+    },
+    Artifact {
+        name: "runbook",
+        template: "RUNBOOK.md",
+        path: "RUNBOOK.md",
+        format: Format::Markdown,
+        schema: None,
+        executable: false,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "the docs page rewritten for these values and this method: what, why, JSON, commands, test, troubleshooting",
     },
 ];
 

@@ -231,10 +231,10 @@ fn validate(name: &str, file: &std::path::Path) -> Result<(), Error> {
             problems,
         });
     }
-    print(&format!(
-        "{path}: valid {name} (schema {})\n",
-        artifact.schema.name()
-    ));
+    let by = artifact
+        .schema
+        .map_or_else(|| artifact.format.name().to_owned(), |s| format!("schema {}", s.name()));
+    print(&format!("{path}: valid {name} ({by})\n"));
     Ok(())
 }
 
@@ -250,7 +250,7 @@ pub fn list() -> String {
             a.name,
             a.path,
             a.format.name(),
-            a.schema.name(),
+            a.schema.map_or("-", |s| s.name()),
             a.summary
         ));
     }

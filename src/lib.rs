@@ -17,6 +17,7 @@ pub mod cli;
 pub mod context;
 pub mod error;
 pub mod escape;
+pub mod markdown;
 pub mod model;
 pub mod names;
 pub mod output;
@@ -25,6 +26,7 @@ pub mod partition;
 pub mod policy;
 pub mod rules;
 pub mod schemas;
+pub mod script;
 pub mod templates;
 
 pub use error::Error;

@@ -57,6 +57,9 @@ pub fn write_bundle(
         if *status != Status::Unchanged {
             write_atomic(path, r.text.as_bytes())?;
         }
+        if r.artifact.executable {
+            make_executable(path)?;
+        }
     }
     Ok(plan)
 }
@@ -71,6 +74,23 @@ fn plan_one(path: &Path, text: &str) -> Result<Status, Error> {
             source,
         }),
     }
+}
+
+/// Sets mode 0755 on a generated script (on Unix; elsewhere a no-op).
+pub fn make_executable(path: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(|source| {
+            Error::Write {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,

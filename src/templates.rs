@@ -35,6 +35,31 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "kubernetes/serviceaccount.yaml",
         include_str!("../templates/kubernetes/serviceaccount.yaml.tera"),
     ),
+    (
+        "partials/script-values",
+        include_str!("../templates/partials/script-values.tera"),
+    ),
+    (
+        "partials/script-lib",
+        include_str!("../templates/partials/script-lib.tera"),
+    ),
+    (
+        "partials/runbook-commands",
+        include_str!("../templates/partials/runbook-commands.tera"),
+    ),
+    (
+        "scripts/apply.sh",
+        include_str!("../templates/scripts/apply.sh.tera"),
+    ),
+    (
+        "scripts/verify.sh",
+        include_str!("../templates/scripts/verify.sh.tera"),
+    ),
+    (
+        "scripts/teardown.sh",
+        include_str!("../templates/scripts/teardown.sh.tera"),
+    ),
+    ("RUNBOOK.md", include_str!("../templates/RUNBOOK.md.tera")),
 ];
 
 /// The engine with every built-in template, parsed once per process.
@@ -74,6 +99,16 @@ fn register_filters(tera: &mut Tera) {
     });
     tera.register_filter("comment", |v: &str, _: Kwargs, _: &State| {
         escape::comment(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("md", |v: &str, _: Kwargs, _: &State| {
+        escape::md(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("md_code", |v: &str, _: Kwargs, _: &State| {
+        escape::md_code(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("fenced", |v: &str, kwargs: Kwargs, _: &State| {
+        let lang: &str = kwargs.get("lang")?.unwrap_or("");
+        escape::fenced(v, lang).map_err(tera::Error::message)
     });
 }
 
