@@ -31,12 +31,10 @@ pub fn check(artifact: &Artifact, text: &str) -> Vec<Problem> {
                 } else {
                     String::new()
                 };
-                schemas::check(schema, doc)
-                    .into_iter()
-                    .map(move |mut p| {
-                        p.path = format!("{prefix}{}", p.path);
-                        p
-                    })
+                schemas::check(schema, doc).into_iter().map(move |mut p| {
+                    p.path = format!("{prefix}{}", p.path);
+                    p
+                })
             })
             .collect(),
         Err(message) => vec![Problem {

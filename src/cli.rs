@@ -231,9 +231,10 @@ fn validate(name: &str, file: &std::path::Path) -> Result<(), Error> {
             problems,
         });
     }
-    let by = artifact
-        .schema
-        .map_or_else(|| artifact.format.name().to_owned(), |s| format!("schema {}", s.name()));
+    let by = artifact.schema.map_or_else(
+        || artifact.format.name().to_owned(),
+        |s| format!("schema {}", s.name()),
+    );
     print(&format!("{path}: valid {name} ({by})\n"));
     Ok(())
 }

@@ -89,15 +89,19 @@ pub fn comment(value: &str) -> Result<String, String> {
 /// backslash-escaped (CommonMark allows a backslash before any ASCII
 /// punctuation); `/:@,.=+-` stay bare inside the text, where they are inert,
 /// and are escaped as the first character, where they could start a list or
-/// a heading underline. Line breaks and NUL are refused.
+/// a heading underline, and after leading digits (`1.` starts a list). Line breaks and NUL are refused.
 pub fn md(value: &str) -> Result<String, String> {
     refuse_breaks(value, "Markdown text")?;
     let mut out = String::with_capacity(value.len() * 2);
+    let mut digits_only = true;
     for (i, c) in value.chars().enumerate() {
-        let inert = "/:@,.=+-".contains(c) && i > 0;
+        // "1." or "1)" at the start of a line begins an ordered list.
+        let list_marker = digits_only && i > 0 && ".)".contains(c);
+        let inert = "/:@,.=+-".contains(c) && i > 0 && !list_marker;
         if c.is_ascii_punctuation() && !inert {
             out.push('\\');
         }
+        digits_only &= c.is_ascii_digit();
         out.push(c);
     }
     Ok(out)
@@ -133,11 +137,7 @@ pub fn fenced(text: &str, lang: &str) -> Result<String, String> {
 }
 
 fn longest_run(value: &str, c: char) -> usize {
-    value
-        .split(|x| x != c)
-        .map(str::len)
-        .max()
-        .unwrap_or(0)
+    value.split(|x| x != c).map(str::len).max().unwrap_or(0)
 }
 
 fn refuse_breaks(value: &str, what: &str) -> Result<(), String> {
@@ -242,13 +242,14 @@ mod tests {
         (text, codes, blocks)
     }
 
-    const MD_HOSTILE: [&str; 14] = [
+    const MD_HOSTILE: [&str; 15] = [
         "*emph* _u_ **b**",
         "[link](http://x)",
         "<script>alert(1)</script>",
         "# heading",
         "- item",
         "1. item",
+        "12) item",
         "+ plus",
         "=== ",
         "a | b",
@@ -261,7 +262,11 @@ mod tests {
 
     #[test]
     fn md_text_renders_as_the_value() {
-        for v in MD_HOSTILE.iter().copied().chain(["my-bucket", "a+b=c,d.e@f_g-h", "-x"]) {
+        for v in MD_HOSTILE
+            .iter()
+            .copied()
+            .chain(["my-bucket", "a+b=c,d.e@f_g-h", "-x"])
+        {
             let doc = format!("{}\n", md(v).expect(v));
             let (text, codes, _) = rendered(&doc);
             assert_eq!(text, v.trim_end(), "{doc}");
@@ -273,7 +278,11 @@ mod tests {
 
     #[test]
     fn md_code_spans_render_as_the_value() {
-        for v in MD_HOSTILE.iter().copied().chain(["`", "``a``", " x", "x`", "a+b=c,d.e@f_g-h"]) {
+        for v in MD_HOSTILE
+            .iter()
+            .copied()
+            .chain(["`", "``a``", " x", "x`", "a+b=c,d.e@f_g-h"])
+        {
             let doc = format!("see {}\n", md_code(v).expect(v));
             let (_, codes, _) = rendered(&doc);
             assert_eq!(codes, vec![v.to_owned()], "{doc}");

@@ -7,7 +7,9 @@ use crate::error::Problem;
 pub fn check(text: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     if !text.starts_with("# ") {
-        problems.push(problem("the document does not start with a '# ' heading".into()));
+        problems.push(problem(
+            "the document does not start with a '# ' heading".into(),
+        ));
     }
     if let Some(leftover) = template_leftover(text) {
         problems.push(problem(leftover));
