@@ -16,6 +16,10 @@ pub enum Format {
     YamlStream,
     /// Terraform HCL, parsed with hcl-rs.
     Hcl,
+    /// A bash script, checked with `bash -n` (see [`crate::script`]).
+    Shell,
+    /// A Markdown document, checked for balanced fences (see [`crate::markdown`]).
+    Markdown,
 }
 
 impl Format {
@@ -26,6 +30,8 @@ impl Format {
             Format::Yaml => "yaml",
             Format::YamlStream => "yaml-stream",
             Format::Hcl => "hcl",
+            Format::Shell => "shell",
+            Format::Markdown => "markdown",
         }
     }
 }
@@ -66,8 +72,10 @@ pub struct Artifact {
     pub path: &'static str,
     /// How it is parsed back.
     pub format: Format,
-    /// The schema it must pass.
-    pub schema: Schema,
+    /// The schema it must pass; `None` for formats that are not data (shell, Markdown).
+    pub schema: Option<Schema>,
+    /// Whether it is written executable (0755).
+    pub executable: bool,
     /// Parameters it cannot do without.
     pub needs: &'static [Need],
     /// One line on what it is.
@@ -81,7 +89,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "iam/s3-access-policy.json",
         path: "iam/s3-access-policy.json",
         format: Format::Json,
-        schema: Schema::IamPolicy,
+        schema: Some(Schema::IamPolicy),
+        executable: false,
         needs: &[],
         summary: "IAM permission policy: list the bucket, read, write and delete its objects",
     },
@@ -90,7 +99,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "iam/trust-policy.json",
         path: "iam/trust-policy.json",
         format: Format::Json,
-        schema: Schema::TrustPolicy,
+        schema: Some(Schema::TrustPolicy),
+        executable: false,
         needs: &[Need::IrsaTrust],
         summary: "IAM role trust policy for the chosen method (Pod Identity or IRSA)",
     },
@@ -99,7 +109,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "skypilot/config.yaml",
         path: "skypilot/config.yaml",
         format: Format::Yaml,
-        schema: Schema::SkypilotConfig,
+        schema: Some(Schema::SkypilotConfig),
+        executable: false,
         needs: &[],
         summary: "lines to merge into ~/.sky/config.yaml (aws.remote_identity: NO_UPLOAD)",
     },
@@ -108,7 +119,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "skypilot/task.yaml",
         path: "skypilot/task.yaml",
         format: Format::Yaml,
-        schema: Schema::SkypilotTask,
+        schema: Some(Schema::SkypilotTask),
+        executable: false,
         needs: &[],
         summary: "SkyPilot smoke-test task that mounts the bucket and lists it",
     },
@@ -117,16 +129,58 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "kubernetes/serviceaccount.yaml",
         path: "kubernetes/serviceaccount.yaml",
         format: Format::YamlStream,
-        schema: Schema::KubernetesManifest,
+        schema: Some(Schema::KubernetesManifest),
+        executable: false,
         needs: &[Need::IrsaRoleArn],
         summary: "Kubernetes ServiceAccount (and Namespace when not 'default'); IRSA adds the role annotation",
+    },
+    Artifact {
+        name: "apply-script",
+        template: "scripts/apply.sh",
+        path: "scripts/apply.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "creates every AWS (and, for IRSA, Kubernetes) resource of the docs page; idempotent; --dry-run",
+    },
+    Artifact {
+        name: "verify-script",
+        template: "scripts/verify.sh",
+        path: "scripts/verify.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "the docs page's troubleshooting as PASS/FAIL checks; exits non-zero on any failure",
+    },
+    Artifact {
+        name: "teardown-script",
+        template: "scripts/teardown.sh",
+        path: "scripts/teardown.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "deletes what apply.sh created, in reverse; asks first unless --yes",
+    },
+    Artifact {
+        name: "runbook",
+        template: "RUNBOOK.md",
+        path: "RUNBOOK.md",
+        format: Format::Markdown,
+        schema: None,
+        executable: false,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "the docs page rewritten for these values and this method: what, why, JSON, commands, test, troubleshooting",
     },
     Artifact {
         name: "terraform-versions",
         template: "terraform/versions.tf",
         path: "terraform/versions.tf",
         format: Format::Hcl,
-        schema: Schema::Terraform,
+        schema: Some(Schema::Terraform),
+        executable: false,
         needs: &[],
         summary: "Terraform module: required providers (aws; kubernetes for IRSA)",
     },
@@ -135,7 +189,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "terraform/variables.tf",
         path: "terraform/variables.tf",
         format: Format::Hcl,
-        schema: Schema::Terraform,
+        schema: Some(Schema::Terraform),
+        executable: false,
         needs: &[],
         summary: "Terraform module: one variable per input, defaulting to the given values, validated",
     },
@@ -144,7 +199,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "terraform/main.tf",
         path: "terraform/main.tf",
         format: Format::Hcl,
-        schema: Schema::Terraform,
+        schema: Some(Schema::Terraform),
+        executable: false,
         needs: &[],
         summary: "Terraform module: policy, role, attachment, and the association or OIDC trust",
     },
@@ -153,7 +209,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "terraform/outputs.tf",
         path: "terraform/outputs.tf",
         format: Format::Hcl,
-        schema: Schema::Terraform,
+        schema: Some(Schema::Terraform),
+        executable: false,
         needs: &[],
         summary: "Terraform module: role ARN, policy ARN, association id or OIDC provider ARN",
     },
@@ -162,7 +219,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "terraform/single.tf",
         path: "<tf-name>.tf",
         format: Format::Hcl,
-        schema: Schema::Terraform,
+        schema: Some(Schema::Terraform),
+        executable: false,
         needs: &[],
         summary: "single Terraform file for an existing root module (render only; generate does not write it)",
     },
@@ -171,7 +229,8 @@ pub const ARTIFACTS: &[Artifact] = &[
         template: "manifest.json",
         path: "manifest.json",
         format: Format::Json,
-        schema: Schema::Manifest,
+        schema: Some(Schema::Manifest),
+        executable: false,
         needs: &[],
         summary: "what the bundle holds: podiam version, normalised parameters, each artifact's SHA-256 and schema",
     },
@@ -187,6 +246,19 @@ impl Artifact {
     /// Whether `generate` writes this artifact into the bundle.
     pub fn in_bundle(&self) -> bool {
         !RENDER_ONLY.contains(&self.name)
+    }
+}
+
+impl Artifact {
+    /// What the artifact is checked against before it is written: its
+    /// schema, or for formats without one, the parse-back check.
+    pub fn check_name(&self) -> &'static str {
+        match (self.schema, self.format) {
+            (Some(schema), _) => schema.name(),
+            (None, Format::Shell) => "bash -n",
+            (None, Format::Markdown) => "markdown structure",
+            (None, format) => format.name(),
+        }
     }
 }
 

@@ -10,6 +10,17 @@ use crate::schemas;
 /// Parses `text` as `artifact`'s format and checks it against its schema.
 /// Returns every problem found; empty means the text is good.
 pub fn check(artifact: &Artifact, text: &str) -> Vec<Problem> {
+    match artifact.format {
+        Format::Shell => return crate::script::check(text),
+        Format::Markdown => return crate::markdown::check(text),
+        _ => {}
+    }
+    let Some(schema) = artifact.schema else {
+        return vec![Problem {
+            path: String::new(),
+            message: format!("artifact {} has no schema to check against", artifact.name),
+        }];
+    };
     match documents(artifact.format, text) {
         Ok(docs) => docs
             .iter()
@@ -20,12 +31,10 @@ pub fn check(artifact: &Artifact, text: &str) -> Vec<Problem> {
                 } else {
                     String::new()
                 };
-                schemas::check(artifact.schema, doc)
-                    .into_iter()
-                    .map(move |mut p| {
-                        p.path = format!("{prefix}{}", p.path);
-                        p
-                    })
+                schemas::check(schema, doc).into_iter().map(move |mut p| {
+                    p.path = format!("{prefix}{}", p.path);
+                    p
+                })
             })
             .collect(),
         Err(message) => vec![Problem {
@@ -48,6 +57,7 @@ pub fn documents(format: Format, text: &str) -> Result<Vec<Value>, String> {
             .map(|doc| yaml_document(Some(doc), text))
             .collect(),
         Format::Hcl => crate::terraform_check::document(text).map(|v| vec![v]),
+        Format::Shell | Format::Markdown => Err(format!("{} is not a data format", format.name())),
     }
 }
 

@@ -32,7 +32,7 @@ fn render_targets(params: &ParamArgs, ui: &Ui) -> Result<Vec<TargetBundle>, Erro
         ui.detail(&format!(
             "rendered and checked {} (schema {})",
             r.artifact.path,
-            r.artifact.schema.name()
+            r.artifact.check_name()
         ));
     }
     Ok(bundles)
@@ -130,7 +130,7 @@ pub fn validate(name: &str, file: &Path) -> Result<(), Error> {
     }
     print(&format!(
         "{path}: valid {name} (schema {})\n",
-        artifact.schema.name()
+        artifact.check_name()
     ));
     Ok(())
 }
@@ -153,10 +153,14 @@ pub fn export_templates(dir: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
         .iter()
         .map(|(name, _)| format!("{name}{EXTENSION}"))
         .collect();
-    let files: Vec<(&str, &str)> = paths
+    let files: Vec<output::OutFile> = paths
         .iter()
         .zip(TEMPLATES)
-        .map(|(p, (_, text))| (p.as_str(), *text))
+        .map(|(p, (_, text))| output::OutFile {
+            path: p.clone(),
+            text,
+            executable: false,
+        })
         .collect();
     let report = output::write_files(dir, &files, force)?;
     print_report(&report, ui);
@@ -174,7 +178,7 @@ pub fn list() -> String {
             a.name,
             a.path,
             a.format.name(),
-            a.schema.name(),
+            a.check_name(),
             a.summary,
         ));
     }
@@ -191,7 +195,7 @@ pub fn list_markdown() -> String {
             a.name,
             a.path,
             a.format.name(),
-            a.schema.name(),
+            a.check_name(),
             a.summary
         ));
     }

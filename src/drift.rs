@@ -9,6 +9,7 @@ use serde::Serialize;
 use similar::TextDiff;
 
 use crate::error::Error;
+use crate::output::OutFile;
 
 /// One file whose content differs.
 #[derive(Debug, Serialize)]
@@ -34,8 +35,8 @@ pub struct Report {
     pub extra: Vec<String>,
 }
 
-/// Compares `dir` with `files`: (path below `dir`, expected text) pairs.
-pub fn compare(dir: &Path, files: &[(String, &str)]) -> Result<Report, Error> {
+/// Compares `dir` with the files a run would write.
+pub fn compare(dir: &Path, files: &[OutFile]) -> Result<Report, Error> {
     let read_err = |path: &Path, source| Error::InputRead {
         path: path.display().to_string(),
         source,
@@ -46,7 +47,12 @@ pub fn compare(dir: &Path, files: &[(String, &str)]) -> Result<Report, Error> {
     }
     let mut changed = Vec::new();
     let mut missing = Vec::new();
-    for (relative, text) in files {
+    for OutFile {
+        path: relative,
+        text,
+        ..
+    } in files
+    {
         let path = dir.join(relative);
         match std::fs::read(&path) {
             Ok(bytes) if bytes == text.as_bytes() => {}
@@ -58,7 +64,7 @@ pub fn compare(dir: &Path, files: &[(String, &str)]) -> Result<Report, Error> {
             Err(source) => return Err(read_err(&path, source)),
         }
     }
-    let expected: BTreeSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut extra = Vec::new();
     walk(dir, dir, &mut extra).map_err(|source| read_err(dir, source))?;
     extra.retain(|p| !expected.contains(p.as_str()));

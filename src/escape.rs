@@ -83,22 +83,68 @@ pub fn comment(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-/// A Markdown code span that shows exactly this string: the fence is one
-/// backtick longer than the longest run of backticks inside, and padded
-/// with spaces when the value starts or ends with a backtick. Line breaks,
-/// which a code span would fold, are refused.
-pub fn markdown_code(value: &str) -> Result<String, String> {
-    if value.contains(LINE_BREAKS) || value.contains('\0') {
-        return Err("a line break or NUL cannot be shown in a Markdown code span".into());
+/// Markdown text that renders as exactly this string, on one line.
+///
+/// Every ASCII punctuation character that can start Markdown syntax is
+/// backslash-escaped (CommonMark allows a backslash before any ASCII
+/// punctuation); `/:@,.=+-` stay bare inside the text, where they are inert,
+/// and are escaped as the first character, where they could start a list or
+/// a heading underline, and after leading digits (`1.` starts a list). Line breaks and NUL are refused.
+pub fn md(value: &str) -> Result<String, String> {
+    refuse_breaks(value, "Markdown text")?;
+    let mut out = String::with_capacity(value.len() * 2);
+    let mut digits_only = true;
+    for (i, c) in value.chars().enumerate() {
+        // "1." or "1)" at the start of a line begins an ordered list.
+        let list_marker = digits_only && i > 0 && ".)".contains(c);
+        let inert = "/:@,.=+-".contains(c) && i > 0 && !list_marker;
+        if c.is_ascii_punctuation() && !inert {
+            out.push('\\');
+        }
+        digits_only &= c.is_ascii_digit();
+        out.push(c);
     }
-    let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let pad = if value.starts_with('`') || value.ends_with('`') || value.is_empty() {
-        " "
-    } else {
-        ""
-    };
-    Ok(format!("{fence}{pad}{value}{pad}{fence}"))
+    Ok(out)
+}
+
+/// A Markdown code span that renders as exactly this string.
+///
+/// The fence is one backtick longer than the longest run of backticks in the
+/// value; a space pads each side when the value starts or ends with a
+/// backtick or a space (CommonMark strips one such space from each side).
+pub fn md_code(value: &str) -> Result<String, String> {
+    refuse_breaks(value, "a Markdown code span")?;
+    if value.is_empty() {
+        return Err("an empty value cannot be written as a Markdown code span".into());
+    }
+    let fence = "`".repeat(longest_run(value, '`') + 1);
+    let pad = value.starts_with(['`', ' ']) || value.ends_with(['`', ' ']);
+    let space = if pad { " " } else { "" };
+    Ok(format!("{fence}{space}{value}{space}{fence}"))
+}
+
+/// A fenced Markdown code block holding exactly `text`, tagged `lang`.
+///
+/// The fence is longer than any run of backticks in the text, so no line of
+/// the text can close it.
+pub fn fenced(text: &str, lang: &str) -> Result<String, String> {
+    if !lang.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!("code block language {lang:?} is not alphanumeric"));
+    }
+    let fence = "`".repeat((longest_run(text, '`') + 1).max(3));
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    Ok(format!("{fence}{lang}\n{body}\n{fence}"))
+}
+
+fn longest_run(value: &str, c: char) -> usize {
+    value.split(|x| x != c).map(str::len).max().unwrap_or(0)
+}
+
+fn refuse_breaks(value: &str, what: &str) -> Result<(), String> {
+    if value.contains(LINE_BREAKS) || value.contains('\0') {
+        return Err(format!("a line break or NUL cannot be written into {what}"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -167,19 +213,93 @@ mod tests {
     }
 
     #[test]
-    fn markdown_code_spans_hold_backticks() {
-        assert_eq!(markdown_code("my-bucket"), Ok("`my-bucket`".into()));
-        assert_eq!(markdown_code("a`b"), Ok("``a`b``".into()));
-        assert_eq!(markdown_code("`x`"), Ok("`` `x` ``".into()));
-        assert_eq!(markdown_code("a``b"), Ok("```a``b```".into()));
-        assert!(markdown_code("a\nb").is_err());
-    }
-
-    #[test]
     fn comments_refuse_line_breaks() {
         assert!(comment("ok value").is_ok());
         for v in ["a\nb", "a\rb", "a\u{2028}b", "a\u{85}b", "a\0b"] {
             assert!(comment(v).is_err(), "{v:?}");
         }
+    }
+
+    /// Renders `markdown` and returns (text of the first paragraph, code spans, code blocks).
+    fn rendered(markdown: &str) -> (String, Vec<String>, Vec<String>) {
+        use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+        let (mut text, mut codes, mut blocks) = (String::new(), Vec::new(), Vec::new());
+        let mut in_block = false;
+        for event in Parser::new(markdown) {
+            match event {
+                Event::Start(Tag::CodeBlock(_)) => {
+                    in_block = true;
+                    blocks.push(String::new());
+                }
+                Event::End(TagEnd::CodeBlock) => in_block = false,
+                Event::Text(t) if in_block => blocks.last_mut().expect("block").push_str(&t),
+                Event::Text(t) => text.push_str(&t),
+                Event::Code(c) => codes.push(c.to_string()),
+                Event::Html(h) | Event::InlineHtml(h) => text.push_str(&format!("<html:{h}>")),
+                _ => {}
+            }
+        }
+        (text, codes, blocks)
+    }
+
+    const MD_HOSTILE: [&str; 15] = [
+        "*emph* _u_ **b**",
+        "[link](http://x)",
+        "<script>alert(1)</script>",
+        "# heading",
+        "- item",
+        "1. item",
+        "12) item",
+        "+ plus",
+        "=== ",
+        "a | b",
+        "`code` ``two``",
+        "\\*",
+        "&amp; &lt;",
+        "![img](x)",
+        "~~strike~~",
+    ];
+
+    #[test]
+    fn md_text_renders_as_the_value() {
+        for v in MD_HOSTILE
+            .iter()
+            .copied()
+            .chain(["my-bucket", "a+b=c,d.e@f_g-h", "-x"])
+        {
+            let doc = format!("{}\n", md(v).expect(v));
+            let (text, codes, _) = rendered(&doc);
+            assert_eq!(text, v.trim_end(), "{doc}");
+            assert!(codes.is_empty(), "{doc}");
+        }
+        assert!(md("a\nb").is_err());
+        assert_eq!(md("my-bucket").expect("ok"), "my-bucket");
+    }
+
+    #[test]
+    fn md_code_spans_render_as_the_value() {
+        for v in MD_HOSTILE
+            .iter()
+            .copied()
+            .chain(["`", "``a``", " x", "x`", "a+b=c,d.e@f_g-h"])
+        {
+            let doc = format!("see {}\n", md_code(v).expect(v));
+            let (_, codes, _) = rendered(&doc);
+            assert_eq!(codes, vec![v.to_owned()], "{doc}");
+        }
+        assert!(md_code("a\nb").is_err());
+        assert!(md_code("").is_err());
+    }
+
+    #[test]
+    fn fenced_blocks_hold_the_text_and_cannot_be_closed_early() {
+        for text in ["echo hi", "```\nrm -rf /\n```", "````x\n~~~\n", "a\n\n\nb"] {
+            let doc = format!("{}\n\nafter\n", fenced(text, "bash").expect(text));
+            let (after, _, blocks) = rendered(&doc);
+            let body = text.strip_suffix('\n').unwrap_or(text);
+            assert_eq!(blocks, vec![format!("{body}\n")], "{doc}");
+            assert_eq!(after, "after", "{doc}");
+        }
+        assert!(fenced("x", "ba sh").is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::escape::markdown_code;
+use crate::escape::md_code as markdown_code;
 use crate::model::{Method, Model};
 use crate::policy;
 

@@ -20,8 +20,9 @@ pub struct Entry {
     pub sha256: String,
     /// How it was parsed back.
     pub format: &'static str,
-    /// The schema it passed.
-    pub schema: &'static str,
+    /// The schema it passed, if its format has one (shell and Markdown are
+    /// checked by parsing back only: `bash -n`, CommonMark structure).
+    pub schema: Option<&'static str>,
 }
 
 /// The parameters after validation and defaults, as podiam used them.
@@ -108,7 +109,7 @@ pub fn build(model: &Model, rendered: &[Rendered]) -> Value {
             path: r.artifact.path,
             sha256: sha256_hex(r.text.as_bytes()),
             format: r.artifact.format.name(),
-            schema: r.artifact.schema.name(),
+            schema: r.artifact.schema.map(|s| s.name()),
         })
         .collect();
     serde_json::json!({

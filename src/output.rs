@@ -31,6 +31,18 @@ impl Status {
     }
 }
 
+/// One file to write: its path below the output directory, its text, and
+/// whether it is a script (mode 0755).
+#[derive(Debug, Clone)]
+pub struct OutFile<'a> {
+    /// Path below the output directory, `/`-separated.
+    pub path: String,
+    /// The content.
+    pub text: &'a str,
+    /// Whether to write it with mode 0755.
+    pub executable: bool,
+}
+
 /// Writes every rendered artifact below `dir`. Nothing is written when any
 /// existing file differs and `force` is false.
 pub fn write_bundle(
@@ -38,25 +50,29 @@ pub fn write_bundle(
     rendered: &[Rendered],
     force: bool,
 ) -> Result<Vec<(PathBuf, Status)>, Error> {
-    let files: Vec<(&str, &str)> = rendered
+    let files: Vec<OutFile> = rendered
         .iter()
-        .map(|r| (r.artifact.path, r.text.as_str()))
+        .map(|r| OutFile {
+            path: r.artifact.path.to_owned(),
+            text: &r.text,
+            executable: r.artifact.executable,
+        })
         .collect();
     write_files(dir, &files, force)
 }
 
-/// Writes `(relative path, text)` pairs below `dir`. Nothing is written when
-/// any existing file differs and `force` is false.
-pub fn write_files<P: AsRef<str>>(
+/// Writes `files` below `dir`. Nothing is written when any existing file
+/// differs and `force` is false.
+pub fn write_files(
     dir: &Path,
-    files: &[(P, &str)],
+    files: &[OutFile],
     force: bool,
 ) -> Result<Vec<(PathBuf, Status)>, Error> {
     let plan = files
         .iter()
-        .map(|(relative, text)| {
-            let path = dir.join(relative.as_ref() as &str);
-            plan_one(&path, text).map(|status| (path, status))
+        .map(|f| {
+            let path = dir.join(&f.path);
+            plan_one(&path, f.text).map(|status| (path, status))
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let conflicts: Vec<String> = plan
@@ -67,9 +83,9 @@ pub fn write_files<P: AsRef<str>>(
     if !force && !conflicts.is_empty() {
         return Err(Error::WouldOverwrite(conflicts));
     }
-    for ((path, status), (_, text)) in plan.iter().zip(files) {
+    for ((path, status), file) in plan.iter().zip(files) {
         if *status != Status::Unchanged {
-            write_atomic(path, text.as_bytes())?;
+            write_atomic(path, file.text.as_bytes(), file.executable)?;
         }
     }
     Ok(plan)
@@ -87,9 +103,22 @@ fn plan_one(path: &Path, text: &str) -> Result<Status, Error> {
     }
 }
 
+/// Sets mode 0755 (on Unix; elsewhere a no-op).
+fn set_executable(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory,
-/// so readers see either the old file or the whole new one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// so readers see either the old file or the whole new one. A script gets
+/// mode 0755 before the rename.
+pub fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<(), Error> {
     let err = |source| Error::Write {
         path: path.display().to_string(),
         source,
@@ -104,6 +133,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;
+        if executable {
+            set_executable(&tmp)?;
+        }
         file.sync_all()?;
         fs::rename(&tmp, path)
     })();

@@ -125,6 +125,11 @@ fn iam_name(value: &str, max: usize, what: &str) -> RuleResult {
     if !value.chars().all(is_iam_name_char) {
         return Err(format!("{what} use letters, digits and '+=,.@_-'"));
     }
+    if value.starts_with('-') {
+        return Err(format!(
+            "{what} starting with '-' are refused: the AWS CLI would read them as options"
+        ));
+    }
     Ok(())
 }
 
@@ -283,6 +288,8 @@ mod tests {
         ok(role_name, "a+=,.@_-Z9");
         bad(role_name, "a b", "'+=,.@_-'");
         bad(role_name, "a/b", "'+=,.@_-'");
+        bad(role_name, "-rf", "read them as options");
+        ok(role_name, "a-");
         ok(policy_name, &"p".repeat(128));
         bad(policy_name, &"p".repeat(129), "1 to 128");
     }

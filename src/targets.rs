@@ -8,6 +8,7 @@ use crate::artifact::Artifact;
 use crate::bundle::{self, Rendered};
 use crate::error::Error;
 use crate::model::Model;
+use crate::output::OutFile;
 use crate::params::{ParamsFile, RawParams};
 use crate::rules;
 use crate::templates::Engine;
@@ -134,14 +135,18 @@ pub fn render(
     }
 }
 
-/// Every file of every bundle, as (path below `--out`, text).
-pub fn files(bundles: &[TargetBundle]) -> Vec<(String, &str)> {
+/// Every file of every bundle, with its path below `--out`.
+pub fn files(bundles: &[TargetBundle]) -> Vec<OutFile<'_>> {
     bundles
         .iter()
         .flat_map(|b| {
-            b.rendered.iter().map(move |r| match &b.name {
-                Some(name) => (format!("{name}/{}", r.artifact.path), r.text.as_str()),
-                None => (r.artifact.path.to_owned(), r.text.as_str()),
+            b.rendered.iter().map(move |r| OutFile {
+                path: match &b.name {
+                    Some(name) => format!("{name}/{}", r.artifact.path),
+                    None => r.artifact.path.to_owned(),
+                },
+                text: &r.text,
+                executable: r.artifact.executable,
             })
         })
         .collect()

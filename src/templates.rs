@@ -73,6 +73,31 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "manifest.json",
         include_str!("../templates/manifest.json.tera"),
     ),
+    (
+        "partials/script-values",
+        include_str!("../templates/partials/script-values.tera"),
+    ),
+    (
+        "partials/script-lib",
+        include_str!("../templates/partials/script-lib.tera"),
+    ),
+    (
+        "partials/runbook-commands",
+        include_str!("../templates/partials/runbook-commands.tera"),
+    ),
+    (
+        "scripts/apply.sh",
+        include_str!("../templates/scripts/apply.sh.tera"),
+    ),
+    (
+        "scripts/verify.sh",
+        include_str!("../templates/scripts/verify.sh.tera"),
+    ),
+    (
+        "scripts/teardown.sh",
+        include_str!("../templates/scripts/teardown.sh.tera"),
+    ),
+    ("RUNBOOK.md", include_str!("../templates/RUNBOOK.md.tera")),
 ];
 
 /// Template files carry this extension on disk.
@@ -221,20 +246,18 @@ fn register_filters(tera: &mut Tera) {
             .expression(&value, indent)
             .map_err(tera::Error::message)
     });
-    tera.register_filter("hcl", |v: &str, _: Kwargs, _: &State| {
-        crate::hclwrite::string(v)
-    });
-    tera.register_filter("hcl_expr", |v: &tera::Value, kwargs: Kwargs, _: &State| {
-        let value = serde_json::to_value(v).map_err(tera::Error::message)?;
-        let refs: Vec<String> = kwargs.must_get("refs")?;
-        let indent: i64 = kwargs.get("indent")?.unwrap_or(0);
-        let indent = usize::try_from(indent).map_err(tera::Error::message)?;
-        crate::hclwrite::Writer::new(&refs)
-            .expression(&value, indent)
-            .map_err(tera::Error::message)
-    });
     tera.register_filter("comment", |v: &str, _: Kwargs, _: &State| {
         escape::comment(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("md", |v: &str, _: Kwargs, _: &State| {
+        escape::md(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("md_code", |v: &str, _: Kwargs, _: &State| {
+        escape::md_code(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("fenced", |v: &str, kwargs: Kwargs, _: &State| {
+        let lang: &str = kwargs.get("lang")?.unwrap_or("");
+        escape::fenced(v, lang).map_err(tera::Error::message)
     });
 }
 

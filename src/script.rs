@@ -1,0 +1,99 @@
+//! Parse-back for shell scripts: a script must start with the bash shebang,
+//! turn on strict mode, hold no template leftovers, and pass `bash -n`.
+//!
+//! `bash -n` needs bash. Without it the check reports a problem instead of
+//! passing silently: podiam never writes a script it could not check.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::error::Problem;
+
+/// The first line of every script.
+pub const SHEBANG: &str = "#!/usr/bin/env bash";
+/// The strict-mode line every script must hold.
+pub const STRICT: &str = "set -euo pipefail";
+
+/// Every problem found in `text`; empty means the script is good.
+pub fn check(text: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if text.lines().next() != Some(SHEBANG) {
+        problems.push(problem(format!("the first line is not {SHEBANG:?}")));
+    }
+    if !text.lines().any(|l| l == STRICT) {
+        problems.push(problem(format!("no {STRICT:?} line")));
+    }
+    if let Some(leftover) = crate::markdown::template_leftover(text) {
+        problems.push(problem(leftover));
+    }
+    if let Err(message) = bash_syntax(text) {
+        problems.push(problem(message));
+    }
+    problems
+}
+
+fn problem(message: String) -> Problem {
+    Problem {
+        path: String::new(),
+        message,
+    }
+}
+
+/// Runs `bash -n` on `text` through standard input.
+pub fn bash_syntax(text: &str) -> Result<(), String> {
+    let mut child = Command::new("bash")
+        .arg("-n")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot check shell syntax: bash could not be started ({e}); install bash, or render the other artifacts one by one with `podiam render`"))?;
+    let written = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(text.as_bytes()));
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("bash -n did not finish: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "bash -n: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    match written {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(format!("could not pass the script to bash -n: {e}")),
+        None => Err("could not pass the script to bash -n: no stdin".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_good_script_passes() {
+        let text = format!("{SHEBANG}\n{STRICT}\necho ok\n");
+        assert_eq!(check(&text), Vec::new());
+    }
+
+    #[test]
+    fn syntax_errors_shebang_strictness_and_leftovers_are_reported() {
+        let broken = format!("{SHEBANG}\n{STRICT}\nif true; then echo\n");
+        let problems = check(&broken);
+        assert!(
+            problems.iter().any(|p| p.message.starts_with("bash -n:")),
+            "{problems:?}"
+        );
+        assert_eq!(check("echo hi\n").len(), 2);
+        let leftover = format!("{SHEBANG}\n{STRICT}\necho '{{{{ cluster }}}}'\n");
+        assert!(
+            check(&leftover)
+                .iter()
+                .any(|p| p.message.contains("template")),
+            "{:?}",
+            check(&leftover)
+        );
+    }
+}

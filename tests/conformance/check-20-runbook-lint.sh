@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# shellcheck (no findings at any severity) and bash -n on every generated
+# script of several bundles, and RUNBOOK.md parsed with a CommonMark parser:
+# its JSON blocks must equal the bundle's policy files.
+set -euo pipefail
+source "$CONFORMANCE_DIR/lib.sh"
+
+need_apt shellcheck shellcheck
+out="$(fresh_dir runbook-lint)"
+oidc="EXAMPLED539D4633E53DE1B71EXAMPLE"
+base=(--cluster my-eks-cluster --bucket my-bucket)
+irsa=(--method irsa --account-id 123456789012)
+gen() { local name="$1"; shift; "$PODIAM" generate "$@" --out "$out/$name" >/dev/null 2>&1 || fail "generate $name"; }
+gen pod-identity "${base[@]}" --region us-west-2
+gen irsa "${base[@]}" --region us-west-2 "${irsa[@]}" --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc"
+gen custom-pod-identity "${base[@]}" --region us-west-2 --namespace ml-team --service-account s3-reader \
+  --kube-context "arn:aws:eks:us-west-2:123456789012:cluster/my-eks-cluster" --account-id 123456789012
+gen custom-irsa "${base[@]}" --region us-west-2 "${irsa[@]}" --namespace ml-team --service-account s3-reader \
+  --kube-context my-context --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc"
+gen china-irsa "${base[@]}" --region cn-north-1 "${irsa[@]}" --oidc-issuer "oidc.eks.cn-north-1.amazonaws.com.cn/id/$oidc"
+gen china-pod-identity "${base[@]}" --region cn-north-1
+gen odd-names "${base[@]}" --region us-west-2 --role-name 'a+b=c,d.e@f_g-h' --policy-name 'p+q=r,s.t@u_v-w'
+
+scripts=("$out"/*/scripts/*.sh)
+[ "${#scripts[@]}" = 21 ] || fail "expected 21 scripts, found ${#scripts[@]}"
+for s in "${scripts[@]}"; do
+  bash -n "$s" || fail "bash -n $s"
+  [ -x "$s" ] || fail "$s is not executable"
+done
+shellcheck --version | sed -n 2p
+shellcheck --severity=style --shell=bash "${scripts[@]}" || fail "shellcheck reported findings"
+echo "shellcheck and bash -n: ${#scripts[@]} scripts clean"
+
+grep -q "arn:aws-cn:iam::123456789012:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn" "$out/china-irsa/RUNBOOK.md" ||
+  fail "China runbook lacks the aws-cn provider ARN"
+grep -q "^PARTITION=aws-cn$" "$out/china-irsa/scripts/apply.sh" || fail "China apply.sh lacks PARTITION=aws-cn"
+
+"$VENV/bin/python" - "$out" <<'PY'
+import json, pathlib, sys
+from markdown_it import MarkdownIt
+root = pathlib.Path(sys.argv[1])
+md = MarkdownIt("commonmark")
+for bundle in sorted(p for p in root.iterdir() if p.is_dir()):
+    tokens = md.parse((bundle / "RUNBOOK.md").read_text())
+    blocks = [t for t in tokens if t.type == "fence"]
+    jsons = [json.loads(t.content) for t in blocks if t.info == "json"]
+    assert jsons == [json.loads((bundle / f"iam/{f}").read_text()) for f in ("s3-access-policy.json", "trust-policy.json")], bundle
+    assert [t for t in tokens if t.type == "heading_open" and t.tag == "h1"], bundle
+    text = (bundle / "RUNBOOK.md").read_text()
+    assert "{{" not in text and "{%" not in text, bundle
+print(f"RUNBOOK.md: {len(list(root.iterdir()))} runbooks parse as CommonMark; their JSON blocks equal the policy files")
+PY
