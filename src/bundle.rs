@@ -34,6 +34,51 @@ pub fn render_with(
     model: &Model,
     selection: &[&'static Artifact],
 ) -> Result<Vec<Rendered>, Error> {
+    let rendered = render_in_process(engine, model, selection)?;
+    match check_scripts(engine, &[&rendered]).into_iter().next() {
+        Some((_, error)) => Err(error),
+        None => Ok(rendered),
+    }
+}
+
+/// The shell syntax of every script in `bundles`, with one bash process;
+/// the failures, each with the index of its bundle.
+pub fn check_scripts(engine: &Engine, bundles: &[&[Rendered]]) -> Vec<(usize, Error)> {
+    let scripts: Vec<(usize, &Rendered)> = bundles
+        .iter()
+        .enumerate()
+        .flat_map(|(i, b)| {
+            b.iter()
+                .filter(|r| r.artifact.format == crate::artifact::Format::Shell)
+                .map(move |r| (i, r))
+        })
+        .collect();
+    let texts: Vec<&str> = scripts.iter().map(|(_, r)| r.text.as_str()).collect();
+    crate::script::syntax_many(&texts)
+        .into_iter()
+        .zip(scripts)
+        .filter_map(|(result, (i, r))| {
+            let message = result.err()?;
+            let problems = vec![crate::script::problem(message)];
+            Some((
+                i,
+                Error::ArtifactCheck {
+                    artifact: r.artifact.name,
+                    origin: origin(engine, r.artifact),
+                    problems,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// [`render_with`] without the shell syntax check, which the caller must
+/// run with [`check_scripts`] (batches do it once for every target).
+pub fn render_in_process(
+    engine: &Engine,
+    model: &Model,
+    selection: &[&'static Artifact],
+) -> Result<Vec<Rendered>, Error> {
     let wants_manifest = selection.iter().any(|a| a.name == artifact::MANIFEST);
     let mut needed: Vec<&'static Artifact> = selection.to_vec();
     if wants_manifest {
@@ -73,20 +118,25 @@ fn render_one(
     artifact: &'static Artifact,
 ) -> Result<Rendered, Error> {
     let text = engine.render(artifact.template, context)?;
-    let problems = check::check(artifact, &text);
+    let problems = check::check_in_process(artifact, &text);
     if problems.is_empty() {
         Ok(Rendered { artifact, text })
     } else {
-        let origin = if engine.is_overridden(artifact.template) {
-            format!("rendered by the override of template {}", artifact.template)
-        } else {
-            "a bug in podiam".to_owned()
-        };
+        let origin = origin(engine, artifact);
         Err(Error::ArtifactCheck {
             artifact: artifact.name,
             origin,
             problems,
         })
+    }
+}
+
+/// Where a failing artifact's text came from, for error messages.
+fn origin(engine: &Engine, artifact: &Artifact) -> String {
+    if engine.is_overridden(artifact.template) {
+        format!("rendered by the override of template {}", artifact.template)
+    } else {
+        "a bug in podiam".to_owned()
     }
 }
 

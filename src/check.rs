@@ -11,7 +11,16 @@ use crate::schemas;
 /// Returns every problem found; empty means the text is good.
 pub fn check(artifact: &Artifact, text: &str) -> Vec<Problem> {
     match artifact.format {
-        Format::Shell => return crate::script::check(text),
+        Format::Shell => crate::script::check(text),
+        _ => check_in_process(artifact, text),
+    }
+}
+
+/// [`check`] without the checks that start another program (`bash -n`),
+/// which the caller runs in one batch with [`crate::script::syntax_many`].
+pub fn check_in_process(artifact: &Artifact, text: &str) -> Vec<Problem> {
+    match artifact.format {
+        Format::Shell => return crate::script::check_static(text),
         Format::Markdown => return crate::markdown::check(text),
         _ => {}
     }

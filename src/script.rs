@@ -16,6 +16,16 @@ pub const STRICT: &str = "set -euo pipefail";
 
 /// Every problem found in `text`; empty means the script is good.
 pub fn check(text: &str) -> Vec<Problem> {
+    let mut problems = check_static(text);
+    if let Err(message) = bash_syntax(text) {
+        problems.push(problem(message));
+    }
+    problems
+}
+
+/// The checks that need no bash: shebang, strict mode, template leftovers.
+/// [`syntax_many`] does the `bash -n` part for many scripts at once.
+pub fn check_static(text: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     if text.lines().next() != Some(SHEBANG) {
         problems.push(problem(format!("the first line is not {SHEBANG:?}")));
@@ -26,13 +36,31 @@ pub fn check(text: &str) -> Vec<Problem> {
     if let Some(leftover) = crate::markdown::template_leftover(text) {
         problems.push(problem(leftover));
     }
-    if let Err(message) = bash_syntax(text) {
-        problems.push(problem(message));
-    }
     problems
 }
 
-fn problem(message: String) -> Problem {
+/// `bash -n` for many scripts with one bash process: each script becomes
+/// the body of its own function in one file. When that file parses, every
+/// script does; when it does not, each script is checked on its own so the
+/// error names the right one. (Two defects that cancel each other across
+/// scripts could pass together; podiam's own templates cannot produce them,
+/// and `podiam validate` checks a script on its own.)
+pub fn syntax_many(texts: &[&str]) -> Vec<Result<(), String>> {
+    if texts.len() > 1 {
+        let combined: String = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("__podiam_script_{i}() {{\n{t}\n}}\n"))
+            .collect();
+        if bash_syntax(&combined).is_ok() {
+            return texts.iter().map(|_| Ok(())).collect();
+        }
+    }
+    texts.iter().map(|t| bash_syntax(t)).collect()
+}
+
+/// A problem with no JSON path.
+pub fn problem(message: String) -> Problem {
     Problem {
         path: String::new(),
         message,

@@ -116,7 +116,7 @@ pub fn render(
     let mut problems = Vec::new();
     let mut code = 0;
     for target in targets {
-        match bundle::render_with(engine, &target.model, selection) {
+        match bundle::render_in_process(engine, &target.model, selection) {
             Ok(rendered) => bundles.push(TargetBundle {
                 name: target.name.clone(),
                 rendered,
@@ -128,11 +128,30 @@ pub fn render(
             Err(e) => return Err(e),
         }
     }
-    if problems.is_empty() {
-        Ok(bundles)
-    } else {
-        Err(Error::Targets { problems, code })
+    if !problems.is_empty() {
+        return Err(Error::Targets { problems, code });
     }
+    check_scripts(engine, &bundles)?;
+    Ok(bundles)
+}
+
+/// The shell syntax of every target's scripts, with one bash process; a
+/// failure names its target (in a batch) and artifact.
+fn check_scripts(engine: &Engine, bundles: &[TargetBundle]) -> Result<(), Error> {
+    let rendered: Vec<&[Rendered]> = bundles.iter().map(|b| b.rendered.as_slice()).collect();
+    let mut failures = bundle::check_scripts(engine, &rendered);
+    if failures.is_empty() {
+        return Ok(());
+    }
+    if bundles.iter().all(|b| b.name.is_none()) {
+        let (_, error) = failures.swap_remove(0);
+        return Err(error);
+    }
+    let problems = failures
+        .iter()
+        .flat_map(|(i, e)| lines(bundles[*i].name.as_deref(), e))
+        .collect();
+    Err(Error::Targets { problems, code: 1 })
 }
 
 /// Every file of every bundle, with its path below `--out`.

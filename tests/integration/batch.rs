@@ -182,3 +182,59 @@ fn targets_that_share_a_role_name_or_folder_are_refused() {
     );
     assert!(!dir.path().join("o").exists() && !dir.path().join("escape").exists());
 }
+
+#[test]
+fn a_script_that_does_not_parse_is_caught_in_a_batch_and_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let templates = dir.path().join("t");
+    let t = templates.to_str().expect("utf8");
+    assert_eq!(
+        podiam(&["templates", "export", t, "-q"]).status.code(),
+        Some(0)
+    );
+    let script = templates.join("scripts/verify.sh.tera");
+    let text = fs::read_to_string(&script).expect("exported") + "\nif then fi\n";
+    fs::write(&script, text).expect("break it");
+    let out = dir.path().join("out");
+    let o = podiam(&[
+        "generate",
+        "--params",
+        &file,
+        "--templates",
+        t,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    for target in ["team-a", "team-b", "team-c"] {
+        assert!(
+            err.contains(&format!(
+                "target \"{target}\": generated verify-script failed its check"
+            )),
+            "{err}"
+        );
+    }
+    assert!(err.contains("bash -n"), "{err}");
+    assert!(!out.exists());
+    let single = podiam(&[
+        "generate",
+        "--cluster",
+        "c",
+        "--region",
+        "us-west-2",
+        "--bucket",
+        "b12",
+        "--templates",
+        t,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(single.status.code(), Some(1));
+    assert!(
+        stderr(&single).contains("override of template scripts/verify.sh"),
+        "{}",
+        stderr(&single)
+    );
+}
