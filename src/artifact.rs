@@ -225,6 +225,16 @@ pub const ARTIFACTS: &[Artifact] = &[
         summary: "single Terraform file for an existing root module (render only; generate does not write it)",
     },
     Artifact {
+        name: "review",
+        template: "REVIEW.md",
+        path: "REVIEW.md",
+        format: Format::Markdown,
+        schema: None,
+        executable: false,
+        needs: &[Need::IrsaTrust],
+        summary: "review sheet in plain words (as `podiam explain`): who can assume the role, what it can reach, risks",
+    },
+    Artifact {
         name: MANIFEST,
         template: "manifest.json",
         path: "manifest.json",

@@ -102,6 +102,9 @@ pub struct Context {
     pub skypilot: SkyPilot,
     /// Terraform names and policy expressions.
     pub terraform: crate::terraform::Terraform,
+    /// The review sheet (Markdown, every value already escaped), when the
+    /// trust policy can be written.
+    pub review: Option<String>,
 }
 
 impl Context {
@@ -138,6 +141,7 @@ impl Context {
             trust_policy: policy::trust_policy(model).ok(),
             skypilot: skypilot(model),
             terraform: crate::terraform::Terraform::new(model),
+            review: crate::explain::markdown(model).ok(),
         }
     }
 }

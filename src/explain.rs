@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::access::MountMode;
 use crate::escape::md_code as markdown_code;
 use crate::model::{Method, Model};
 use crate::policy;
@@ -86,6 +87,7 @@ pub fn markdown(model: &Model) -> Result<String, String> {
     who(model, &trust, &mut out)?;
     reach(&permission, &mut out)?;
     not_granted(&permission, &mut out)?;
+    role_settings(model, &mut out)?;
     risks(model, &permission, &trust, &mut out)?;
     Ok(out)
 }
@@ -228,6 +230,43 @@ fn not_granted(permission: &Value, out: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+fn role_settings(model: &Model, out: &mut String) -> Result<(), String> {
+    out.push_str("## Role settings\n\nFrom `manifest.json /parameters`; the scripts and the Terraform set them on the role.\n\n");
+    writeln!(
+        out,
+        "- IAM path of the role and policy: {}.",
+        markdown_code(&model.iam_path)?
+    )
+    .map_err(fmt)?;
+    writeln!(
+        out,
+        "- Maximum session duration: {} seconds.",
+        model.max_session_duration
+    )
+    .map_err(fmt)?;
+    match &model.permissions_boundary {
+        Some(b) => writeln!(
+            out,
+            "- Permissions boundary: {}; the role can never do more than it allows.",
+            markdown_code(b)?
+        ),
+        None => writeln!(out, "- Permissions boundary: none."),
+    }
+    .map_err(fmt)?;
+    let tags: Vec<String> = model
+        .tags
+        .iter()
+        .map(|t| markdown_code(&format!("{}={}", t.key, t.value)))
+        .collect::<Result<_, _>>()?;
+    let tags = if tags.is_empty() {
+        "none".to_owned()
+    } else {
+        tags.join(", ")
+    };
+    writeln!(out, "- Tags on the role and the policy: {tags}.\n").map_err(fmt)?;
+    Ok(())
+}
+
 fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> Result<(), String> {
     out.push_str("## Risks to weigh\n\n");
     let granted = granted_actions(permission);
@@ -241,7 +280,11 @@ fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> 
     if model.method == Method::PodIdentity && !conditioned {
         out.push_str("- **Unpinned Pod Identity trust.** The trust policy has no conditions: any Pod Identity association in this account that names the role can use it, from any cluster, namespace or service account. Only the association pins it.\n");
     }
-    out.push_str("- **MOUNT_CACHED and static keys.** With `MOUNT_CACHED`, SkyPilot uses the pod's role only when the machine that runs `sky` has SSO or role credentials; with static access keys it writes those keys into the pod's rclone config, whatever `NO_UPLOAD` says. Check `aws configure list` before `sky launch`.\n");
+    out.push_str(match model.mount_mode {
+        MountMode::MountCached => "- **MOUNT_CACHED and static keys.** With `MOUNT_CACHED`, SkyPilot uses the pod's role only when the machine that runs `sky` has SSO or role credentials; with static access keys it writes those keys into the pod's rclone config, whatever `NO_UPLOAD` says. Check `aws configure list` before `sky launch`.\n",
+        MountMode::Mount => "- **MOUNT and Pod Identity.** `MOUNT` uses goofys on x86_64; goofys with EKS Pod Identity failed in SkyPilot issue #8357 and a fix is unverified. Test the mount, or use `MOUNT_CACHED`.\n",
+        MountMode::Copy => "- **COPY is a one-time sync.** `COPY` runs `aws s3 sync` when the task starts; later changes in the bucket are not seen, and nothing is written back.\n",
+    });
     for notice in &model.notices {
         writeln!(out, "- **Note.** {}", notice.replace('`', "'")).map_err(fmt)?;
     }

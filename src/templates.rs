@@ -98,6 +98,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/scripts/teardown.sh.tera"),
     ),
     ("RUNBOOK.md", include_str!("../templates/RUNBOOK.md.tera")),
+    ("REVIEW.md", include_str!("../templates/REVIEW.md.tera")),
 ];
 
 /// Template files carry this extension on disk.
