@@ -132,55 +132,40 @@ fn a_render_error_in_one_target_is_named_too() {
 #[test]
 fn targets_that_share_a_role_name_or_folder_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let same_role = BATCH.replace(
-        "    bucket: team-b-data\n",
-        "    bucket: team-b-data\n    role_name: SkyPilotS3Role-TEAM-A-DATA\n",
-    );
-    let file = write(&dir, &same_role);
-    let o = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--out",
-        dir.path().join("o").to_str().expect("utf8"),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("targets \"team-a\" and \"team-b\" share the role name"),
-        "{}",
-        stderr(&o)
-    );
-    let same_folder = BATCH.replace("name: team-b", "name: team-a");
-    let file = write(&dir, &same_folder);
-    let o = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--out",
-        dir.path().join("o").to_str().expect("utf8"),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("share the output folder"),
-        "{}",
-        stderr(&o)
-    );
-    let traversal = BATCH.replace("name: team-b", "name: ../escape");
-    let file = write(&dir, &traversal);
-    let o = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--out",
-        dir.path().join("o").to_str().expect("utf8"),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("target \"../escape\": target names become folder names"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(!dir.path().join("o").exists() && !dir.path().join("escape").exists());
+    let out = dir.path().join("o");
+    let cases = [
+        (
+            BATCH.replace(
+                "    bucket: team-b-data\n",
+                "    bucket: team-b-data\n    role_name: SkyPilotS3Role-TEAM-A-DATA\n",
+            ),
+            "targets \"team-a\" and \"team-b\" share the role name",
+        ),
+        (
+            BATCH.replace("name: team-b", "name: team-a"),
+            "share the output folder",
+        ),
+        (
+            BATCH.replace("name: team-b", "name: ../escape"),
+            "target \"../escape\": target names become folder names",
+        ),
+    ];
+    for (text, needle) in cases {
+        let file = write(&dir, &text);
+        let o = podiam(&[
+            "generate",
+            "--params",
+            &file,
+            "--out",
+            out.to_str().expect("utf8"),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{needle}");
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+        assert!(
+            !out.exists() && !dir.path().join("escape").exists(),
+            "{needle}: something was written"
+        );
+    }
 }
 
 #[test]
