@@ -92,7 +92,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         schema: Some(Schema::IamPolicy),
         executable: false,
         needs: &[],
-        summary: "IAM permission policy: list the bucket, read, write and delete its objects",
+        summary: "IAM permission policy for the access profile (default: the docs page's five actions on the bucket)",
     },
     Artifact {
         name: "trust-policy",
@@ -102,7 +102,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         schema: Some(Schema::TrustPolicy),
         executable: false,
         needs: &[Need::IrsaTrust],
-        summary: "IAM role trust policy for the chosen method (Pod Identity or IRSA)",
+        summary: "IAM role trust policy for the method; Pod Identity is pinned to cluster, namespace and service account by default",
     },
     Artifact {
         name: "skypilot-config",

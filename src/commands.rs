@@ -169,26 +169,37 @@ pub fn export_templates(dir: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
 
 /// The artifact table as text.
 pub fn list() -> String {
-    let row = |a: &str, b: &str, c: &str, d: &str, e: &str| {
-        format!("{a:<18} {b:<32} {c:<12} {d:<20} {e}\n")
-    };
-    let mut text = row("NAME", "PATH", "FORMAT", "SCHEMA", "WHAT");
-    for a in ARTIFACTS {
-        text.push_str(&row(
-            a.name,
-            a.path,
-            a.format.name(),
-            a.check_name(),
-            a.summary,
-        ));
-    }
-    text
+    let rows: Vec<[&str; 5]> = std::iter::once(["NAME", "PATH", "FORMAT", "CHECKED BY", "WHAT"])
+        .chain(
+            ARTIFACTS
+                .iter()
+                .map(|a| [a.name, a.path, a.format.name(), a.check_name(), a.summary]),
+        )
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
+    let widths = [width(0), width(1), width(2), width(3)];
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}\n",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3]
+            )
+        })
+        .collect()
 }
 
 /// The artifact table as Markdown, for the README.
 pub fn list_markdown() -> String {
     let mut text =
-        String::from("| name | path | format | schema | what it is |\n|---|---|---|---|---|\n");
+        String::from("| name | path | format | checked by | what it is |\n|---|---|---|---|---|\n");
     for a in ARTIFACTS {
         text.push_str(&format!(
             "| `{}` | `{}` | {} | `{}` | {} |\n",
