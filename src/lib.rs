@@ -39,5 +39,6 @@ pub mod templates;
 pub mod terraform;
 pub mod terraform_check;
 pub mod ui;
+pub mod values;
 
 pub use error::Error;
