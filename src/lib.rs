@@ -36,6 +36,7 @@ pub mod targets;
 pub mod templates;
 pub mod terraform;
 pub mod terraform_check;
+pub mod terraform_role;
 pub mod ui;
 
 pub use error::Error;
