@@ -47,7 +47,7 @@ impl Role {
             max_session_duration: model.max_session_duration,
             has_tags: !tags.is_empty(),
             tags: Value::Object(tags),
-            buckets_description: format!("S3 buckets the pods may {purpose} in."),
+            buckets_description: format!("S3 buckets in which the pods may {purpose}."),
             policy_description: format!(
                 "Lets pods on EKS {purpose} in these S3 buckets: {}.",
                 Ref::BucketList.marker()
