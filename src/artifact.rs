@@ -83,7 +83,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Json,
         schema: Schema::IamPolicy,
         needs: &[],
-        summary: "IAM permission policy: list the bucket, read, write and delete its objects",
+        summary: "IAM permission policy: the access profile's S3 actions (read-write or read-only) on the buckets, and the KMS key if given",
     },
     Artifact {
         name: "trust-policy",
