@@ -6,6 +6,11 @@
 //! hold a NUL, so a marker is never confused with user text. When a string is
 //! written, each marker becomes `${expression}` (or the bare expression when
 //! the marker is the whole string) and every other character is escaped.
+//!
+//! One reference may stand for *each element* of a list ([`Each`]): the
+//! document is built with a single placeholder element, and every array of
+//! strings that hold that marker is written as a `for` expression over the
+//! list (wrapped in `flatten` when one element yields several items).
 
 use std::fmt::Write;
 
@@ -99,15 +104,37 @@ fn pieces(value: &str) -> Result<Vec<Piece<'_>>, String> {
         .collect()
 }
 
+/// A reference that stands for each element of a list expression.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Each {
+    /// The marker index.
+    pub index: usize,
+    /// The `for` expression's variable name.
+    pub name: String,
+    /// The list expression iterated over.
+    pub list: String,
+}
+
 /// Writes JSON values as HCL, resolving markers through `refs`.
 pub struct Writer<'a> {
     refs: &'a [String],
+    each: Option<&'a Each>,
+    in_loop: bool,
 }
 
 impl<'a> Writer<'a> {
     /// A writer whose marker `i` stands for the expression `refs[i]`.
     pub fn new(refs: &'a [String]) -> Writer<'a> {
-        Writer { refs }
+        Writer {
+            refs,
+            each: None,
+            in_loop: false,
+        }
+    }
+
+    /// The same writer, with `each.index` standing for each element of `each.list`.
+    pub fn with_each(self, each: Option<&'a Each>) -> Writer<'a> {
+        Writer { each, ..self }
     }
 
     /// `value` as an HCL expression whose first line starts at the cursor
@@ -149,6 +176,16 @@ impl<'a> Writer<'a> {
     }
 
     fn reference(&self, index: usize) -> Result<&str, String> {
+        if let Some(each) = self.each.filter(|e| e.index == index) {
+            return if self.in_loop {
+                Ok(&each.name)
+            } else {
+                Err(format!(
+                    "reference {index} stands for each element of {} but is not inside a list",
+                    each.list
+                ))
+            };
+        }
         self.refs
             .get(index)
             .map(String::as_str)
@@ -165,6 +202,20 @@ impl<'a> Writer<'a> {
     }
 
     fn tuple(&self, items: &[Value], indent: usize) -> Result<String, String> {
+        let strings = items.iter().all(Value::is_string);
+        if let Some(each) = self.each.filter(|_| !self.in_loop && strings) {
+            let marker = marker(each.index);
+            let per_element = items.iter().filter(|v| holds(v, &marker)).count();
+            if per_element > 0 {
+                if per_element < items.len() {
+                    return Err(format!(
+                        "a list mixes items per element of {} with fixed items",
+                        each.list
+                    ));
+                }
+                return self.for_expression(each, items, indent);
+            }
+        }
         let scalars = items.iter().all(|v| !v.is_array() && !v.is_object());
         if scalars {
             let inner: Result<Vec<String>, String> =
@@ -178,6 +229,24 @@ impl<'a> Writer<'a> {
         }
         let _ = write!(out, "{}]", " ".repeat(indent));
         Ok(out)
+    }
+
+    /// `[for name in list : item]`, or `flatten([for name in list : [items]])`.
+    fn for_expression(
+        &self,
+        each: &Each,
+        items: &[Value],
+        indent: usize,
+    ) -> Result<String, String> {
+        let inner = Writer {
+            in_loop: true,
+            ..*self
+        };
+        let head = format!("for {} in {} :", each.name, each.list);
+        match items {
+            [item] => Ok(format!("[{head} {}]", inner.expression(item, indent)?)),
+            _ => Ok(format!("flatten([{head} {}])", inner.tuple(items, indent)?)),
+        }
     }
 
     /// An object, one item a line; `=` aligned within each run of one-line
@@ -216,6 +285,18 @@ impl<'a> Writer<'a> {
         }
         let _ = write!(out, "{}}}", " ".repeat(indent));
         Ok(out)
+    }
+}
+
+/// Whether any string in `value` (keys included) holds `marker`.
+pub fn holds(value: &Value, marker: &str) -> bool {
+    match value {
+        Value::String(s) => s.contains(marker),
+        Value::Array(items) => items.iter().any(|v| holds(v, marker)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains(marker) || holds(v, marker)),
+        _ => false,
     }
 }
 
@@ -306,6 +387,69 @@ mod tests {
   ]
 }"#;
         assert_eq!(w.expression(&value, 0).expect("writes"), expected);
+    }
+
+    /// Terraform's `flatten`, for hcl-rs.
+    fn flatten(args: hcl::eval::FuncArgs) -> Result<hcl::Value, String> {
+        fn push(v: hcl::Value, out: &mut Vec<hcl::Value>) {
+            match v {
+                hcl::Value::Array(items) => items.into_iter().for_each(|i| push(i, out)),
+                other => out.push(other),
+            }
+        }
+        let mut out = Vec::new();
+        args.into_values()
+            .into_iter()
+            .for_each(|v| push(v, &mut out));
+        Ok(hcl::Value::Array(out))
+    }
+
+    #[test]
+    fn each_marker_writes_for_expressions_that_evaluate_per_element() {
+        let refs = ["local.p".to_owned(), "b".to_owned()];
+        let each = Each {
+            index: 1,
+            name: "b".into(),
+            list: "var.l".into(),
+        };
+        let w = Writer::new(&refs).with_each(Some(&each));
+        let one = json!({"R": [format!("arn:{}:{}", marker(0), marker(1))]});
+        let two = json!({"R": [format!("{}/x", marker(1)), format!("{}/y$", marker(1))]});
+        let one_hcl = w.expression(&one, 0).expect("writes");
+        let two_hcl = w.expression(&two, 0).expect("writes");
+        assert_eq!(
+            one_hcl,
+            "{\n  R = [for b in var.l : \"arn:${local.p}:${b}\"]\n}"
+        );
+        assert_eq!(
+            two_hcl,
+            "{\n  R = flatten([for b in var.l : [\"${b}/x\", \"${b}/y$\"]])\n}"
+        );
+        let mut ctx = hcl::eval::Context::new();
+        ctx.declare_var("var", hcl::value!({ l = ["B1", "B2"] }));
+        ctx.declare_var("local", hcl::value!({ p = "P" }));
+        let flatten_def = hcl::eval::FuncDef::builder()
+            .variadic_param(hcl::eval::ParamType::Any)
+            .build(flatten);
+        ctx.declare_func("flatten", flatten_def);
+        let back = |body: String| -> serde_json::Value {
+            hcl::eval::from_str(&format!("a = {body}\n"), &ctx).expect("evaluates")
+        };
+        assert_eq!(back(one_hcl)["a"]["R"], json!(["arn:P:B1", "arn:P:B2"]));
+        assert_eq!(
+            back(two_hcl)["a"]["R"],
+            json!(["B1/x", "B1/y$", "B2/x", "B2/y$"])
+        );
+        assert!(
+            w.expression(&json!(marker(1)), 0).is_err(),
+            "outside a list"
+        );
+        assert!(w.expression(&json!([marker(1), "x"]), 0).is_err(), "mixed");
+        assert_eq!(
+            Writer::new(&refs).expression(&json!([marker(1)]), 0),
+            Ok("[b]".into()),
+            "without each, a plain reference"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod targets;
 pub mod templates;
 pub mod terraform;
 pub mod terraform_check;
+pub mod terraform_role;
 pub mod ui;
 pub mod values;
 

@@ -243,7 +243,15 @@ fn register_filters(tera: &mut Tera) {
         let refs: Vec<String> = kwargs.must_get("refs")?;
         let indent: i64 = kwargs.get("indent")?.unwrap_or(0);
         let indent = usize::try_from(indent).map_err(tera::Error::message)?;
+        let each: Option<crate::hclwrite::Each> = match kwargs.get::<tera::Value>("each")? {
+            Some(e) => serde_json::to_value(e)
+                .and_then(serde_json::from_value)
+                .map(Some)
+                .map_err(tera::Error::message)?,
+            None => None,
+        };
         crate::hclwrite::Writer::new(&refs)
+            .with_each(each.as_ref())
             .expression(&value, indent)
             .map_err(tera::Error::message)
     });

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Terraform artifacts against real tools (see shared/reference/facts.md):
 # python-hcl2 parses every file, `terraform fmt -check` is clean, checkov
-# reports no failed check on every module directory and single file, and the
-# variables' validation blocks accept and refuse exactly what podiam does.
+# reports no failed check on every module directory and single file (the
+# docs values, IRSA, China, GovCloud, the restricted fixture and a pinned
+# source ARN), and the variables' validation blocks accept and refuse exactly
+# what podiam does.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 
@@ -20,7 +22,19 @@ docs=(--cluster my-eks-cluster --region us-west-2 --bucket my-bucket)
   --oidc-issuer "oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B71EXAMPLE" \
   --out "$out/bundle-china" >/dev/null 2>&1
 "$PODIAM" generate --cluster c --region us-gov-west-1 --bucket gov.bucket --out "$out/bundle-govcloud" >/dev/null
-mkdir -p "$out/single-pod-identity" "$out/single-irsa" "$out/single-two"
+# The restricted fixture (tests/integration/fixtures.rs) and a pinned source ARN.
+restricted=(--cluster my-eks-cluster --region us-west-2 --bucket team-a-data --bucket shared-models
+  --access read-only --prefix team-a/data/ --prefix models --multipart-cleanup
+  --kms-key arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+  --account-id 123456789012 --trust-source-account
+  --permissions-boundary arn:aws:iam::123456789012:policy/TeamBoundary --iam-path /skypilot/
+  --max-session-duration 7200 --tag team=ml --tag cost-center=42 --mount-mode COPY)
+source_arn=("${docs[@]}" --account-id 123456789012 --trust-source-arn)
+"$PODIAM" generate "${restricted[@]}" --out "$out/bundle-restricted" >/dev/null 2>&1
+"$PODIAM" generate "${source_arn[@]}" --out "$out/bundle-source-arn" >/dev/null 2>&1
+mkdir -p "$out/single-pod-identity" "$out/single-irsa" "$out/single-two" "$out/single-restricted" "$out/single-source-arn"
+"$PODIAM" render terraform "${restricted[@]}" >"$out/single-restricted/podiam_s3.tf" 2>/dev/null
+"$PODIAM" render terraform "${source_arn[@]}" >"$out/single-source-arn/podiam_s3.tf" 2>/dev/null
 "$PODIAM" render terraform "${docs[@]}" >"$out/single-pod-identity/podiam_s3.tf"
 "$PODIAM" render terraform "${docs[@]}" --method irsa >"$out/single-irsa/podiam_s3.tf"
 {
@@ -31,7 +45,7 @@ mkdir -p "$out/single-pod-identity" "$out/single-irsa" "$out/single-two"
 [ ! -e "$out/bundle-pod-identity/podiam_s3.tf" ] || fail "generate wrote the render-only single file"
 
 mapfile -t files < <(find "$out" -name '*.tf' | sort)
-[ "${#files[@]}" -eq 19 ] || fail "expected 19 .tf files, found ${#files[@]}"
+[ "${#files[@]}" -eq 29 ] || fail "expected 29 .tf files, found ${#files[@]}"
 
 # 1. python-hcl2 parses every file; the acceptance facts hold in its reading.
 "$VENV/bin/python" - "$out" <<'PY'
@@ -88,6 +102,29 @@ assert "aws_iam_openid_connect_provider.s3_my_bucket" in data, data
 assert "aws_eks_cluster.s3_my_bucket" in data, data
 assert defaults(irsa)["s3_my_bucket_create_oidc_provider"] is False
 
+def data_kinds(doc):
+    return sorted(k for item in doc.get("data", []) for k in item)
+
+def unquote(key):
+    return key.strip('"')
+
+r = load(root / "single-restricted/podiam_s3.tf")
+d = defaults(r)
+p = "s3_team_a_data_"
+assert d[p + "bucket_names"] == ["team-a-data", "shared-models"], d[p + "bucket_names"]
+assert d[p + "iam_path"] == "/skypilot/", d
+assert d[p + "max_session_duration"] == 7200, d
+assert d[p + "permissions_boundary"] == "arn:aws:iam::123456789012:policy/TeamBoundary", d
+assert {unquote(k): v for k, v in d[p + "tags"].items()} == {"team": "ml", "cost-center": "42"}, d[p + "tags"]
+role = resources(r)["aws_iam_role.s3_team_a_data"]
+for key in ("path", "permissions_boundary", "max_session_duration", "tags"):
+    assert role[key] == [f"${{var.{p}{key if key != 'path' else 'iam_path'}}}"], (key, role[key])
+assert data_kinds(r) == ["aws_caller_identity", "aws_partition", "aws_region"], data_kinds(r)
+policy = resources(r)["aws_iam_policy.s3_team_a_data"]
+assert "write" not in str(policy["description"]), policy["description"]
+assert data_kinds(load(root / "single-source-arn/podiam_s3.tf")) == ["aws_caller_identity", "aws_partition", "aws_region"]
+assert data_kinds(single) == ["aws_partition"], data_kinds(single)
+
 two = names(load(root / "single-two/podiam_s3.tf"))
 dupes = sorted({n for n in two if two.count(n) > 1})
 assert not dupes, f"renders collide: {dupes}"
@@ -130,26 +167,34 @@ vars="$(fresh_dir terraform-validation)"
 cp "$out/bundle-pod-identity/terraform/variables.tf" "$vars/"
 (cd "$vars" && "$tf" init -input=false -no-color >/dev/null) || fail "terraform init of variables.tf"
 checked=0
+agree_args() { # VARIABLE=HCL-VALUE PODIAM-ARGS...: both accept or both refuse
+  local assignment="$1" podiam_ok=0 tf_ok=0
+  shift
+  "$PODIAM" render s3-access-policy "$@" >/dev/null 2>&1 || podiam_ok=$?
+  (cd "$vars" && "$tf" plan -input=false -no-color -var "$assignment" >/dev/null 2>&1) || tf_ok=$?
+  [ "$podiam_ok" -eq 0 ] || [ "$podiam_ok" -eq 2 ] || fail "podiam exit $podiam_ok for $*"
+  if [ $((podiam_ok == 0)) -ne $((tf_ok == 0)) ]; then
+    fail "$assignment: podiam exit $podiam_ok, terraform validation exit $tf_ok"
+  fi
+  checked=$((checked + 1))
+}
 agree() { # FLAG VARIABLE VALUE
-  local flag="$1" variable="$2" value="$3" podiam_ok=0 tf_ok=0 args=("${docs[@]}")
+  local flag="$1" variable="$2" value="$3" args=("${docs[@]}")
   case "$flag" in
     cluster) args=(--cluster "$value" --region us-west-2 --bucket my-bucket) ;;
     bucket) args=(--cluster my-eks-cluster --region us-west-2 --bucket "$value") ;;
     *) args+=("--$flag" "$value") ;;
   esac
-  "$PODIAM" render s3-access-policy "${args[@]}" >/dev/null 2>&1 || podiam_ok=$?
-  (cd "$vars" && "$tf" plan -input=false -no-color -var "$variable=$value" >/dev/null 2>&1) || tf_ok=$?
-  [ "$podiam_ok" -eq 0 ] || [ "$podiam_ok" -eq 2 ] || fail "podiam exit $podiam_ok for --$flag '$value'"
-  if [ $((podiam_ok == 0)) -ne $((tf_ok == 0)) ]; then
-    fail "--$flag '$value': podiam exit $podiam_ok, terraform validation exit $tf_ok"
-  fi
-  checked=$((checked + 1))
+  case "$variable" in
+    bucket_names) agree_args "$variable=[\"$value\"]" "${args[@]}" ;;
+    *) agree_args "$variable=$value" "${args[@]}" ;;
+  esac
 }
 long63="$(printf 'a%.0s' {1..63})"
 long64="$(printf 'a%.0s' {1..64})"
 for v in my-bucket a.b-c.1 abc "$long63" ab "$long64" My_Bucket -abc abc- a..b 192.168.5.4 1.2.3.4.5 \
   xn--abc sthree-abc amzn-s3-demo-x abc-s3alias abc--ol-s3 abc.mrap abc--x-s3 abc--table-s3 abc-s3aliasx; do
-  agree bucket bucket_name "$v"
+  agree bucket bucket_names "$v"
 done
 for v in my-eks-cluster My_Cluster-1 9lives _a -a a.b "$(printf 'c%.0s' {1..100})" "$(printf 'c%.0s' {1..101})"; do
   agree cluster cluster_name "$v"
@@ -162,4 +207,35 @@ for v in "a+=,.@_-Z9" "a b" "a/b" "$long64" "${long64}x"; do agree role-name rol
 for v in "SkyPilotS3Access-x" "a b" "$(printf 'p%.0s' {1..128})" "$(printf 'p%.0s' {1..129})"; do
   agree policy-name policy_name "$v"
 done
+base=(--cluster my-eks-cluster --region us-west-2)
+agree_args 'bucket_names=["my-bucket", "other.bucket"]' "${base[@]}" --bucket my-bucket --bucket other.bucket
+agree_args 'bucket_names=["my-bucket", "my-bucket"]' "${base[@]}" --bucket my-bucket --bucket my-bucket
+agree_args 'bucket_names=["my-bucket", "Bad"]' "${base[@]}" --bucket my-bucket --bucket Bad
+agree_args 'bucket_names=[]' "${base[@]}"
+# Values hold no '"', '\\' or '${', so they can be pasted into HCL literals.
+for v in / /team/ml/ '/a~!#/' "/$(printf 'p%.0s' {1..510})/" "/$(printf 'p%.0s' {1..511})/" \
+  '' team /team team/ // /a//b/ '/a b/' '/é/'; do
+  agree iam-path iam_path "$v"
+done
+# A boundary in another partition than the region's is refused by podiam but
+# not by the variable (variable validation cannot read data.aws_partition in
+# Terraform 1.0); the provider refuses it at apply time. So no such value here.
+for v in arn:aws:iam::123456789012:policy/Boundary arn:aws:iam::aws:policy/PowerUserAccess \
+  arn:aws:iam::123456789012:policy/a/b:c/B arn:aws:iam::123456789012:role/x arn:aws:iam::12345:policy/B \
+  arn:aws:iam::123456789012:policy/ arn:aws:iam::123456789012:policy/a/ 'arn:aws:iam::123456789012:policy/B b' \
+  "arn:aws:iam::123456789012:policy/$(printf 'n%.0s' {1..128})" \
+  "arn:aws:iam::123456789012:policy/$(printf 'n%.0s' {1..129})" arn:aws:s3:::x arn:aws:iam::123456789012:policy/a:b; do
+  agree permissions-boundary permissions_boundary "$v"
+done
+for v in 3600 7200 43200 3599 43201 0 1h 3600.5 -3600; do
+  agree max-session-duration max_session_duration "$v"
+done
+# shellcheck disable=SC2016 # '$(id)' is a literal tag value
+for t in team=ml 'k:1/2=+@- x' 'owner=a=b' k= =v aws:x=1 AWS:x=1 'k=$(id)' 'k=é' \
+  "$(printf 'k%.0s' {1..128})=v" "$(printf 'k%.0s' {1..129})=v" "k=$(printf 'v%.0s' {1..256})" \
+  "k=$(printf 'v%.0s' {1..257})"; do
+  agree_args "tags={\"${t%%=*}\"=\"${t#*=}\"}" "${docs[@]}" --tag "$t"
+done
+agree_args 'tags={"a"="1", "A"="2"}' "${docs[@]}" --tag a=1 --tag A=2
+agree_args 'tags={"a"="1", "b"="2"}' "${docs[@]}" --tag a=1 --tag b=2
 echo "variable validation agrees with podiam on $checked values"

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use hcl::eval::{Context, Evaluate};
+use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::{Block, Body, Expression};
+use podiam::access::Level;
 use podiam::bundle::Rendered;
 use podiam::model::{Method, Model};
 use podiam::params::RawParams;
@@ -112,28 +113,74 @@ fn names(body: &Body) -> (String, String) {
     (res, prefix)
 }
 
+/// Terraform's `flatten`, for hcl-rs.
+fn flatten(args: FuncArgs) -> Result<hcl::Value, String> {
+    fn push(v: hcl::Value, out: &mut Vec<hcl::Value>) {
+        match v {
+            hcl::Value::Array(items) => items.into_iter().for_each(|i| push(i, out)),
+            other => out.push(other),
+        }
+    }
+    let mut out = Vec::new();
+    args.into_values()
+        .into_iter()
+        .for_each(|v| push(v, &mut out));
+    Ok(hcl::Value::Array(out))
+}
+
+/// Terraform's `join`, for hcl-rs.
+fn join(args: FuncArgs) -> Result<hcl::Value, String> {
+    let values = args.into_values();
+    let (Some(hcl::Value::String(sep)), Some(hcl::Value::Array(items))) =
+        (values.first(), values.get(1))
+    else {
+        return Err("join(separator, list)".into());
+    };
+    let items: Option<Vec<&str>> = items.iter().map(|i| i.as_str()).collect();
+    Ok(hcl::Value::String(
+        items.ok_or("a list of strings")?.join(sep),
+    ))
+}
+
 /// An evaluation context that stands in for the providers: variables at their
-/// defaults, the partition and the OIDC provider the model knows.
+/// defaults; the partition, DNS suffix, region, account and OIDC provider the
+/// model knows; `flatten` and `join`.
 fn context(body: &Body, model: &Model) -> Context<'static> {
     let (res, prefix) = names(body);
     let mut ctx = Context::new();
     ctx.declare_var("var", hcl::to_value(defaults(body)).expect("value"));
-    let partition = model.region.partition().id();
+    let partition = model.region.partition();
+    let account = model.account_id.as_ref().map(|a| a.as_str());
     ctx.declare_var(
         "data",
-        hcl::to_value(json!({ "aws_partition": { res.clone(): { "partition": partition } } }))
-            .expect("value"),
-    );
-    let provider = model.oidc.as_ref().map(|o| o.provider());
-    let provider_arn = podiam::policy::oidc_provider_arn(model);
-    ctx.declare_var(
-        "local",
         hcl::to_value(json!({
-            format!("{prefix}oidc_provider"): provider,
-            format!("{prefix}oidc_provider_arn"): provider_arn,
+            "aws_partition": { res.clone(): { "partition": partition.id(), "dns_suffix": partition.dns_suffix() } },
+            "aws_region": { res.clone(): { "id": model.region.as_str() } },
+            "aws_caller_identity": { res.clone(): { "account_id": account } },
         }))
         .expect("value"),
     );
+    let variadic = || FuncDef::builder().variadic_param(ParamType::Any);
+    ctx.declare_func("flatten", variadic().build(flatten));
+    ctx.declare_func("join", variadic().build(join));
+    let provider = model.oidc.as_ref().map(|o| o.provider());
+    let provider_arn = podiam::policy::oidc_provider_arn(model);
+    let mut locals = json!({
+        format!("{prefix}oidc_provider"): provider,
+        format!("{prefix}oidc_provider_arn"): provider_arn,
+    });
+    // The per-bucket lists, evaluated from their for expressions.
+    for name in ["bucket_arns", "object_arns"] {
+        let key = format!("{prefix}{name}");
+        let expr = blocks(body, "locals")
+            .flat_map(|b| b.body.attributes())
+            .find(|a| a.key.as_str() == key)
+            .map(|a| &a.expr)
+            .unwrap_or_else(|| panic!("local {key}"));
+        let value = expr.evaluate(&ctx).unwrap_or_else(|e| panic!("{key}: {e}"));
+        locals[key] = serde_json::to_value(value).expect("json");
+    }
+    ctx.declare_var("local", hcl::to_value(locals).expect("value"));
     ctx
 }
 
@@ -173,7 +220,8 @@ fn check_form(body: &Body, forms: &Forms, form: &str) {
     let prefix = names(body).1;
     let default = |name: &str| defaults[&format!("{prefix}{name}")].clone();
     assert_eq!(default("cluster_name"), json!(model.cluster.as_str()));
-    assert_eq!(default("bucket_name"), json!(model.bucket.as_str()));
+    let buckets: Vec<&str> = model.buckets.iter().map(|b| b.as_str()).collect();
+    assert_eq!(default("bucket_names"), json!(buckets));
     assert_eq!(default("namespace"), json!(model.namespace.as_str()));
     assert_eq!(
         default("service_account"),
@@ -201,6 +249,7 @@ fn check_form(body: &Body, forms: &Forms, form: &str) {
         ],
     };
     assert_eq!(types, expected, "{form}");
+    check_role_options(body, &ctx, forms, form);
     for block in blocks(body, "resource") {
         let kind = labels(block)[0];
         if kind.starts_with("aws_") && kind != "aws_iam_role_policy_attachment" {
@@ -209,9 +258,142 @@ fn check_form(body: &Body, forms: &Forms, form: &str) {
     }
 }
 
+/// Evaluates attribute `key` of the one resource of type `kind`.
+fn evaluated(body: &Body, ctx: &Context, kind: &str, key: &str) -> Value {
+    let block = blocks(body, "resource")
+        .find(|b| labels(b)[0] == kind)
+        .expect(kind);
+    let value = attr(block, key)
+        .evaluate(ctx)
+        .unwrap_or_else(|e| panic!("{kind}.{key}: {e}"));
+    serde_json::to_value(value).expect("json")
+}
+
+/// Path, boundary, session duration and tags on the role and policy, as
+/// the model has them; descriptions that follow the access profile; data
+/// sources declared exactly when the documents use them.
+fn check_role_options(body: &Body, ctx: &Context, forms: &Forms, form: &str) {
+    let model = &forms.model;
+    let tags: serde_json::Map<String, Value> = model
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), json!(t.value)))
+        .collect();
+    for kind in ["aws_iam_role", "aws_iam_policy"] {
+        let path = evaluated(body, ctx, kind, "path");
+        assert_eq!(path, json!(model.iam_path), "{form}: {kind} path");
+        let got = evaluated(body, ctx, kind, "tags");
+        assert_eq!(got, Value::Object(tags.clone()), "{form}: {kind} tags");
+    }
+    let role = |key: &str| evaluated(body, ctx, "aws_iam_role", key);
+    assert_eq!(
+        role("permissions_boundary"),
+        json!(model.permissions_boundary),
+        "{form}"
+    );
+    assert_eq!(
+        role("max_session_duration"),
+        json!(model.max_session_duration),
+        "{form}"
+    );
+    let description = evaluated(body, ctx, "aws_iam_policy", "description");
+    let description = description.as_str().expect("a string");
+    let buckets: Vec<&str> = model.buckets.iter().map(|b| b.as_str()).collect();
+    assert!(
+        description.ends_with(&format!(": {}.", buckets.join(", "))),
+        "{form}: {description}"
+    );
+    let writes = description.contains("write");
+    assert_eq!(
+        writes,
+        model.access == Level::ReadWrite,
+        "{form}: {description}"
+    );
+    let role_description = role("description");
+    let who = format!(
+        "{}/{} on EKS cluster {}",
+        model.namespace.as_str(),
+        model.service_account.as_str(),
+        model.cluster.as_str()
+    );
+    assert!(
+        role_description.as_str().expect("a string").contains(&who),
+        "{form}"
+    );
+    let data: Vec<&str> = blocks(body, "data").map(|b| labels(b)[0]).collect();
+    let documents = format!(
+        "{}{}",
+        forms.json["s3-access-policy"], forms.json["trust-policy"]
+    );
+    let region_used = documents.contains(&format!(":{}:", model.region.as_str()))
+        || documents.contains(&format!("s3.{}.", model.region.as_str()));
+    let region_literal = model.kms_key.is_some() || model.trust.source_arn;
+    assert_eq!(region_used, region_literal, "{form}: fixture premise");
+    assert_eq!(
+        data.contains(&"aws_region"),
+        region_used,
+        "{form}: {data:?}"
+    );
+    let account_used =
+        model.method == Method::Irsa || model.trust.source_account || model.trust.source_arn;
+    assert_eq!(
+        data.contains(&"aws_caller_identity"),
+        account_used,
+        "{form}: {data:?}"
+    );
+}
+
+/// Variants beyond the snapshot fixtures: every option that shapes a document.
+fn variants() -> Vec<(&'static str, RawParams)> {
+    let kms = |partition: &str, region: &str| {
+        format!(
+            "arn:{partition}:kms:{region}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        )
+    };
+    vec![
+        (
+            "source-arn",
+            RawParams {
+                account_id: Some("123456789012".into()),
+                trust_source_arn: Some(true),
+                trust_source_account: Some(true),
+                ..fixtures::docs()
+            },
+        ),
+        (
+            "minimal-three-buckets-two-prefixes",
+            RawParams {
+                bucket: Some(vec!["b-one".into(), "b.two".into(), "bkt3".into()]),
+                prefix: Some(vec!["a/b/".into(), "c".into()]),
+                multipart_cleanup: Some(true),
+                kms_key: Some(kms("aws", "us-west-2")),
+                trust_minimal: Some(true),
+                tag: Some(vec!["Name=x y".into(), "k:1/2=+@-".into()]),
+                ..fixtures::docs()
+            },
+        ),
+        (
+            "china-kms-irsa",
+            RawParams {
+                method: Some("irsa".into()),
+                region: Some("cn-north-1".into()),
+                account_id: Some("123456789012".into()),
+                oidc_issuer: Some(format!(
+                    "https://oidc.eks.cn-north-1.amazonaws.com.cn/id/{}",
+                    fixtures::OIDC_ID
+                )),
+                kms_key: Some(kms("aws-cn", "cn-north-1")),
+                access: Some("read-only".into()),
+                permissions_boundary: Some("arn:aws-cn:iam::aws:policy/x/y/B".into()),
+                ..fixtures::docs()
+            },
+        ),
+    ]
+}
+
 #[test]
 fn every_fixture_in_both_forms_parses_and_holds_the_signed_policies() {
-    for (name, raw) in fixtures::all() {
+    for (name, raw) in fixtures::all().into_iter().chain(variants()) {
         let forms = forms(&raw);
         check_form(&forms.directory, &forms, &format!("{name} directory"));
         check_form(&forms.single, &forms, &format!("{name} single file"));
@@ -372,7 +554,7 @@ fn two_single_files_share_no_address_variable_or_output() {
         assert_eq!(unique.len(), names.len(), "{method}: {names:?}");
         let singles: usize = files.iter().map(|f| declared(&parse(f)).len()).sum();
         assert_eq!(names.len(), singles);
-        assert!(names.contains(&"variable.s3_other_bucket_bucket_name".to_owned()));
+        assert!(names.contains(&"variable.s3_other_bucket_bucket_names".to_owned()));
         assert!(names.contains(&"output.s3_my_bucket_ml_team_role_arn".to_owned()));
     }
 }
@@ -512,6 +694,22 @@ fn values_with_interpolation_syntax_stay_literal_in_every_terraform_file() {
     for (field, value) in hostile {
         context[field] = json!(value);
     }
+    context["terraform"]["buckets"] = json!([hostile[1].1]);
+    let role_hostile = [
+        ("iam_path", json!("/${path}/\\")),
+        (
+            "permissions_boundary",
+            json!("%{ for x in y }${x}%{ endfor }"),
+        ),
+        (
+            "tags",
+            json!({"k${x}": "v%{y}", "true": "\"", "a b": "$$${z}"}),
+        ),
+    ];
+    context["terraform"]["role"]["has_tags"] = json!(true);
+    context["terraform"]["role"]["path"] = role_hostile[0].1.clone();
+    context["terraform"]["role"]["permissions_boundary"] = role_hostile[1].1.clone();
+    context["terraform"]["role"]["tags"] = role_hostile[2].1.clone();
     let engine = podiam::templates::Engine::builtin().expect("templates");
     let ctx = tera::Context::from_serialize(&context).expect("context");
     for template in ["terraform/single.tf", "terraform/variables.tf"] {
@@ -524,15 +722,22 @@ fn values_with_interpolation_syntax_stay_literal_in_every_terraform_file() {
             ""
         };
         for (field, value) in hostile {
-            let variable = match field {
-                "cluster" => "cluster_name".to_owned(),
-                "bucket" => "bucket_name".to_owned(),
-                other => other.to_owned(),
+            let (variable, expected) = match field {
+                "cluster" => ("cluster_name".to_owned(), json!(value)),
+                "bucket" => ("bucket_names".to_owned(), json!([value])),
+                other => (other.to_owned(), json!(value)),
             };
             assert_eq!(
                 defaults[&format!("{prefix}{variable}")],
-                json!(value),
+                expected,
                 "{template}: {field}"
+            );
+        }
+        for (variable, expected) in &role_hostile {
+            assert_eq!(
+                &defaults[&format!("{prefix}{variable}")],
+                expected,
+                "{template}: {variable}"
             );
         }
     }
