@@ -39,24 +39,47 @@ pub fn check_static(text: &str) -> Vec<Problem> {
     problems
 }
 
-/// `bash -n` for many scripts with one bash process: each script becomes
-/// the body of its own function in one file. When that file parses, every
+/// `bash -n` for many scripts with one bash process per core: each script
+/// becomes the body of its own function in one file. When that file parses, every
 /// script does; when it does not, each script is checked on its own so the
 /// error names the right one. (Two defects that cancel each other across
 /// scripts could pass together; podiam's own templates cannot produce them,
 /// and `podiam validate` checks a script on its own.)
 pub fn syntax_many(texts: &[&str]) -> Vec<Result<(), String>> {
-    if texts.len() > 1 {
-        let combined: String = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("__podiam_script_{i}() {{\n{t}\n}}\n"))
-            .collect();
-        if bash_syntax(&combined).is_ok() {
-            return texts.iter().map(|_| Ok(())).collect();
-        }
+    if texts.len() < 2 {
+        return texts.iter().map(|t| bash_syntax(t)).collect();
     }
-    texts.iter().map(|t| bash_syntax(t)).collect()
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(texts.len());
+    let chunk = texts.len().div_ceil(workers);
+    let parsed: Vec<bool> = std::thread::scope(|scope| {
+        let handles: Vec<_> = texts
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || bash_syntax(&combine(part)).is_ok()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(false))
+            .collect()
+    });
+    texts
+        .chunks(chunk)
+        .zip(parsed)
+        .flat_map(|(part, ok)| {
+            part.iter()
+                .map(move |t| if ok { Ok(()) } else { bash_syntax(t) })
+        })
+        .collect()
+}
+
+/// Scripts as the bodies of functions in one file.
+fn combine(texts: &[&str]) -> String {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("__podiam_script_{i}() {{\n{t}\n}}\n"))
+        .collect()
 }
 
 /// A problem with no JSON path.
@@ -99,6 +122,32 @@ pub fn bash_syntax(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_scripts_are_checked_together_and_failures_land_on_the_right_one() {
+        let good = format!("{SHEBANG}\n{STRICT}\necho ok\n");
+        let bad = format!("{SHEBANG}\n{STRICT}\nif then fi\n");
+        let texts = [
+            good.as_str(),
+            bad.as_str(),
+            good.as_str(),
+            good.as_str(),
+            bad.as_str(),
+        ];
+        let results = syntax_many(&texts);
+        let failed: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_err())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(failed, vec![1, 4]);
+        assert!(
+            syntax_many(&[good.as_str(), good.as_str()])
+                .iter()
+                .all(Result::is_ok)
+        );
+    }
 
     #[test]
     fn a_good_script_passes() {
