@@ -3,6 +3,7 @@
 # JSON artifact with Python parsers (independent of serde).
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
+use_venv base
 
 out="$(fresh_dir artifacts)"
 oidc="EXAMPLED539D4633E53DE1B71EXAMPLE"

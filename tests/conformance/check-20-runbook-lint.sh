@@ -4,6 +4,7 @@
 # its JSON blocks must equal the bundle's policy files.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
+use_venv runbook
 
 need_apt shellcheck shellcheck
 out="$(fresh_dir runbook-lint)"

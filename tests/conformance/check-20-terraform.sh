@@ -7,6 +7,7 @@
 # what podiam does.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
+use_venv terraform
 
 out="$(fresh_dir terraform)"
 tf="$VENV/bin/terraform"

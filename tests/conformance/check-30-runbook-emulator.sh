@@ -8,6 +8,7 @@
 #   7. teardown.sh --yes again succeeds
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
+use_venv runbook
 source "$CONFORMANCE_DIR/runbook.sh"
 
 ACCOUNT=123456789012

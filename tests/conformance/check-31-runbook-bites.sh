@@ -8,6 +8,7 @@
 #   - an association of the service account with another role stops apply.sh.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
+use_venv runbook
 source "$CONFORMANCE_DIR/runbook.sh"
 
 ACCOUNT=123456789012

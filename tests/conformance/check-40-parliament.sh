@@ -4,6 +4,7 @@
 # policies are filtered, each by finding code and detail, with its reason.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
+use_venv parliament
 
 out="$(fresh_dir parliament)"
 oidc="EXAMPLED539D4633E53DE1B71EXAMPLE"

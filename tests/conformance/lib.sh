@@ -6,7 +6,6 @@ set -euo pipefail
 : "${CONFORMANCE_WORK:?run through tests/conformance/run.sh}"
 
 export PODIAM="$CONFORMANCE_ROOT/target/release/podiam"
-export VENV="$CONFORMANCE_WORK/venv"
 
 # build_podiam: the binary under test.
 build_podiam() {
@@ -26,21 +25,26 @@ need_apt() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
 }
 
-# setup_venv: one venv with every tests/conformance/requirements-*.txt,
-# reinstalled only when those files change.
-setup_venv() {
-  local stamp="$VENV/.requirements" wanted
-  wanted="$(cat "$CONFORMANCE_DIR"/requirements-*.txt 2>/dev/null | sort)"
+# use_venv NAME: points VENV at a venv holding requirements-base.txt and
+# requirements-NAME.txt, built (or rebuilt when those files change) on first
+# use. Each tool set gets its own venv: their pins conflict with each other
+# (checkov, parliament and moto want different botocore ranges).
+use_venv() {
+  local name="$1" wanted stamp
+  local files=("$CONFORMANCE_DIR/requirements-base.txt")
+  [ "$name" = base ] || files+=("$CONFORMANCE_DIR/requirements-$name.txt")
+  export VENV="$CONFORMANCE_WORK/venv-$name"
+  stamp="$VENV/.requirements"
+  wanted="$(cat "${files[@]}")"
   if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
     return 0
   fi
+  rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --upgrade pip
-  if [ -n "$wanted" ]; then
-    local args=()
-    for f in "$CONFORMANCE_DIR"/requirements-*.txt; do args+=(-r "$f"); done
-    "$VENV/bin/pip" install --quiet "${args[@]}"
-  fi
+  local args=()
+  for f in "${files[@]}"; do args+=(-r "$f"); done
+  "$VENV/bin/pip" install --quiet "${args[@]}"
   printf '%s' "$wanted" >"$stamp"
 }
 

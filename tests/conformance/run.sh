@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Conformance suite: checks podiam's artifacts with the real tools (see
 # ../shared/reference/facts.md). Installs what it needs itself: apt packages
-# through `need_apt`, Python tools into a venv from requirements-*.txt.
+# through `need_apt`, Python tools into one venv per tool set (`use_venv`).
 #
 # Each part is a file tests/conformance/check-*.sh, sourced in order with
 # the helpers from lib.sh; a part fails the suite by exiting non-zero.
@@ -17,7 +17,6 @@ mkdir -p "$CONFORMANCE_WORK"
 source "$here/lib.sh"
 
 build_podiam
-setup_venv
 
 failed=0
 parts=("$here"/check-*.sh)
