@@ -102,6 +102,14 @@ pub struct Context {
     pub skypilot: SkyPilot,
     /// Terraform names and policy expressions.
     pub terraform: crate::terraform::Terraform,
+    /// Every S3 bucket, the first one included.
+    pub buckets: Vec<String>,
+    /// The role options: IAM path, permissions boundary, session length, tags.
+    pub role: crate::role::Settings,
+    /// The runbook's sentences, Markdown with every value escaped; an error
+    /// here fails the render (see [`crate::prose::serialize`]).
+    #[serde(serialize_with = "crate::prose::serialize")]
+    pub prose: Result<crate::prose::Prose, String>,
 }
 
 impl Context {
@@ -138,6 +146,9 @@ impl Context {
             trust_policy: policy::trust_policy(model).ok(),
             skypilot: skypilot(model),
             terraform: crate::terraform::Terraform::new(model),
+            buckets: model.buckets.iter().map(|b| b.as_str().to_owned()).collect(),
+            role: crate::role::Settings::of(model),
+            prose: crate::prose::Prose::new(model),
         }
     }
 }
@@ -156,7 +167,8 @@ fn skypilot(model: &Model) -> SkyPilot {
     }
 }
 
-fn mounts(model: &Model) -> Vec<Mount> {
+/// The test task's mounts: `/s3/data` for one, `/s3/<bucket>[/<prefix>]` for several.
+pub fn mounts(model: &Model) -> Vec<Mount> {
     let mut sources: Vec<(String, String)> = Vec::new();
     for bucket in &model.buckets {
         let b = bucket.as_str();
