@@ -146,7 +146,11 @@ impl Context {
             trust_policy: policy::trust_policy(model).ok(),
             skypilot: skypilot(model),
             terraform: crate::terraform::Terraform::new(model),
-            buckets: model.buckets.iter().map(|b| b.as_str().to_owned()).collect(),
+            buckets: model
+                .buckets
+                .iter()
+                .map(|b| b.as_str().to_owned())
+                .collect(),
             role: crate::role::Settings::of(model),
             prose: crate::prose::Prose::new(model),
         }

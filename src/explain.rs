@@ -146,4 +146,3 @@ fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> 
     }
     Ok(())
 }
-

@@ -137,7 +137,11 @@ pub fn kms_actions(model: &Model) -> Vec<&'static str> {
 
 /// `arn:<partition>:iam::<account>:role<path><name>`, when the account id is known.
 pub fn role_arn(model: &Model) -> Option<String> {
-    iam_arn(model, "role", &format!("{}{}", path_rest(model), model.role_name.as_str()))
+    iam_arn(
+        model,
+        "role",
+        &format!("{}{}", path_rest(model), model.role_name.as_str()),
+    )
 }
 
 /// `arn:<partition>:iam::<account>:policy<path><name>`, when the account id is known.

@@ -304,15 +304,21 @@ fn mount(model: &Model) -> String {
 
 fn task(model: &Model) -> Result<String, String> {
     let mounts = crate::context::mounts(model);
+    let (verb, at) = if model.mount_mode == MountMode::Copy {
+        ("copies", "to")
+    } else {
+        ("mounts", "at")
+    };
     let pairs: Vec<String> = mounts
         .iter()
-        .map(|m| Ok(format!("{} at {}", md_code(&m.source)?, md_code(&m.path)?)))
+        .map(|m| {
+            Ok(format!(
+                "{} {at} {}",
+                md_code(&m.source)?,
+                md_code(&m.path)?
+            ))
+        })
         .collect::<Result<_, String>>()?;
-    let verb = if model.mount_mode == MountMode::Copy {
-        "copies"
-    } else {
-        "mounts"
-    };
     let them = if pairs.len() == 1 { "it" } else { "each" };
     Ok(format!(
         "The task `skypilot/task.yaml` {verb} {} and lists {them}:",
@@ -355,7 +361,10 @@ mod tests {
         assert!(!p.grants.iter().any(|g| g.contains("s3:PutObject")));
         let rw = Prose::new(&model(|_| {})).expect("prose");
         assert!(rw.limits.starts_with("Pods can overwrite and delete"));
-        assert!(rw.access.starts_with("read-write access to the bucket `a-bucket`"));
+        assert!(
+            rw.access
+                .starts_with("read-write access to the bucket `a-bucket`")
+        );
     }
 
     #[test]
@@ -366,25 +375,33 @@ mod tests {
             r.iam_path = Some("/sky/pilot/".into());
             r.permissions_boundary = Some("arn:aws:iam::123456789012:policy/B".into());
             r.max_session_duration = Some("5400".into());
-            r.tag = Some(vec!["team=m`l".into()]);
+            r.tag = Some(vec!["team=m l".into(), "k=v".into()]);
         });
         let p = Prose::new(&m).expect("prose");
         let trust = p.trust.expect("trust");
         assert_eq!(trust.conditions.len(), 4, "{:?}", trust.conditions);
-        assert!(trust.summary.contains("associations of account `123456789012`"));
+        assert!(
+            trust
+                .summary
+                .contains("associations of account `123456789012`")
+        );
         let opts = p.role_options.join("\n");
         for needle in [
             "`arn:aws:iam::123456789012:role/sky/pilot/SkyPilotS3Role-a-bucket`",
             "Permissions boundary `arn:aws:iam::123456789012:policy/B`",
             "5400 seconds (1 hour 30 minutes)",
-            "``team=m`l``",
+            "`team=m l` and `k=v`",
         ] {
             assert!(opts.contains(needle), "{needle} in {opts}");
         }
         let minimal = Prose::new(&model(|r| r.trust_minimal = Some(true))).expect("prose");
         let trust = minimal.trust.expect("trust");
         assert!(trust.conditions.is_empty());
-        assert!(trust.summary.starts_with("The trust policy has no conditions"));
+        assert!(
+            trust
+                .summary
+                .starts_with("The trust policy has no conditions")
+        );
     }
 
     #[test]

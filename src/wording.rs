@@ -70,7 +70,6 @@ pub const NOT_GRANTED: &[(&str, &str)] = &[
     ),
 ];
 
-
 /// A trust statement's principal in words.
 pub fn principal_words(principal: &Value) -> Result<String, String> {
     if let Some(service) = principal["Service"].as_str() {
@@ -112,7 +111,6 @@ pub fn condition_lines(condition: &Value) -> Result<Vec<String>, String> {
     }
     Ok(lines)
 }
-
 
 /// The statements of a policy document.
 pub fn statements(document: &Value) -> impl Iterator<Item = &Value> {
@@ -181,7 +179,10 @@ fn key_words(key: &str) -> Option<&'static str> {
             "aws:RequestTag/kubernetes-service-account",
             "the pod's service account",
         ),
-        ("aws:SourceAccount", "the account of the Pod Identity association"),
+        (
+            "aws:SourceAccount",
+            "the account of the Pod Identity association",
+        ),
         ("aws:SourceArn", "the ARN of the Pod Identity association"),
         ("s3:prefix", "the prefix a listing asks for"),
         ("kms:ViaService", "the service that calls KMS"),
@@ -226,7 +227,10 @@ mod tests {
         assert_eq!(join_and(&items(&[]), "and"), "");
         assert_eq!(join_and(&items(&["a"]), "and"), "a");
         assert_eq!(join_and(&items(&["a", "b", "c"]), "or"), "a, b or c");
-        assert_eq!(code_list(&["x`y", "z"], "and"), Ok("``x`y`` and `z`".into()));
+        assert_eq!(
+            code_list(&["x`y", "z"], "and"),
+            Ok("``x`y`` and `z`".into())
+        );
         assert!(code_list(&["line\nbreak"], "and").is_err());
     }
 
@@ -237,8 +241,17 @@ mod tests {
             "ArnLike": {"aws:SourceArn": "arn:aws:eks:*"},
         });
         let phrases = condition_phrases(&condition).expect("phrases");
-        assert!(phrases.contains(&"the pod's namespace (`aws:RequestTag/kubernetes-namespace`) is ``team`a``".to_owned()), "{phrases:?}");
-        assert!(phrases.contains(&"the token's audience (`x:aud`) is `sts.amazonaws.com`".to_owned()), "{phrases:?}");
+        assert!(
+            phrases.contains(
+                &"the pod's namespace (`aws:RequestTag/kubernetes-namespace`) is ``team`a``"
+                    .to_owned()
+            ),
+            "{phrases:?}"
+        );
+        assert!(
+            phrases.contains(&"the token's audience (`x:aud`) is `sts.amazonaws.com`".to_owned()),
+            "{phrases:?}"
+        );
         assert!(phrases.contains(&"the ARN of the Pod Identity association (`aws:SourceArn`) matches `arn:aws:eks:*`".to_owned()), "{phrases:?}");
     }
 }
