@@ -105,6 +105,14 @@ pub struct Context {
     /// The review sheet (Markdown, every value already escaped), when the
     /// trust policy can be written.
     pub review: Option<String>,
+    /// Every S3 bucket, the first one included.
+    pub buckets: Vec<String>,
+    /// The role options: IAM path, permissions boundary, session length, tags.
+    pub role: crate::role::Settings,
+    /// The runbook's sentences, Markdown with every value escaped; an error
+    /// here fails the render (see [`crate::prose::serialize`]).
+    #[serde(serialize_with = "crate::prose::serialize")]
+    pub prose: Result<crate::prose::Prose, String>,
 }
 
 impl Context {
@@ -142,6 +150,13 @@ impl Context {
             skypilot: skypilot(model),
             terraform: crate::terraform::Terraform::new(model),
             review: crate::explain::markdown(model).ok(),
+            buckets: model
+                .buckets
+                .iter()
+                .map(|b| b.as_str().to_owned())
+                .collect(),
+            role: crate::role::Settings::of(model),
+            prose: crate::prose::Prose::new(model),
         }
     }
 }
@@ -160,7 +175,8 @@ fn skypilot(model: &Model) -> SkyPilot {
     }
 }
 
-fn mounts(model: &Model) -> Vec<Mount> {
+/// The test task's mounts: `/s3/data` for one, `/s3/<bucket>[/<prefix>]` for several.
+pub fn mounts(model: &Model) -> Vec<Mount> {
     let mut sources: Vec<(String, String)> = Vec::new();
     for bucket in &model.buckets {
         let b = bucket.as_str();

@@ -11,70 +11,9 @@ use crate::access::MountMode;
 use crate::escape::md_code as markdown_code;
 use crate::model::{Method, Model};
 use crate::policy;
-
-/// What an IAM action lets a pod do, in words.
-const ACTION_WORDS: &[(&str, &str)] = &[
-    ("s3:ListBucket", "list the names of objects in the bucket"),
-    ("s3:GetBucketLocation", "read which region the bucket is in"),
-    ("s3:GetObject", "read (download) objects"),
-    (
-        "s3:PutObject",
-        "write objects: upload new ones and overwrite existing ones",
-    ),
-    ("s3:DeleteObject", "delete objects"),
-    (
-        "s3:AbortMultipartUpload",
-        "abort unfinished multipart uploads",
-    ),
-    (
-        "kms:Decrypt",
-        "decrypt data with the KMS key (to read encrypted objects)",
-    ),
-    (
-        "kms:GenerateDataKey",
-        "create data keys with the KMS key (to write encrypted objects)",
-    ),
-    ("sts:AssumeRole", "assume the role"),
-    (
-        "sts:TagSession",
-        "attach session tags when assuming the role",
-    ),
-    (
-        "sts:AssumeRoleWithWebIdentity",
-        "assume the role with an OIDC web identity token",
-    ),
-];
-
-/// Notable actions a reviewer may look for, and what their absence means.
-const NOT_GRANTED: &[(&str, &str)] = &[
-    (
-        "s3:PutObject",
-        "nothing can be written: no uploads, no overwrites",
-    ),
-    ("s3:DeleteObject", "nothing can be deleted"),
-    (
-        "s3:ListAllMyBuckets",
-        "the pod cannot list the account's other buckets",
-    ),
-    (
-        "s3:GetObjectVersion",
-        "older versions of objects cannot be read",
-    ),
-    (
-        "s3:DeleteObjectVersion",
-        "object versions cannot be deleted, so versioning can still undo overwrites and deletes",
-    ),
-    ("s3:PutBucketPolicy", "the bucket policy cannot be changed"),
-    (
-        "s3:PutObjectAcl",
-        "object ACLs cannot be changed (no public sharing through ACLs)",
-    ),
-    ("s3:DeleteBucket", "the bucket itself cannot be deleted"),
-    (
-        "iam:*",
-        "no IAM permissions: the role cannot grant itself more",
-    ),
-];
+use crate::wording::{
+    NOT_GRANTED, condition_lines, granted_actions, principal_words, statements, strings, words,
+};
 
 /// The review sheet as Markdown.
 pub fn markdown(model: &Model) -> Result<String, String> {
@@ -135,46 +74,6 @@ fn who(model: &Model, trust: &Value, out: &mut String) -> Result<(), String> {
     };
     writeln!(out, "- **Method:** {}: {how}.\n", model.method.as_str()).map_err(fmt)?;
     Ok(())
-}
-
-fn principal_words(principal: &Value) -> Result<String, String> {
-    if let Some(service) = principal["Service"].as_str() {
-        return Ok(format!("the AWS service {}", markdown_code(service)?));
-    }
-    if let Some(federated) = principal["Federated"].as_str() {
-        return Ok(format!(
-            "holders of tokens from the OIDC provider {}",
-            markdown_code(federated)?
-        ));
-    }
-    Ok(format!(
-        "the principal {}",
-        markdown_code(&principal.to_string())?
-    ))
-}
-
-fn condition_lines(condition: &Value) -> Result<Vec<String>, String> {
-    let mut lines = Vec::new();
-    for (operator, keys) in condition.as_object().into_iter().flatten() {
-        for (key, value) in keys.as_object().into_iter().flatten() {
-            let values: Vec<String> = strings(value)
-                .iter()
-                .map(|v| markdown_code(v))
-                .collect::<Result<_, _>>()?;
-            let test = if operator.starts_with("StringLike") || operator.starts_with("ArnLike") {
-                "matches"
-            } else {
-                "equals"
-            };
-            lines.push(format!(
-                "{} {test} {} ({})",
-                markdown_code(key)?,
-                values.join(" or "),
-                markdown_code(operator)?
-            ));
-        }
-    }
-    Ok(lines)
 }
 
 fn reach(permission: &Value, out: &mut String) -> Result<(), String> {
@@ -289,43 +188,4 @@ fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> 
         writeln!(out, "- **Note.** {}", notice.replace('`', "'")).map_err(fmt)?;
     }
     Ok(())
-}
-
-fn statements(document: &Value) -> impl Iterator<Item = &Value> {
-    document["Statement"].as_array().into_iter().flatten()
-}
-
-fn granted_actions(permission: &Value) -> Vec<String> {
-    statements(permission)
-        .filter(|s| s["Effect"] == "Allow")
-        .flat_map(|s| strings(&s["Action"]))
-        .collect()
-}
-
-/// A JSON string or array of strings, as strings.
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Actions in words, joined: "read objects, write objects and delete objects".
-fn words(actions: &[String]) -> String {
-    let phrases: Vec<String> = actions
-        .iter()
-        .map(|a| match ACTION_WORDS.iter().find(|(name, _)| name == a) {
-            Some((name, words)) => format!("{words} (`{name}`)"),
-            None => format!("perform `{a}`"),
-        })
-        .collect();
-    match phrases.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        Some((last, _)) => last.clone(),
-        None => "do nothing".to_owned(),
-    }
 }

@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod artifact;
+pub mod awscli;
 pub mod bundle;
 pub mod check;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod output;
 pub mod params;
 pub mod partition;
 pub mod policy;
+pub mod prose;
 pub mod role;
 pub mod rules;
 pub mod schemas;
@@ -41,5 +43,6 @@ pub mod terraform_check;
 pub mod terraform_role;
 pub mod ui;
 pub mod values;
+pub mod wording;
 
 pub use error::Error;

@@ -135,14 +135,27 @@ pub fn kms_actions(model: &Model) -> Vec<&'static str> {
     }
 }
 
-/// `arn:<partition>:iam::<account>:role/<name>`, when the account id is known.
+/// `arn:<partition>:iam::<account>:role<path><name>`, when the account id is known.
 pub fn role_arn(model: &Model) -> Option<String> {
-    iam_arn(model, "role", model.role_name.as_str())
+    iam_arn(
+        model,
+        "role",
+        &format!("{}{}", path_rest(model), model.role_name.as_str()),
+    )
 }
 
-/// `arn:<partition>:iam::<account>:policy/<name>`, when the account id is known.
+/// `arn:<partition>:iam::<account>:policy<path><name>`, when the account id is known.
 pub fn policy_arn(model: &Model) -> Option<String> {
-    iam_arn(model, "policy", model.policy_name.as_str())
+    iam_arn(
+        model,
+        "policy",
+        &format!("{}{}", path_rest(model), model.policy_name.as_str()),
+    )
+}
+
+/// The IAM path without its leading `/`: empty for `/`, `a/b/` for `/a/b/`.
+fn path_rest(model: &Model) -> &str {
+    model.iam_path.strip_prefix('/').unwrap_or(&model.iam_path)
 }
 
 /// `arn:<partition>:iam::<account>:oidc-provider/<host>/id/<ID>`, when both are known.

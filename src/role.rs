@@ -1,7 +1,7 @@
 //! Options for the IAM role itself: permissions boundary, path, maximum
 //! session duration, tags, and how tightly the Pod Identity trust is pinned.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::partition::Region;
 
@@ -9,7 +9,7 @@ use crate::partition::Region;
 pub const MAX_TAGS: usize = 50;
 
 /// A `key=value` tag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
     /// The key.
     pub key: String,
@@ -91,6 +91,31 @@ pub fn boundary(value: &str, region: Option<&Region>) -> Result<String, String> 
             r.partition().id()
         )),
         _ => Ok(value.to_owned()),
+    }
+}
+
+/// The role options as templates see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    /// IAM path of the role and the policy: `/` or `/a/b/`.
+    pub path: String,
+    /// Permissions boundary ARN, if any.
+    pub permissions_boundary: Option<String>,
+    /// Maximum session duration in seconds.
+    pub max_session_duration: u32,
+    /// Tags on the role and the policy.
+    pub tags: Vec<Tag>,
+}
+
+impl Settings {
+    /// The model's role options.
+    pub fn of(model: &crate::model::Model) -> Settings {
+        Settings {
+            path: model.iam_path.clone(),
+            permissions_boundary: model.permissions_boundary.clone(),
+            max_session_duration: model.max_session_duration,
+            tags: model.tags.clone(),
+        }
     }
 }
 

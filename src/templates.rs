@@ -264,6 +264,12 @@ fn register_filters(tera: &mut Tera) {
     tera.register_filter("md_code", |v: &str, _: Kwargs, _: &State| {
         escape::md_code(v).map_err(tera::Error::message)
     });
+    tera.register_filter("aws_tag", |v: &tera::Value, _: Kwargs, _: &State| {
+        let tag: crate::role::Tag = serde_json::to_value(v)
+            .and_then(serde_json::from_value)
+            .map_err(tera::Error::message)?;
+        crate::awscli::tag(&tag.key, &tag.value).map_err(tera::Error::message)
+    });
     tera.register_filter("fenced", |v: &str, kwargs: Kwargs, _: &State| {
         let lang: &str = kwargs.get("lang")?.unwrap_or("");
         escape::fenced(v, lang).map_err(tera::Error::message)

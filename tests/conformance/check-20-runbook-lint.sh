@@ -21,9 +21,16 @@ gen custom-irsa "${base[@]}" --region us-west-2 "${irsa[@]}" --namespace ml-team
 gen china-irsa "${base[@]}" --region cn-north-1 "${irsa[@]}" --oidc-issuer "oidc.eks.cn-north-1.amazonaws.com.cn/id/$oidc"
 gen china-pod-identity "${base[@]}" --region cn-north-1
 gen odd-names "${base[@]}" --region us-west-2 --role-name 'a+b=c,d.e@f_g-h' --policy-name 'p+q=r,s.t@u_v-w'
+options=(--bucket other-bucket --access read-only --prefix team-a/data --iam-path /skypilot/
+  --permissions-boundary arn:aws:iam::123456789012:policy/B --max-session-duration 7200
+  --tag team=ml --tag "owner=a b=c:d/e@f+g" --kms-key arn:aws:kms:us-west-2:123456789012:key/abc)
+gen options-pod-identity "${base[@]}" --region us-west-2 "${options[@]}" --account-id 123456789012 --trust-source-account
+gen options-irsa "${base[@]}" --region us-west-2 "${irsa[@]}" "${options[@]}" \
+  --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc"
+gen copy-minimal "${base[@]}" --region us-west-2 --mount-mode COPY --trust-minimal --multipart-cleanup
 
 scripts=("$out"/*/scripts/*.sh)
-[ "${#scripts[@]}" = 21 ] || fail "expected 21 scripts, found ${#scripts[@]}"
+[ "${#scripts[@]}" = 30 ] || fail "expected 30 scripts, found ${#scripts[@]}"
 for s in "${scripts[@]}"; do
   bash -n "$s" || fail "bash -n $s"
   [ -x "$s" ] || fail "$s is not executable"
@@ -35,6 +42,15 @@ echo "shellcheck and bash -n: ${#scripts[@]} scripts clean"
 grep -q "arn:aws-cn:iam::123456789012:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn" "$out/china-irsa/RUNBOOK.md" ||
   fail "China runbook lacks the aws-cn provider ARN"
 grep -q "^PARTITION=aws-cn$" "$out/china-irsa/scripts/apply.sh" || fail "China apply.sh lacks PARTITION=aws-cn"
+for needle in "S3 buckets: \`my-bucket\`, \`other-bucket\`" "Nothing can be written or deleted" \
+  "only to object keys under \`team-a/data/\`" "Permissions boundary \`arn:aws:iam::123456789012:policy/B\`" \
+  "\`arn:aws:iam::123456789012:role/skypilot/SkyPilotS3Role-my-bucket\`" "Maximum session duration 7200 seconds (2 hours)" \
+  "\`owner=a b=c:d/e@f+g\`"; do
+  grep -qF "$needle" "$out/options-irsa/RUNBOOK.md" || fail "options-irsa RUNBOOK.md lacks: $needle"
+done
+grep -qF "(\`aws:SourceAccount\`) is \`123456789012\`" "$out/options-pod-identity/RUNBOOK.md" || fail "the runbook does not name the source account condition"
+grep -qF "The trust policy has no conditions" "$out/copy-minimal/RUNBOOK.md" || fail "the minimal trust is not described as unpinned"
+! grep -q "Nothing can be written" "$out/pod-identity/RUNBOOK.md" || fail "a read-write runbook claims read-only"
 
 "$VENV/bin/python" - "$out" <<'PY'
 import json, pathlib, sys

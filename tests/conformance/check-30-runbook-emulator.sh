@@ -6,6 +6,9 @@
 #   3. verify.sh passes             4. apply.sh again changes nothing
 #   5. teardown.sh --yes removes    6. verify.sh then fails
 #   7. teardown.sh --yes again succeeds
+# The role options the state check expects come from EXPECT_PATH,
+# EXPECT_BOUNDARY, EXPECT_DURATION and EXPECT_TAGS (see emulator/state.py);
+# a bundle with EXPECT_BOUNDARY gets that policy created in the emulator first.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv runbook
@@ -23,6 +26,9 @@ sequence() {
   script_env "$OUT"
   kube_state "$ctx"
   issuer="$(state create-cluster my-eks-cluster)"
+  if [ -n "${EXPECT_BOUNDARY:-}" ]; then
+    [ "$(state create-boundary "${EXPECT_BOUNDARY##*/}")" = "$EXPECT_BOUNDARY" ] || fail "could not create the boundary policy"
+  fi
   local args=(--cluster my-eks-cluster --region us-west-2 --bucket my-bucket --method "$method"
     --namespace "$ns" --service-account "$sa" --role-name "$role" --policy-name "$policy" "$@")
   [ -z "$ctx" ] || args+=(--kube-context "$ctx")
@@ -36,13 +42,15 @@ sequence() {
   grep -q 'WARNING: this machine.s AWS credentials are static access keys (env)' "$OUT/1-apply.out" ||
     fail "apply.sh did not warn about static keys"
   if [ "$method" = irsa ]; then
-    check_kubectl_calls "$ns" "$sa" "$ctx" "arn:aws:iam::$ACCOUNT:role/$role"
+    check_kubectl_calls "$ns" "$sa" "$ctx" "arn:aws:iam::$ACCOUNT:role${EXPECT_PATH:-/}$role"
   fi
 
   mkdir -p "$HOME/.sky"
   cp "$b/skypilot/config.yaml" "$HOME/.sky/config.yaml"
   expect 0 3-verify "$b/scripts/verify.sh"
-  [ "$(count '^PASS: ' "$OUT/3-verify.out")" = 7 ] || fail "verify.sh: expected 7 PASS lines"
+  local want_pass=10
+  [ -z "${EXPECT_TAGS:-}" ] || want_pass=11
+  [ "$(count '^PASS: ' "$OUT/3-verify.out")" = "$want_pass" ] || fail "verify.sh: expected $want_pass PASS lines"
   [ "$(count '^FAIL' "$OUT/3-verify.out")" = 0 ] || fail "verify.sh printed FAIL"
 
   mark="$(wc -l <"$OUT/aws.log")"
@@ -115,4 +123,17 @@ sequence odd-names-irsa irsa default skypilot-service-account "" \
   'a+b=c,d.e@f_g-h' 'p+q=r,s.t@u_v-w'
 sequence odd-names-pod-identity pod-identity team-a sa.with.dots "kind-ctx" \
   'a+b=c,d.e@f_g-h' 'p+q=r,s.t@u_v-w'
-echo "runbook sequences: 4 bundles applied, verified, re-applied, torn down twice"
+# Role options, two buckets, read-only and a prefix, for both methods. The
+# tag values hold a space, '=', ':', '/', '@' and '+' (all allowed by IAM).
+export EXPECT_PATH=/skypilot/team-a/ EXPECT_DURATION=7200
+export EXPECT_BOUNDARY="arn:aws:iam::$ACCOUNT:policy/TeamBoundary"
+export EXPECT_TAGS="team=ml;owner=a b=c:d/e@f+g"
+options=(--bucket other-bucket --access read-only --prefix team-a/data --iam-path "$EXPECT_PATH"
+  --permissions-boundary "$EXPECT_BOUNDARY" --max-session-duration "$EXPECT_DURATION"
+  --tag team=ml --tag "owner=a b=c:d/e@f+g")
+sequence options-pod-identity pod-identity default skypilot-service-account "" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket "${options[@]}" --account-id "$ACCOUNT" --trust-source-account
+sequence options-irsa irsa ml-team s3-reader "" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket "${options[@]}"
+unset EXPECT_PATH EXPECT_DURATION EXPECT_BOUNDARY EXPECT_TAGS
+echo "runbook sequences: 6 bundles applied, verified, re-applied, torn down twice"

@@ -5,7 +5,10 @@
 #   - an apply.sh without its attach step: the state check and verify.sh fail;
 #   - an apply.sh with a misspelled AWS CLI flag fails, naming the step;
 #   - an unknown cluster stops apply.sh at preflight;
-#   - an association of the service account with another role stops apply.sh.
+#   - an association of the service account with another role stops apply.sh;
+#   - a role whose boundary, session duration and tags drifted: verify.sh
+#     fails on each, apply.sh puts them back, verify.sh passes again;
+#   - a role of the same name under another IAM path stops apply.sh.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv runbook
@@ -78,7 +81,7 @@ echo "  missing attach step: state check and verify.sh fail"
 
 # --- a misspelled flag must fail, naming the step.
 fresh misspelled irsa
-sed -i 's/create-policy --policy-name "$POLICY_NAME" --policy-document/create-policy --policy-name "$POLICY_NAME" --policy-documnet/' \
+sed -i 's/create-policy --policy-name "$POLICY_NAME" --path "$IAM_PATH" --policy-document/create-policy --policy-name "$POLICY_NAME" --path "$IAM_PATH" --policy-documnet/' \
   "$OUT/misspelled/scripts/apply.sh"
 grep -q -- '--policy-documnet' "$OUT/misspelled/scripts/apply.sh" || fail "could not misspell the flag"
 expect fail misspelled-apply "$OUT/misspelled/scripts/apply.sh"
@@ -118,5 +121,52 @@ expect fail taken-apply "$OUT/taken/scripts/apply.sh"
 grep -q 'uses role arn:aws:iam::123456789012:role/someone-else' "$OUT/taken-apply.out" || fail "the foreign association was not reported"
 grep -q '^Remedy: Point it at this role: aws eks update-pod-identity-association' "$OUT/taken-apply.out" || fail "no remedy for the foreign association"
 echo "  foreign association: apply.sh stops and names the update command"
+
+# --- drifted role options: verify.sh names each, apply.sh repairs them.
+boundary="arn:aws:iam::$ACCOUNT:policy/TeamBoundary"
+fresh drift pod-identity --iam-path /team/ --permissions-boundary "$boundary" --max-session-duration 7200 \
+  --tag team=ml --tag "owner=a b"
+[ "$(state create-boundary TeamBoundary)" = "$boundary" ] || fail "could not create the boundary policy"
+expect 0 drift-apply "$OUT/drift/scripts/apply.sh"
+"$VENV/bin/python" - <<'PY'
+import boto3
+iam = boto3.client("iam", region_name="us-west-2")
+iam.delete_role_permissions_boundary(RoleName="SkyPilotS3Role-my-bucket")
+iam.update_role(RoleName="SkyPilotS3Role-my-bucket", MaxSessionDuration=3600)
+iam.tag_role(RoleName="SkyPilotS3Role-my-bucket", Tags=[{"Key": "owner", "Value": "someone else"}])
+PY
+expect fail drift-verify "$OUT/drift/scripts/verify.sh"
+for what in "has the permissions boundary $boundary (found: none)" \
+  "has the maximum session duration 7200 seconds (found: 3600)" \
+  "has the bundle's 2 tags (missing or different: owner=a b)"; do
+  grep -qF "FAIL: role SkyPilotS3Role-my-bucket $what" "$OUT/drift-verify.out" || fail "verify.sh missed: $what"
+done
+[ "$(count '^FAIL: ' "$OUT/drift-verify.out")" = 3 ] || fail "verify.sh: expected exactly 3 FAIL lines for the drift"
+grep -qF "aws iam put-role-permissions-boundary --role-name SkyPilotS3Role-my-bucket --permissions-boundary $boundary" "$OUT/drift-verify.out" ||
+  fail "verify.sh gave no remedy for the boundary"
+expect 0 drift-repair "$OUT/drift/scripts/apply.sh"
+for what in "updated: permissions boundary of role SkyPilotS3Role-my-bucket (was none)" \
+  "updated: maximum session duration of role SkyPilotS3Role-my-bucket (3600 -> 7200 seconds)" \
+  "updated: tags of role SkyPilotS3Role-my-bucket (owner=a b)"; do
+  grep -qF "$what" "$OUT/drift-repair.out" || fail "apply.sh did not report: $what"
+done
+EXPECT_PATH=/team/ EXPECT_BOUNDARY="$boundary" EXPECT_DURATION=7200 EXPECT_TAGS="team=ml;owner=a b" \
+  state applied "$OUT/drift" pod-identity my-eks-cluster default skypilot-service-account \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket
+expect 0 drift-verify-again "$OUT/drift/scripts/verify.sh"
+echo "  drifted role options: verify.sh fails on each, apply.sh repairs them"
+
+# --- a role of this name under another IAM path: IAM cannot move it.
+fresh moved pod-identity --iam-path /team/
+"$VENV/bin/python" - <<'PY'
+import json, boto3
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+boto3.client("iam", region_name="us-west-2").create_role(RoleName="SkyPilotS3Role-my-bucket", Path="/other/", AssumeRolePolicyDocument=json.dumps(trust))
+PY
+expect fail moved-apply "$OUT/moved/scripts/apply.sh"
+grep -q 'role SkyPilotS3Role-my-bucket exists with IAM path /other/, not /team/' "$OUT/moved-apply.out" ||
+  fail "the role under another path was not reported: $(cat "$OUT/moved-apply.out")"
+grep -q '^Remedy: IAM cannot move a role' "$OUT/moved-apply.out" || fail "no remedy for the role under another path"
+echo "  role under another IAM path: apply.sh stops and says why"
 stop_emulator
-echo "runbook checks bite: 4 broken or hostile setups fail as they must"
+echo "runbook checks bite: 6 broken or hostile setups fail as they must"

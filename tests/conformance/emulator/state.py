@@ -1,16 +1,23 @@
 """Reads and seeds the emulator's state with boto3, independent of the scripts.
 
   state.py create-cluster NAME            creates an EKS cluster, prints its OIDC issuer
+  state.py create-boundary NAME           creates a managed policy to use as a
+                                          permissions boundary, prints its ARN
   state.py applied BUNDLE METHOD CLUSTER NAMESPACE SA ROLE POLICY
                                           asserts what apply.sh must have created
   state.py gone BUNDLE METHOD CLUSTER NAMESPACE SA ROLE POLICY
                                           asserts what teardown.sh must have removed,
                                           and that the add-on / OIDC provider are kept
 
-The endpoint and credentials come from the AWS_* environment variables.
+The endpoint and credentials come from the AWS_* environment variables. The
+role options the bundle was generated with come from the test, not from the
+bundle: EXPECT_PATH (default "/"), EXPECT_BOUNDARY (default: none),
+EXPECT_DURATION (default 3600) and EXPECT_TAGS ("k=v;k2=v2", default: none,
+on the role and on the policy).
 """
 
 import json
+import os
 import pathlib
 import sys
 
@@ -34,12 +41,43 @@ def create_cluster(name):
     print(cluster["identity"]["oidc"]["issuer"])
 
 
+def iam_path():
+    return os.environ.get("EXPECT_PATH", "/")
+
+
+def expected_tags():
+    pairs = [t.split("=", 1) for t in os.environ.get("EXPECT_TAGS", "").split(";") if t]
+    return sorted((k, v) for k, v in pairs)
+
+
 def policy_arn(policy):
-    return f"arn:aws:iam::{ACCOUNT}:policy/{policy}"
+    return f"arn:aws:iam::{ACCOUNT}:policy{iam_path()}{policy}"
 
 
 def role_arn(role):
-    return f"arn:aws:iam::{ACCOUNT}:role/{role}"
+    return f"arn:aws:iam::{ACCOUNT}:role{iam_path()}{role}"
+
+
+def create_boundary(name):
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    print(client("iam").create_policy(PolicyName=name, PolicyDocument=json.dumps(doc))["Policy"]["Arn"])
+
+
+def check_role_options(iam, role, policy):
+    """The role's path, boundary, session duration and tags, and the policy's path and tags."""
+    got = iam.get_role(RoleName=role)["Role"]
+    assert got["Arn"] == role_arn(role), f"role ARN {got['Arn']} != {role_arn(role)}"
+    assert got["Path"] == iam_path(), f"role path {got['Path']!r} != {iam_path()!r}"
+    boundary = got.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn", "")
+    assert boundary == os.environ.get("EXPECT_BOUNDARY", ""), f"permissions boundary {boundary!r}"
+    duration = got["MaxSessionDuration"]
+    assert duration == int(os.environ.get("EXPECT_DURATION", "3600")), f"max session duration {duration}"
+    role_tags = sorted((t["Key"], t["Value"]) for t in iam.list_role_tags(RoleName=role)["Tags"])
+    assert role_tags == expected_tags(), f"role tags {role_tags} != {expected_tags()}"
+    meta = iam.get_policy(PolicyArn=policy_arn(policy))["Policy"]
+    assert meta["Path"] == iam_path(), f"policy path {meta['Path']!r}"
+    policy_tags = sorted((t["Key"], t["Value"]) for t in iam.list_policy_tags(PolicyArn=policy_arn(policy))["Tags"])
+    assert policy_tags == expected_tags(), f"policy tags {policy_tags} != {expected_tags()}"
 
 
 def associations(cluster, namespace, sa):
@@ -72,6 +110,7 @@ def applied(bundle, method, cluster, namespace, sa, role, policy):
     assert trust == want, f"trust policy differs:\n{trust}\n{want}"
     attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
     assert attached == [arn], f"attached policies: {attached}"
+    check_role_options(iam, role, policy)
     if method == "pod-identity":
         addons = client("eks").list_addons(clusterName=cluster)["addons"]
         assert addons == ["eks-pod-identity-agent"], addons
@@ -82,7 +121,7 @@ def applied(bundle, method, cluster, namespace, sa, role, policy):
         assert provider in providers(), f"{provider} not in {providers()}"
         clients = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider)["ClientIDList"]
         assert clients == ["sts.amazonaws.com"], clients
-    print(f"state: {method} resources present and equal to the bundle's documents")
+    print(f"state: {method} resources present and equal to the bundle's documents; path {iam_path()}, boundary {os.environ.get('EXPECT_BOUNDARY') or 'none'}, {os.environ.get('EXPECT_DURATION', '3600')} s, tags {expected_tags()}")
 
 
 def gone(bundle, method, cluster, namespace, sa, role, policy):
@@ -104,6 +143,8 @@ def main():
     command, args = sys.argv[1], sys.argv[2:]
     if command == "create-cluster":
         create_cluster(*args)
+    elif command == "create-boundary":
+        create_boundary(*args)
     elif command in ("applied", "gone"):
         globals()[command](pathlib.Path(args[0]), *args[1:])
     elif command == "providers":
