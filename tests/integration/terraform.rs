@@ -622,22 +622,7 @@ fn terraform_schema_rejects_mutations() {
     }
 }
 
-fn run(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_podiam"))
-        .env_clear()
-        .args(args)
-        .output()
-        .expect("podiam runs")
-}
-
-const DOCS: [&str; 6] = [
-    "--cluster",
-    "my-eks-cluster",
-    "--region",
-    "us-west-2",
-    "--bucket",
-    "my-bucket",
-];
+use crate::cli::{DOCS, podiam as run};
 
 #[test]
 fn render_terraform_prints_the_single_file_for_both_methods() {
