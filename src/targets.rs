@@ -112,11 +112,12 @@ pub fn render(
     targets: &[Target],
     selection: &[&'static Artifact],
 ) -> Result<Vec<TargetBundle>, Error> {
+    let results = render_parallel(engine, targets, selection);
     let mut bundles = Vec::new();
     let mut problems = Vec::new();
     let mut code = 0;
-    for target in targets {
-        match bundle::render_in_process(engine, &target.model, selection) {
+    for (target, result) in targets.iter().zip(results) {
+        match result {
             Ok(rendered) => bundles.push(TargetBundle {
                 name: target.name.clone(),
                 rendered,
@@ -133,6 +134,44 @@ pub fn render(
     }
     check_scripts(engine, &bundles)?;
     Ok(bundles)
+}
+
+/// Renders every target in memory, the targets spread over the cores; the
+/// results come back in the targets' order.
+fn render_parallel(
+    engine: &Engine,
+    targets: &[Target],
+    selection: &[&'static Artifact],
+) -> Vec<Result<Vec<Rendered>, Error>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(targets.len().max(1));
+    let chunk = targets.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = targets
+            .chunks(chunk)
+            .map(|part| {
+                let work = move || {
+                    part.iter()
+                        .map(|t| bundle::render_in_process(engine, &t.model, selection))
+                        .collect::<Vec<_>>()
+                };
+                (part.len(), scope.spawn(work))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(len, handle)| {
+                handle.join().unwrap_or_else(|_| {
+                    let panicked = || Error::Targets {
+                        problems: vec!["a rendering thread panicked (a bug in podiam)".into()],
+                        code: 1,
+                    };
+                    (0..len).map(|_| Err(panicked())).collect()
+                })
+            })
+            .collect()
+    })
 }
 
 /// The shell syntax of every target's scripts, with one bash process; a
