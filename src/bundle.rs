@@ -89,6 +89,10 @@ pub fn render_in_process(
         );
     }
     require(model, &needed)?;
+    let schemas: Vec<crate::schemas::Schema> = needed.iter().filter_map(|a| a.schema).collect();
+    if schemas.len() > 1 {
+        crate::schemas::warm_up(&schemas);
+    }
     let mut context =
         tera::Context::from_serialize(&Context::new(model)).map_err(|e| Error::Template {
             template: "(context)".into(),

@@ -99,16 +99,44 @@ fn entry(schema: Schema) -> &'static (Schema, &'static str, &'static str) {
     &ALL[schema as usize]
 }
 
-/// Compiles every schema once per process. An embedded schema that does not
-/// compile is a build defect, caught by the test suite; here it becomes a
-/// validator that reports the compile error on every check.
-fn validators() -> &'static Vec<Result<Validator, String>> {
-    static VALIDATORS: OnceLock<Vec<Result<Validator, String>>> = OnceLock::new();
-    VALIDATORS.get_or_init(|| {
-        ALL.iter()
-            .map(|(_, name, text)| compile(name, text))
-            .collect()
-    })
+/// Each schema compiled at most once per process, on first use. An
+/// embedded schema that does not compile is a build defect, caught by the
+/// test suite; here it becomes a validator that reports the compile error on
+/// every check.
+static VALIDATORS: [OnceLock<Result<Validator, String>>; ALL.len()] =
+    [const { OnceLock::new() }; ALL.len()];
+
+fn validator(schema: Schema) -> &'static Result<Validator, String> {
+    let (_, name, text) = entry(schema);
+    VALIDATORS[schema as usize].get_or_init(|| compile(name, text))
+}
+
+/// Compiles `schemas` ahead of use, spread over the cores: a whole bundle
+/// needs most of them, and compiling them one after another is most of a
+/// single run's time.
+pub fn warm_up(schemas: &[Schema]) {
+    let cold: Vec<Schema> = schemas
+        .iter()
+        .copied()
+        .filter(|s| VALIDATORS[*s as usize].get().is_none())
+        .collect();
+    if cold.len() < 2 {
+        return;
+    }
+    let schemas = cold.as_slice();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(schemas.len().max(1));
+    let chunk = schemas.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        for part in schemas.chunks(chunk) {
+            scope.spawn(move || {
+                part.iter().for_each(|s| {
+                    let _ = validator(*s);
+                })
+            });
+        }
+    });
 }
 
 fn compile(name: &str, text: &str) -> Result<Validator, String> {
@@ -119,7 +147,7 @@ fn compile(name: &str, text: &str) -> Result<Validator, String> {
 
 /// Checks `instance` against `schema`, returning every problem found.
 pub fn check(schema: Schema, instance: &Value) -> Vec<Problem> {
-    match &validators()[schema as usize] {
+    match validator(schema) {
         Ok(validator) => validator
             .iter_errors(instance)
             .map(|e| Problem {
@@ -143,9 +171,9 @@ mod tests {
         for (i, (schema, name, _)) in ALL.iter().enumerate() {
             assert_eq!(*schema as usize, i, "ALL must be ordered by variant");
             assert!(
-                validators()[i].is_ok(),
+                validator(*schema).is_ok(),
                 "{name}: {:?}",
-                validators()[i].as_ref().err()
+                validator(*schema).as_ref().err()
             );
         }
     }
