@@ -261,11 +261,7 @@ impl ParamArgs {
             self.target.as_deref(),
         )?)?;
         for t in &targets {
-            let prefix = t
-                .name
-                .as_ref()
-                .map(|n| format!("target {n:?}: "))
-                .unwrap_or_default();
+            let prefix = targets::prefix(t.name.as_deref());
             t.model
                 .notices
                 .iter()

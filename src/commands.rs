@@ -94,11 +94,7 @@ pub fn explain(params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
     let mut sheets = Vec::new();
     let mut problems = Vec::new();
     for target in params.targets(ui)? {
-        let prefix = target
-            .name
-            .as_ref()
-            .map(|n| format!("target {n:?}: "))
-            .unwrap_or_default();
+        let prefix = targets::prefix(target.name.as_deref());
         match crate::explain::markdown(&target.model) {
             Ok(sheet) => sheets.push(sheet),
             Err(e) => problems.push(format!("{prefix}cannot explain: {e}")),

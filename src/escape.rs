@@ -77,9 +77,7 @@ pub fn shell(value: &str) -> Result<String, String> {
 
 /// Text for the inside of a one-line comment: refused if it would break the line.
 pub fn comment(value: &str) -> Result<String, String> {
-    if value.contains(LINE_BREAKS) || value.contains('\0') {
-        return Err("a line break or NUL cannot be written into a one-line comment".into());
-    }
+    refuse_breaks(value, "a one-line comment")?;
     Ok(value.to_owned())
 }
 

@@ -210,9 +210,15 @@ pub fn files(bundles: &[TargetBundle]) -> Vec<OutFile<'_>> {
         .collect()
 }
 
+/// `target "<name>": ` in a batch, nothing for a plain run: how every
+/// message about one target starts.
+pub fn prefix(name: Option<&str>) -> String {
+    name.map(|n| format!("target {n:?}: ")).unwrap_or_default()
+}
+
 /// An error's lines, each naming the target.
 fn lines(name: Option<&str>, error: &Error) -> Vec<String> {
-    let prefix = name.map(|n| format!("target {n:?}: ")).unwrap_or_default();
+    let prefix = prefix(name);
     match error {
         Error::Invalid(violations) => violations.iter().map(|v| format!("{prefix}{v}")).collect(),
         other => vec![format!("{prefix}{other}")],
