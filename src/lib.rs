@@ -1,48 +1,31 @@
 //! podiam renders, offline, every artifact needed to give pods on Amazon EKS
 //! access to S3 through an IAM role, by EKS Pod Identity or by IRSA.
 //!
-//! Data flows in one direction:
+//! The modules are grouped by the stage of the data flow they own, and each
+//! layer uses only the layers listed before it (and [`error`]):
 //!
-//! 1. [`params`]: raw values from flags, environment variables or a params file;
-//! 2. [`model`]: the validated, typed parameters (nothing downstream sees a raw string);
-//! 3. [`context`]: the one serializable struct handed to every template;
-//! 4. [`artifact`]: the one table of artifacts that drives `render`, `generate`,
-//!    `list` and validation;
-//! 5. [`bundle`] and [`output`]: render everything, check everything, then write.
+//! 1. [`formats`]: each output language's escaping, writer and parse-back
+//!    check (shell, HCL, JSON Schema, Markdown); knows nothing of podiam;
+//! 2. [`input`]: raw values from flags, environment or a params file, and the
+//!    validated, typed [`input::model::Model`]; nothing downstream sees a raw string;
+//! 3. [`iam`]: the IAM policy documents built from the model, and what they
+//!    mean in words;
+//! 4. [`render`]: the one serializable context handed to every template, and
+//!    the template engine;
+//! 5. [`artifacts`]: the one table of artifacts that drives `render`,
+//!    `generate`, `list` and validation; a bundle rendered and checked in memory;
+//! 6. [`output`]: what reaches the disk: atomic writes, and drift against it;
+//! 7. [`cli`]: the command line, its commands and batches.
+//!
+//! `tests/integration/layout.rs` holds the layers to that order.
 
-pub mod access;
-pub mod artifact;
-pub mod awscli;
-pub mod bundle;
-pub mod check;
+pub mod artifacts;
 pub mod cli;
-pub mod commands;
-pub mod context;
-pub mod drift;
 pub mod error;
-pub mod escape;
-pub mod explain;
-pub mod hclwrite;
-pub mod manifest;
-pub mod markdown;
-pub mod model;
-pub mod names;
+pub mod formats;
+pub mod iam;
+pub mod input;
 pub mod output;
-pub mod params;
-pub mod partition;
-pub mod policy;
-pub mod prose;
-pub mod role;
-pub mod rules;
-pub mod schemas;
-pub mod script;
-pub mod targets;
-pub mod templates;
-pub mod terraform;
-pub mod terraform_check;
-pub mod terraform_role;
-pub mod ui;
-pub mod values;
-pub mod wording;
+pub mod render;
 
 pub use error::Error;

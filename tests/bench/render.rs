@@ -6,11 +6,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use podiam::bundle;
-use podiam::model::Model;
-use podiam::params::RawParams;
-use podiam::targets;
-use podiam::templates::Engine;
+use podiam::artifacts::bundle;
+use podiam::cli::targets;
+use podiam::input::model::Model;
+use podiam::input::params::RawParams;
+use podiam::render::templates::Engine;
 
 fn raw(i: usize) -> RawParams {
     RawParams {

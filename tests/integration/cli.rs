@@ -84,9 +84,12 @@ fn generate_writes_the_pod_identity_bundle_with_the_docs_permissions() {
         .concat(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(files_below(&out).len(), podiam::bundle::in_bundle().len());
+    assert_eq!(
+        files_below(&out).len(),
+        podiam::artifacts::bundle::in_bundle().len()
+    );
     assert!(
-        podiam::bundle::in_bundle().len() < podiam::artifact::ARTIFACTS.len(),
+        podiam::artifacts::bundle::in_bundle().len() < podiam::artifacts::artifact::ARTIFACTS.len(),
         "the single Terraform file is render-only"
     );
     let policy = json(&out.join("iam/s3-access-policy.json"));
@@ -527,10 +530,10 @@ fn validate_accepts_generated_files_and_reports_paths_of_broken_ones() {
 #[test]
 fn list_and_schema_come_from_the_tables() {
     let list = stdout(&podiam(&["list"]));
-    for a in podiam::artifact::ARTIFACTS {
+    for a in podiam::artifacts::artifact::ARTIFACTS {
         assert!(list.contains(a.name) && list.contains(a.path), "{list}");
     }
-    for name in podiam::schemas::Schema::names() {
+    for name in podiam::formats::schemas::Schema::names() {
         let o = podiam(&["schema", name]);
         assert_eq!(o.status.code(), Some(0));
         serde_json::from_str::<serde_json::Value>(&stdout(&o)).expect("schema is JSON");
@@ -550,7 +553,7 @@ fn readme_artifact_table_matches_the_artifact_table() {
         .expect("end marker");
     assert_eq!(
         &readme[start..end],
-        podiam::commands::list_markdown(),
+        podiam::cli::commands::list_markdown(),
         "run `podiam list --markdown` and paste it into README.md"
     );
 }
@@ -634,14 +637,14 @@ fn manifest_hashes_match_the_written_files() {
     let entries = manifest["artifacts"].as_array().expect("artifacts");
     assert_eq!(
         entries.len(),
-        podiam::bundle::in_bundle().len() - 1,
+        podiam::artifacts::bundle::in_bundle().len() - 1,
         "every bundle artifact but the manifest itself"
     );
     for entry in entries {
         let bytes = fs::read(out.join(entry["path"].as_str().expect("path"))).expect("file");
         assert_eq!(
             entry["sha256"],
-            podiam::manifest::sha256_hex(&bytes),
+            podiam::artifacts::manifest::sha256_hex(&bytes),
             "{entry}"
         );
     }

@@ -1,8 +1,9 @@
 //! The fixtures every artifact is snapshotted for.
 
-use podiam::bundle::{self, Rendered};
-use podiam::model::Model;
-use podiam::params::RawParams;
+use podiam::artifacts::artifact::Rendered;
+use podiam::artifacts::bundle;
+use podiam::input::model::Model;
+use podiam::input::params::RawParams;
 
 /// The docs page's example OIDC issuer id.
 pub const OIDC_ID: &str = "EXAMPLED539D4633E53DE1B71EXAMPLE";

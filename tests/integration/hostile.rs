@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use podiam::bundle::{self, Rendered};
+use podiam::artifacts::artifact::Rendered;
+use podiam::artifacts::bundle;
 use podiam::error::Error;
-use podiam::model::Model;
-use podiam::params::RawParams;
+use podiam::input::model::Model;
+use podiam::input::params::RawParams;
 use proptest::prelude::*;
 use serde_json::Value;
 

@@ -1,8 +1,8 @@
 //! Every schema must reject a mutated artifact: a schema that accepts
 //! anything is a defect.
 
-use podiam::artifact::{self, Artifact};
-use podiam::check;
+use podiam::artifacts::artifact::{self, Artifact};
+use podiam::artifacts::check;
 use serde_json::{Value, json};
 
 use crate::fixtures;
@@ -30,14 +30,14 @@ fn assert_mutations_fail(fixture: &str, name: &str, mutations: &[Mutation]) {
     let schema = artifact.schema.expect("a data artifact has a schema");
     for doc in &docs {
         assert!(
-            podiam::schemas::check(schema, doc).is_empty(),
+            podiam::formats::schemas::check(schema, doc).is_empty(),
             "{name} must pass as generated"
         );
     }
     for (what, mutate) in mutations {
         let mut doc = docs.last().cloned().expect("a document");
         mutate(&mut doc);
-        let problems = podiam::schemas::check(schema, &doc);
+        let problems = podiam::formats::schemas::check(schema, &doc);
         assert!(
             !problems.is_empty(),
             "{name}: schema {} accepted a mutation: {what}",
@@ -198,14 +198,14 @@ fn kubernetes_schema_rejects_mutations() {
 fn every_artifact_has_a_compiling_schema_and_a_template() {
     for a in artifact::ARTIFACTS {
         assert!(
-            podiam::templates::TEMPLATES
+            podiam::render::templates::TEMPLATES
                 .iter()
                 .any(|(n, _)| *n == a.template),
             "{}",
             a.template
         );
         if let Some(schema) = a.schema {
-            assert!(podiam::schemas::Schema::by_name(schema.name()).is_some());
+            assert!(podiam::formats::schemas::Schema::by_name(schema.name()).is_some());
         }
     }
 }

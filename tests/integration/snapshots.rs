@@ -26,7 +26,7 @@ fn long_bucket_role_name_is_shortened_within_iam_limits() {
         .find(|(n, _)| *n == "bucket-63-chars")
         .expect("fixture");
     assert_eq!(raw.bucket.as_ref().map(|b| b[0].len()), Some(63));
-    let model = podiam::model::Model::from_raw(&raw).expect("valid");
+    let model = podiam::input::model::Model::from_raw(&raw).expect("valid");
     assert!(
         model.role_name.as_str().len() <= 64,
         "{}",

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::{Block, Body, Expression};
-use podiam::access::Level;
-use podiam::bundle::Rendered;
-use podiam::model::{Method, Model};
-use podiam::params::RawParams;
+use podiam::artifacts::artifact::Rendered;
+use podiam::input::access::Level;
+use podiam::input::model::{Method, Model};
+use podiam::input::params::RawParams;
 use serde_json::{Value, json};
 
 use crate::fixtures;
@@ -164,7 +164,7 @@ fn context(body: &Body, model: &Model) -> Context<'static> {
     ctx.declare_func("flatten", variadic().build(flatten));
     ctx.declare_func("join", variadic().build(join));
     let provider = model.oidc.as_ref().map(|o| o.provider());
-    let provider_arn = podiam::policy::oidc_provider_arn(model);
+    let provider_arn = podiam::iam::policy::oidc_provider_arn(model);
     let mut locals = json!({
         format!("{prefix}oidc_provider"): provider,
         format!("{prefix}oidc_provider_arn"): provider_arn,
@@ -462,9 +462,10 @@ fn irsa_looks_up_or_creates_the_oidc_provider_and_annotates_the_account() {
     let model = Model::from_raw(&raw).expect("valid");
     let artifacts: Vec<_> = ["versions", "variables", "main", "outputs"]
         .iter()
-        .map(|f| podiam::artifact::by_name(&format!("terraform-{f}")).expect("artifact"))
+        .map(|f| podiam::artifacts::artifact::by_name(&format!("terraform-{f}")).expect("artifact"))
         .collect();
-    let rendered = podiam::bundle::render(&model, &artifacts).expect("no account id needed");
+    let rendered =
+        podiam::artifacts::bundle::render(&model, &artifacts).expect("no account id needed");
     let all: String = rendered.iter().map(|r| r.text.as_str()).collect();
     let body = &parse(&all);
     let cluster = one(body, "data", "aws_eks_cluster");
@@ -536,8 +537,8 @@ fn two_single_files_share_no_address_variable_or_output() {
                 ..fixtures::docs()
             };
             let model = Model::from_raw(&raw).expect("valid");
-            let artifact = podiam::artifact::by_name("terraform").expect("artifact");
-            podiam::bundle::render(&model, &[artifact]).expect("renders")[0]
+            let artifact = podiam::artifacts::artifact::by_name("terraform").expect("artifact");
+            podiam::artifacts::bundle::render(&model, &[artifact]).expect("renders")[0]
                 .text
                 .clone()
         };
@@ -582,14 +583,14 @@ fn tf_name_sets_every_name_and_is_validated() {
 
 #[test]
 fn terraform_schema_rejects_mutations() {
-    let artifact = podiam::artifact::by_name("terraform").expect("artifact");
+    let artifact = podiam::artifacts::artifact::by_name("terraform").expect("artifact");
     let rendered = fixtures::render(&fixtures::docs());
     let text = &rendered
         .iter()
         .find(|r| r.artifact.name == "terraform")
         .expect("rendered")
         .text;
-    assert!(podiam::check::check(artifact, text).is_empty());
+    assert!(podiam::artifacts::check::check(artifact, text).is_empty());
     let mutations: [(&str, String); 6] = [
         (
             "unknown resource type",
@@ -616,7 +617,7 @@ fn terraform_schema_rejects_mutations() {
     for (what, mutated) in mutations {
         assert_ne!(&mutated, text, "{what}: mutation applies");
         assert!(
-            !podiam::check::check(artifact, &mutated).is_empty(),
+            !podiam::artifacts::check::check(artifact, &mutated).is_empty(),
             "accepted: {what}"
         );
     }
@@ -675,7 +676,8 @@ fn values_with_interpolation_syntax_stay_literal_in_every_terraform_file() {
         ("policy_name", "p%"),
     ];
     let model = Model::from_raw(&fixtures::docs()).expect("valid");
-    let mut context = serde_json::to_value(podiam::context::Context::new(&model)).expect("json");
+    let mut context =
+        serde_json::to_value(podiam::render::context::Context::new(&model)).expect("json");
     for (field, value) in hostile {
         context[field] = json!(value);
     }
@@ -695,7 +697,7 @@ fn values_with_interpolation_syntax_stay_literal_in_every_terraform_file() {
     context["terraform"]["role"]["path"] = role_hostile[0].1.clone();
     context["terraform"]["role"]["permissions_boundary"] = role_hostile[1].1.clone();
     context["terraform"]["role"]["tags"] = role_hostile[2].1.clone();
-    let engine = podiam::templates::Engine::builtin().expect("templates");
+    let engine = podiam::render::templates::Engine::builtin().expect("templates");
     let ctx = tera::Context::from_serialize(&context).expect("context");
     for template in ["terraform/single.tf", "terraform/variables.tf"] {
         let text = engine.render(template, &ctx).expect("renders");

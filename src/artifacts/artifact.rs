@@ -1,0 +1,296 @@
+//! The artifact table: one row per file podiam writes. The same table drives
+//! `render`, `generate`, `list`, `validate`, the checks and the README.
+
+use crate::formats::schemas::Schema;
+use crate::iam::policy;
+use crate::input::model::{Method, Model};
+
+/// How an artifact is parsed back before it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON document.
+    Json,
+    /// One YAML document.
+    Yaml,
+    /// A stream of YAML documents separated by `---`, each checked on its own.
+    YamlStream,
+    /// Terraform HCL, parsed with hcl-rs.
+    Hcl,
+    /// A bash script, checked with `bash -n` (see [`crate::formats::script`]).
+    Shell,
+    /// A Markdown document, checked for balanced fences (see [`crate::formats::markdown`]).
+    Markdown,
+}
+
+impl Format {
+    /// The format's name, for listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+            Format::YamlStream => "yaml-stream",
+            Format::Hcl => "hcl",
+            Format::Shell => "shell",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+/// A parameter an artifact cannot do without, for some method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// IRSA's trust names the OIDC provider: account id and issuer.
+    IrsaTrust,
+    /// IRSA's service account annotation names the role ARN: account id.
+    IrsaRoleArn,
+}
+
+impl Need {
+    /// What the model lacks for this need, as sentences; empty when satisfied.
+    pub fn missing(self, model: &Model) -> Vec<String> {
+        if model.method != Method::Irsa {
+            return Vec::new();
+        }
+        match self {
+            Need::IrsaTrust => policy::irsa_missing(model),
+            Need::IrsaRoleArn if model.account_id.is_none() => vec![
+                "account-id: the IRSA service account annotation holds the role ARN, which holds the account id; give --account-id or set AWS_ACCOUNT_ID".to_owned(),
+            ],
+            Need::IrsaRoleArn => Vec::new(),
+        }
+    }
+}
+
+/// One row of the artifact table.
+#[derive(Debug)]
+pub struct Artifact {
+    /// The name used by `render` and `validate`.
+    pub name: &'static str,
+    /// The template that renders it (see `templates/`).
+    pub template: &'static str,
+    /// Where `generate` writes it, relative to `--out`.
+    pub path: &'static str,
+    /// How it is parsed back.
+    pub format: Format,
+    /// The schema it must pass; `None` for formats that are not data (shell, Markdown).
+    pub schema: Option<Schema>,
+    /// Whether it is written executable (0755).
+    pub executable: bool,
+    /// Parameters it cannot do without.
+    pub needs: &'static [Need],
+    /// One line on what it is.
+    pub summary: &'static str,
+}
+
+/// Every artifact, in the order of the docs page's procedure.
+pub const ARTIFACTS: &[Artifact] = &[
+    Artifact {
+        name: "s3-access-policy",
+        template: "iam/s3-access-policy.json",
+        path: "iam/s3-access-policy.json",
+        format: Format::Json,
+        schema: Some(Schema::IamPolicy),
+        executable: false,
+        needs: &[],
+        summary: "IAM permission policy for the access profile (default: the docs page's five actions on the bucket)",
+    },
+    Artifact {
+        name: "trust-policy",
+        template: "iam/trust-policy.json",
+        path: "iam/trust-policy.json",
+        format: Format::Json,
+        schema: Some(Schema::TrustPolicy),
+        executable: false,
+        needs: &[Need::IrsaTrust],
+        summary: "IAM role trust policy for the method; Pod Identity is pinned to cluster, namespace and service account by default",
+    },
+    Artifact {
+        name: "skypilot-config",
+        template: "skypilot/config.yaml",
+        path: "skypilot/config.yaml",
+        format: Format::Yaml,
+        schema: Some(Schema::SkypilotConfig),
+        executable: false,
+        needs: &[],
+        summary: "lines to merge into ~/.sky/config.yaml (aws.remote_identity: NO_UPLOAD)",
+    },
+    Artifact {
+        name: "skypilot-task",
+        template: "skypilot/task.yaml",
+        path: "skypilot/task.yaml",
+        format: Format::Yaml,
+        schema: Some(Schema::SkypilotTask),
+        executable: false,
+        needs: &[],
+        summary: "SkyPilot smoke-test task that mounts the bucket and lists it",
+    },
+    Artifact {
+        name: "serviceaccount",
+        template: "kubernetes/serviceaccount.yaml",
+        path: "kubernetes/serviceaccount.yaml",
+        format: Format::YamlStream,
+        schema: Some(Schema::KubernetesManifest),
+        executable: false,
+        needs: &[Need::IrsaRoleArn],
+        summary: "Kubernetes ServiceAccount (and Namespace when not 'default'); IRSA adds the role annotation",
+    },
+    Artifact {
+        name: "apply-script",
+        template: "scripts/apply.sh",
+        path: "scripts/apply.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "creates every AWS (and, for IRSA, Kubernetes) resource of the docs page; idempotent; --dry-run",
+    },
+    Artifact {
+        name: "verify-script",
+        template: "scripts/verify.sh",
+        path: "scripts/verify.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "the docs page's troubleshooting as PASS/FAIL checks; exits non-zero on any failure",
+    },
+    Artifact {
+        name: "teardown-script",
+        template: "scripts/teardown.sh",
+        path: "scripts/teardown.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "deletes what apply.sh created, in reverse; asks first unless --yes",
+    },
+    Artifact {
+        name: "runbook",
+        template: "RUNBOOK.md",
+        path: "RUNBOOK.md",
+        format: Format::Markdown,
+        schema: None,
+        executable: false,
+        needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
+        summary: "the docs page rewritten for these values and this method: what, why, JSON, commands, test, troubleshooting",
+    },
+    Artifact {
+        name: "terraform-versions",
+        template: "terraform/versions.tf",
+        path: "terraform/versions.tf",
+        format: Format::Hcl,
+        schema: Some(Schema::Terraform),
+        executable: false,
+        needs: &[],
+        summary: "Terraform module: required providers (aws; kubernetes for IRSA)",
+    },
+    Artifact {
+        name: "terraform-variables",
+        template: "terraform/variables.tf",
+        path: "terraform/variables.tf",
+        format: Format::Hcl,
+        schema: Some(Schema::Terraform),
+        executable: false,
+        needs: &[],
+        summary: "Terraform module: one variable per input, defaulting to the given values, validated",
+    },
+    Artifact {
+        name: "terraform-main",
+        template: "terraform/main.tf",
+        path: "terraform/main.tf",
+        format: Format::Hcl,
+        schema: Some(Schema::Terraform),
+        executable: false,
+        needs: &[],
+        summary: "Terraform module: policy, role, attachment, and the association or OIDC trust",
+    },
+    Artifact {
+        name: "terraform-outputs",
+        template: "terraform/outputs.tf",
+        path: "terraform/outputs.tf",
+        format: Format::Hcl,
+        schema: Some(Schema::Terraform),
+        executable: false,
+        needs: &[],
+        summary: "Terraform module: role ARN, policy ARN, association id or OIDC provider ARN",
+    },
+    Artifact {
+        name: "terraform",
+        template: "terraform/single.tf",
+        path: "<tf-name>.tf",
+        format: Format::Hcl,
+        schema: Some(Schema::Terraform),
+        executable: false,
+        needs: &[],
+        summary: "single Terraform file for an existing root module (render only; generate does not write it)",
+    },
+    Artifact {
+        name: "review",
+        template: "REVIEW.md",
+        path: "REVIEW.md",
+        format: Format::Markdown,
+        schema: None,
+        executable: false,
+        needs: &[Need::IrsaTrust],
+        summary: "review sheet in plain words (as `podiam explain`): who can assume the role, what it can reach, risks",
+    },
+    Artifact {
+        name: MANIFEST,
+        template: "manifest.json",
+        path: "manifest.json",
+        format: Format::Json,
+        schema: Some(Schema::Manifest),
+        executable: false,
+        needs: &[],
+        summary: "what the bundle holds: podiam version, normalised parameters, each artifact's SHA-256 and schema",
+    },
+];
+
+/// The manifest's name: it hashes every other artifact, so it renders last.
+pub const MANIFEST: &str = "manifest";
+
+/// Artifacts that `render` prints but `generate` does not write.
+const RENDER_ONLY: &[&str] = &["terraform"];
+
+impl Artifact {
+    /// Whether `generate` writes this artifact into the bundle.
+    pub fn in_bundle(&self) -> bool {
+        !RENDER_ONLY.contains(&self.name)
+    }
+}
+
+impl Artifact {
+    /// What the artifact is checked against before it is written: its
+    /// schema, or for formats without one, the parse-back check.
+    pub fn check_name(&self) -> &'static str {
+        match (self.schema, self.format) {
+            (Some(schema), _) => schema.name(),
+            (None, Format::Shell) => "bash -n",
+            (None, Format::Markdown) => "markdown structure",
+            (None, format) => format.name(),
+        }
+    }
+}
+
+/// Looks an artifact up by name.
+pub fn by_name(name: &str) -> Option<&'static Artifact> {
+    ARTIFACTS.iter().find(|a| a.name == name)
+}
+
+/// What the model lacks to render `artifact`, as sentences.
+pub fn missing(artifact: &Artifact, model: &Model) -> Vec<String> {
+    artifact
+        .needs
+        .iter()
+        .flat_map(|n| n.missing(model))
+        .collect()
+}
+
+/// One rendered, checked artifact.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The table row it came from.
+    pub artifact: &'static Artifact,
+    /// Its text, ready to write.
+    pub text: String,
+}

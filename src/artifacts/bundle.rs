@@ -1,0 +1,174 @@
+//! Rendering: every selected artifact is rendered and checked in memory; the
+//! caller gets all of them or an error, never a partial set.
+
+use crate::artifacts::artifact::{self, ARTIFACTS, Artifact, Rendered};
+use crate::artifacts::check;
+use crate::artifacts::manifest;
+use crate::error::Error;
+use crate::input::model::Model;
+use crate::render::context::Context;
+use crate::render::templates::Engine;
+
+/// Renders and checks `selection` for `model`.
+///
+/// Fails with [`Error::Missing`] (before rendering) when a parameter an
+/// artifact needs is absent, and with [`Error::ArtifactCheck`] when a
+/// rendered artifact fails its parse-back or schema check. The manifest
+/// hashes every other artifact, so selecting it renders them all.
+pub fn render(model: &Model, selection: &[&'static Artifact]) -> Result<Vec<Rendered>, Error> {
+    render_with(Engine::builtin()?, model, selection)
+}
+
+/// [`render`] with a given template engine (built-ins or overrides).
+pub fn render_with(
+    engine: &Engine,
+    model: &Model,
+    selection: &[&'static Artifact],
+) -> Result<Vec<Rendered>, Error> {
+    let rendered = render_in_process(engine, model, selection)?;
+    match check_scripts(engine, &[&rendered]).into_iter().next() {
+        Some((_, error)) => Err(error),
+        None => Ok(rendered),
+    }
+}
+
+/// The shell syntax of every script in `bundles`, with one bash process;
+/// the failures, each with the index of its bundle.
+pub fn check_scripts(engine: &Engine, bundles: &[&[Rendered]]) -> Vec<(usize, Error)> {
+    let scripts: Vec<(usize, &Rendered)> = bundles
+        .iter()
+        .enumerate()
+        .flat_map(|(i, b)| {
+            b.iter()
+                .filter(|r| r.artifact.format == crate::artifacts::artifact::Format::Shell)
+                .map(move |r| (i, r))
+        })
+        .collect();
+    let texts: Vec<&str> = scripts.iter().map(|(_, r)| r.text.as_str()).collect();
+    crate::formats::script::syntax_many(&texts)
+        .into_iter()
+        .zip(scripts)
+        .filter_map(|(result, (i, r))| {
+            let message = result.err()?;
+            let problems = vec![crate::formats::script::problem(message)];
+            Some((
+                i,
+                Error::ArtifactCheck {
+                    artifact: r.artifact.name,
+                    origin: origin(engine, r.artifact),
+                    problems,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// [`render_with`] without the shell syntax check, which the caller must
+/// run with [`check_scripts`] (batches do it once for every target).
+pub fn render_in_process(
+    engine: &Engine,
+    model: &Model,
+    selection: &[&'static Artifact],
+) -> Result<Vec<Rendered>, Error> {
+    let wants_manifest = selection.iter().any(|a| a.name == artifact::MANIFEST);
+    let mut needed: Vec<&'static Artifact> = selection.to_vec();
+    if wants_manifest {
+        needed.extend(
+            in_bundle()
+                .into_iter()
+                .filter(|a| !selection.iter().any(|s| std::ptr::eq(*s, *a))),
+        );
+    }
+    require(model, &needed)?;
+    let schemas: Vec<crate::formats::schemas::Schema> =
+        needed.iter().filter_map(|a| a.schema).collect();
+    if schemas.len() > 1 {
+        crate::formats::schemas::warm_up(&schemas);
+    }
+    let mut context =
+        tera::Context::from_serialize(&Context::new(model)).map_err(|e| Error::Template {
+            template: "(context)".into(),
+            message: e.to_string(),
+        })?;
+    let mut rendered = needed
+        .iter()
+        .filter(|a| a.name != artifact::MANIFEST)
+        .map(|a| render_one(engine, &context, a))
+        .collect::<Result<Vec<_>, Error>>()?;
+    if let Some(row) = needed.iter().find(|a| a.name == artifact::MANIFEST) {
+        let hashed: Vec<Rendered> = rendered
+            .iter()
+            .filter(|r| r.artifact.in_bundle())
+            .cloned()
+            .collect();
+        context.insert("manifest", &manifest::build(model, &hashed));
+        rendered.push(render_one(engine, &context, row)?);
+    }
+    rendered.retain(|r| selection.iter().any(|a| std::ptr::eq(*a, r.artifact)));
+    Ok(rendered)
+}
+
+fn render_one(
+    engine: &Engine,
+    context: &tera::Context,
+    artifact: &'static Artifact,
+) -> Result<Rendered, Error> {
+    let text = engine.render(artifact.template, context)?;
+    let problems = check::check_in_process(artifact, &text);
+    if problems.is_empty() {
+        Ok(Rendered { artifact, text })
+    } else {
+        let origin = origin(engine, artifact);
+        Err(Error::ArtifactCheck {
+            artifact: artifact.name,
+            origin,
+            problems,
+        })
+    }
+}
+
+/// Where a failing artifact's text came from, for error messages.
+fn origin(engine: &Engine, artifact: &Artifact) -> String {
+    if engine.is_overridden(artifact.template) {
+        format!("rendered by the override of template {}", artifact.template)
+    } else {
+        "a bug in podiam".to_owned()
+    }
+}
+
+/// Every artifact in the table, render-only ones included.
+pub fn all() -> Vec<&'static Artifact> {
+    ARTIFACTS.iter().collect()
+}
+
+/// The artifacts `generate` writes.
+pub fn in_bundle() -> Vec<&'static Artifact> {
+    artifact::ARTIFACTS
+        .iter()
+        .filter(|a| a.in_bundle())
+        .collect()
+}
+
+fn require(model: &Model, artifacts: &[&'static Artifact]) -> Result<(), Error> {
+    let mut names = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
+    for artifact in artifacts {
+        let lacks = artifact::missing(artifact, model);
+        if !lacks.is_empty() {
+            names.push(artifact.name);
+        }
+        for line in lacks {
+            if !missing.contains(&line) {
+                missing.push(line);
+            }
+        }
+    }
+    if names.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Missing {
+            artifacts: names,
+            missing,
+        })
+    }
+}

@@ -1,0 +1,302 @@
+//! The command line's arguments (clap): the subcommands, and the parameters
+//! as flags and environment variables, turned into raw parameters and then
+//! validated targets.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cli::targets::{self, Target};
+use crate::cli::ui::Ui;
+use crate::error::Error;
+use crate::input::params::{ParamsFile, RawParams};
+use crate::render::templates::Engine;
+
+const EXAMPLES: &str = "\
+Examples:
+  # The Pod Identity bundle for the docs page's values
+  podiam generate --cluster my-eks-cluster --region us-west-2 \\
+    --bucket my-bucket --out bundle
+
+  # IRSA needs the account id and the cluster's OIDC issuer
+  podiam generate --cluster my-eks-cluster --region us-west-2 \\
+    --bucket my-bucket --method irsa --account-id 123456789012 \\
+    --oidc-issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE \\
+    --out bundle
+
+  # The docs page's environment variables work too
+  EKS_CLUSTER_NAME=c AWS_REGION=us-west-2 S3_BUCKET=my-bucket \\
+    podiam render trust-policy
+
+Exit codes: 0 success; 1 an output or check failed; 2 usage or input error.";
+
+/// podiam: IAM roles for S3 access from EKS pods, rendered offline.
+#[derive(Debug, Parser)]
+#[command(name = "podiam", version, about, after_help = EXAMPLES)]
+#[command(
+    long_about = "Renders, offline, every artifact needed to give pods on Amazon EKS access to an S3 bucket \
+through an IAM role, by EKS Pod Identity or IRSA: IAM policies, SkyPilot config and task, Kubernetes manifests. \
+Every artifact is parsed back and checked against its schema before anything is written. podiam never calls AWS or Kubernetes."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+    /// Print only errors: no notes, no list of written files.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Also print each artifact as it is rendered and checked.
+    #[arg(long, short, global = true)]
+    pub(crate) verbose: bool,
+}
+
+/// The parameters, from flags or the docs page's environment variables.
+/// Precedence: flag > environment > params file > default.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Parameters")]
+pub struct ParamArgs {
+    /// EKS cluster name.
+    #[arg(long, env = "EKS_CLUSTER_NAME", value_name = "NAME")]
+    cluster: Option<String>,
+    /// AWS region; the partition (aws, aws-cn, aws-us-gov) follows from it.
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    region: Option<String>,
+    /// S3 bucket name; repeat for more buckets (the first names the role and policy).
+    #[arg(long, env = "S3_BUCKET", value_name = "BUCKET")]
+    bucket: Vec<String>,
+    /// Kubernetes namespace [default: default].
+    #[arg(long, env = "K8S_NAMESPACE", value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// Kubernetes service account [default: skypilot-service-account].
+    #[arg(long, env = "K8S_SERVICE_ACCOUNT", value_name = "NAME")]
+    service_account: Option<String>,
+    /// kubeconfig context to pin SkyPilot to.
+    #[arg(long, env = "KUBE_CONTEXT", value_name = "CONTEXT")]
+    kube_context: Option<String>,
+    /// AWS account id (12 digits); IRSA artifacts need it.
+    #[arg(long, env = "AWS_ACCOUNT_ID", value_name = "ID")]
+    account_id: Option<String>,
+    /// How pods get the role [default: pod-identity].
+    #[arg(long, value_parser = ["pod-identity", "irsa"])]
+    method: Option<String>,
+    /// The cluster's OIDC issuer URL (IRSA), from `aws eks describe-cluster`.
+    #[arg(long, value_name = "URL")]
+    oidc_issuer: Option<String>,
+    /// IAM policy name [default: SkyPilotS3Access-<bucket>].
+    #[arg(long, env = "IAM_POLICY_NAME", value_name = "NAME")]
+    policy_name: Option<String>,
+    /// IAM role name [default: SkyPilotS3Role-<bucket>].
+    #[arg(long, env = "IAM_ROLE_NAME", value_name = "NAME")]
+    role_name: Option<String>,
+    /// What pods may do with objects [default: read-write; read-only for COPY].
+    #[arg(long, value_parser = ["read-write", "read-only"], help_heading = "Access")]
+    access: Option<String>,
+    /// SkyPilot mount mode of the test task [default: MOUNT_CACHED].
+    #[arg(long, value_parser = ["MOUNT_CACHED", "MOUNT", "COPY"], help_heading = "Access")]
+    mount_mode: Option<String>,
+    /// Also grant s3:AbortMultipartUpload (rclone cleans up failed uploads with it).
+    #[arg(long, help_heading = "Access")]
+    multipart_cleanup: bool,
+    /// Limit objects to this key prefix, and listing to it; repeatable.
+    #[arg(long, value_name = "PREFIX", help_heading = "Access")]
+    prefix: Vec<String>,
+    /// KMS key ARN of an SSE-KMS bucket: adds kms:Decrypt (and GenerateDataKey for read-write) via S3 only.
+    #[arg(long, value_name = "ARN", help_heading = "Access")]
+    kms_key: Option<String>,
+    /// Pod Identity: the docs page's trust statement exactly, without the default pinning.
+    #[arg(long, help_heading = "Trust", conflicts_with_all = ["trust_source_account", "trust_source_arn"])]
+    trust_minimal: bool,
+    /// Pod Identity: also pin the trust to the account (aws:SourceAccount); needs --account-id.
+    #[arg(long, help_heading = "Trust")]
+    trust_source_account: bool,
+    /// Pod Identity: also pin the trust to this cluster's associations (ArnLike aws:SourceArn); opt-in.
+    #[arg(long, help_heading = "Trust")]
+    trust_source_arn: bool,
+    /// Permissions boundary (managed policy ARN) for the role.
+    #[arg(long, value_name = "ARN", help_heading = "Role")]
+    permissions_boundary: Option<String>,
+    /// IAM path for the role and policy [default: /].
+    #[arg(long, value_name = "PATH", help_heading = "Role")]
+    iam_path: Option<String>,
+    /// The role's maximum session duration in seconds, 3600-43200 [default: 3600].
+    #[arg(long, value_name = "SECONDS", help_heading = "Role")]
+    max_session_duration: Option<String>,
+    /// Tag for the role and policy, key=value; repeatable.
+    #[arg(long, value_name = "KEY=VALUE", help_heading = "Role")]
+    tag: Vec<String>,
+    /// Terraform identifier for addresses, variables and outputs [default: s3_<bucket>[_<namespace>]].
+    #[arg(
+        long,
+        env = "PODIAM_TF_NAME",
+        value_name = "IDENT",
+        help_heading = "Terraform"
+    )]
+    tf_name: Option<String>,
+    /// Params file (YAML or JSON, `-` for stdin), below flags and environment.
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// Select one target of a batch params file.
+    #[arg(long, value_name = "NAME", help_heading = "Rendering")]
+    target: Option<String>,
+    /// Directory of template overrides: `<name>.tera` replaces the built-in of that name.
+    #[arg(long, value_name = "DIR", help_heading = "Rendering")]
+    templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Render, check and write every artifact below --out.
+    Generate {
+        #[command(flatten)]
+        params: ParamArgs,
+        /// Directory to write the bundle into.
+        #[arg(long, short, value_name = "DIR")]
+        out: PathBuf,
+        /// Replace existing files whose content differs.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-render in memory and compare with DIR: exit 0 if identical, 1 with a diff if not.
+    Check {
+        /// The bundle directory to compare.
+        dir: PathBuf,
+        #[command(flatten)]
+        params: ParamArgs,
+        /// Output format.
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+    },
+    /// A review sheet in plain words (Markdown): who can assume the role, what it can reach, the risks.
+    Explain {
+        #[command(flatten)]
+        params: ParamArgs,
+    },
+    /// Render one artifact to standard output.
+    Render {
+        /// The artifact's name (see `podiam list`).
+        artifact: String,
+        #[command(flatten)]
+        params: ParamArgs,
+    },
+    /// List the artifacts: name, path, format, schema.
+    List {
+        /// Print a Markdown table (as in the README) instead of columns.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print one of the JSON Schemas podiam checks against.
+    Schema {
+        /// The schema's name (params, iam-policy, trust-policy, ...).
+        name: String,
+    },
+    /// Check an existing file against an artifact's format and schema.
+    Validate {
+        /// The artifact's name (see `podiam list`).
+        artifact: String,
+        /// The file to check.
+        file: PathBuf,
+    },
+    /// Work with the built-in templates.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print podiam's man page (roff).
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TemplatesCommand {
+    /// Write the built-in templates below DIR, as a starting point for --templates.
+    Export {
+        /// Where to write them.
+        dir: PathBuf,
+        /// Replace existing files whose content differs.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+impl ParamArgs {
+    /// Flags and environment as one raw set.
+    fn given(&self) -> RawParams {
+        RawParams {
+            cluster: self.cluster.clone(),
+            region: self.region.clone(),
+            bucket: non_empty(&self.bucket),
+            namespace: self.namespace.clone(),
+            service_account: self.service_account.clone(),
+            kube_context: self.kube_context.clone(),
+            account_id: self.account_id.clone(),
+            method: self.method.clone(),
+            oidc_issuer: self.oidc_issuer.clone(),
+            policy_name: self.policy_name.clone(),
+            role_name: self.role_name.clone(),
+            access: self.access.clone(),
+            mount_mode: self.mount_mode.clone(),
+            multipart_cleanup: self.multipart_cleanup.then_some(true),
+            prefix: non_empty(&self.prefix),
+            kms_key: self.kms_key.clone(),
+            trust_minimal: self.trust_minimal.then_some(true),
+            trust_source_account: self.trust_source_account.then_some(true),
+            trust_source_arn: self.trust_source_arn.then_some(true),
+            permissions_boundary: self.permissions_boundary.clone(),
+            iam_path: self.iam_path.clone(),
+            max_session_duration: self.max_session_duration.clone(),
+            tag: non_empty(&self.tag),
+            tf_name: self.tf_name.clone(),
+        }
+    }
+
+    /// Every target, validated: flags and environment over the params file.
+    /// Notices go to stderr, naming their target in a batch.
+    pub fn targets(&self, ui: &Ui) -> Result<Vec<Target>, Error> {
+        let file = self.params.as_deref().map(ParamsFile::load).transpose()?;
+        let targets = targets::models(targets::raw_targets(
+            self.given(),
+            file,
+            self.target.as_deref(),
+        )?)?;
+        for t in &targets {
+            let prefix = targets::prefix(t.name.as_deref());
+            t.model
+                .notices
+                .iter()
+                .for_each(|n| ui.note(&format!("{prefix}{n}")));
+        }
+        Ok(targets)
+    }
+
+    /// The template engine: built-ins, or built-ins with overrides.
+    pub fn engine(&self) -> Result<EngineRef, Error> {
+        match &self.templates {
+            Some(dir) => Ok(EngineRef::Owned(Box::new(Engine::with_overrides(dir)?))),
+            None => Ok(EngineRef::Builtin(Engine::builtin()?)),
+        }
+    }
+}
+
+/// A repeated flag: `None` when not given, so lower sources can fill it.
+fn non_empty(values: &[String]) -> Option<Vec<String>> {
+    (!values.is_empty()).then(|| values.to_vec())
+}
+
+/// The built-in engine (shared) or one with overrides (owned).
+pub enum EngineRef {
+    /// The process-wide built-in templates.
+    Builtin(&'static Engine),
+    /// Built-ins with overrides from `--templates`.
+    Owned(Box<Engine>),
+}
+
+impl std::ops::Deref for EngineRef {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        match self {
+            EngineRef::Builtin(engine) => engine,
+            EngineRef::Owned(engine) => engine,
+        }
+    }
+}

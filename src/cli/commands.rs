@@ -1,0 +1,215 @@
+//! The bodies of podiam's commands. Each takes validated arguments from
+//! [`crate::cli`] and returns an [`Error`] for `main` to map to an exit code.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::artifacts::artifact::{self, ARTIFACTS};
+use crate::artifacts::bundle;
+use crate::artifacts::check;
+use crate::cli::args::ParamArgs;
+use crate::cli::targets::{self, TargetBundle};
+use crate::cli::ui::Ui;
+use crate::error::Error;
+use crate::formats::schemas::Schema;
+use crate::output::drift;
+use crate::output::write;
+use crate::render::templates::{EXTENSION, TEMPLATES};
+
+/// `podiam generate`: render and check every target, then write them all.
+pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
+    let bundles = render_targets(params, ui)?;
+    let report = write::write_files(out, &targets::files(&bundles), force)?;
+    print_report(&report, ui);
+    Ok(())
+}
+
+/// Every target of `params`, rendered and checked in memory.
+fn render_targets(params: &ParamArgs, ui: &Ui) -> Result<Vec<TargetBundle>, Error> {
+    let targets = params.targets(ui)?;
+    let bundles = targets::render(&*params.engine()?, &targets, &bundle::in_bundle())?;
+    for r in bundles.iter().flat_map(|b| &b.rendered) {
+        ui.detail(&format!(
+            "rendered and checked {} (schema {})",
+            r.artifact.path,
+            r.artifact.check_name()
+        ));
+    }
+    Ok(bundles)
+}
+
+fn print_report(report: &[(std::path::PathBuf, write::Status)], ui: &Ui) {
+    if !ui.quiet() {
+        let lines: String = report
+            .iter()
+            .map(|(path, status)| format!("{:<9} {}\n", status.word(), path.display()))
+            .collect();
+        print(&lines);
+    }
+}
+
+/// `podiam check`: compare a directory with a fresh in-memory render.
+pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Result<(), Error> {
+    let bundles = render_targets(params, ui)?;
+    let report = drift::compare(dir, &targets::files(&bundles))?;
+    if format == "json" {
+        let json =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Drift(e.to_string()))?;
+        print(&format!("{json}\n"));
+    } else if !(ui.quiet() && report.matches) {
+        print(&report.text());
+    }
+    if report.matches {
+        Ok(())
+    } else {
+        Err(Error::Drift(report.summary()))
+    }
+}
+
+/// `podiam render`: one artifact of one target to stdout.
+pub fn render(name: &str, params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
+    let artifact =
+        artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
+    let targets = params.targets(ui)?;
+    if targets.len() > 1 {
+        let names: Vec<&str> = targets.iter().filter_map(|t| t.name.as_deref()).collect();
+        let rule = format!(
+            "render prints one target; choose one of {} with --target",
+            names.join(", ")
+        );
+        return Err(Error::Invalid(vec![crate::error::Violation::new(
+            "target", None, rule,
+        )]));
+    }
+    let bundles = targets::render(&*params.engine()?, &targets, &[artifact])?;
+    bundles
+        .iter()
+        .flat_map(|b| &b.rendered)
+        .for_each(|r| print(&r.text));
+    Ok(())
+}
+
+/// `podiam explain`: the review sheet of every target.
+pub fn explain(params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
+    let mut sheets = Vec::new();
+    let mut problems = Vec::new();
+    for target in params.targets(ui)? {
+        let prefix = targets::prefix(target.name.as_deref());
+        match crate::iam::explain::markdown(&target.model) {
+            Ok(sheet) => sheets.push(sheet),
+            Err(e) => problems.push(format!("{prefix}cannot explain: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Targets { problems, code: 2 });
+    }
+    print(&sheets.join("\n"));
+    Ok(())
+}
+
+/// `podiam validate`: check an existing file as an artifact.
+pub fn validate(name: &str, file: &Path) -> Result<(), Error> {
+    let artifact =
+        artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
+    let path = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| Error::InputRead {
+        path: path.clone(),
+        source,
+    })?;
+    let problems = check::check(artifact, &text);
+    if !problems.is_empty() {
+        return Err(Error::InvalidFile {
+            path,
+            artifact: artifact.name,
+            problems,
+        });
+    }
+    print(&format!(
+        "{path}: valid {name} (schema {})\n",
+        artifact.check_name()
+    ));
+    Ok(())
+}
+
+/// `podiam schema`: print one schema.
+pub fn schema(name: &str) -> Result<(), Error> {
+    let schema = Schema::by_name(name).ok_or_else(|| {
+        Error::UnknownSchema(
+            name.to_owned(),
+            Schema::names().collect::<Vec<_>>().join(", "),
+        )
+    })?;
+    print(schema.text());
+    Ok(())
+}
+
+/// `podiam templates export`: the built-in templates as files.
+pub fn export_templates(dir: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
+    let paths: Vec<String> = TEMPLATES
+        .iter()
+        .map(|(name, _)| format!("{name}{EXTENSION}"))
+        .collect();
+    let files: Vec<write::OutFile> = paths
+        .iter()
+        .zip(TEMPLATES)
+        .map(|(p, (_, text))| write::OutFile {
+            path: p.clone(),
+            text,
+            executable: false,
+        })
+        .collect();
+    let report = write::write_files(dir, &files, force)?;
+    print_report(&report, ui);
+    Ok(())
+}
+
+/// The artifact table as text.
+pub fn list() -> String {
+    let rows: Vec<[&str; 5]> = std::iter::once(["NAME", "PATH", "FORMAT", "CHECKED BY", "WHAT"])
+        .chain(
+            ARTIFACTS
+                .iter()
+                .map(|a| [a.name, a.path, a.format.name(), a.check_name(), a.summary]),
+        )
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
+    let widths = [width(0), width(1), width(2), width(3)];
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}\n",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3]
+            )
+        })
+        .collect()
+}
+
+/// The artifact table as Markdown, for the README.
+pub fn list_markdown() -> String {
+    let mut text =
+        String::from("| name | path | format | checked by | what it is |\n|---|---|---|---|---|\n");
+    for a in ARTIFACTS {
+        text.push_str(&format!(
+            "| `{}` | `{}` | {} | `{}` | {} |\n",
+            a.name,
+            a.path,
+            a.format.name(),
+            a.check_name(),
+            a.summary
+        ));
+    }
+    text
+}
+
+/// Writes to stdout, ignoring a closed pipe (as `podiam render … | head` does).
+pub fn print(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}

@@ -1,0 +1,271 @@
+//! Targets: the one set of parameters of a plain run, or the named targets
+//! of a batch params file. Every target is validated and rendered before
+//! anything is written, and every error names its target.
+
+use std::collections::BTreeMap;
+
+use crate::artifacts::artifact::Artifact;
+use crate::artifacts::artifact::Rendered;
+use crate::artifacts::bundle;
+use crate::error::Error;
+use crate::iam::policy;
+use crate::input::model::Model;
+use crate::input::params::{ParamsFile, RawParams};
+use crate::input::rules;
+use crate::output::write::OutFile;
+use crate::render::templates::Engine;
+
+/// A validated target: its name (batch only) and model.
+#[derive(Debug)]
+pub struct Target {
+    /// The target's name, which is also its folder; `None` for a plain run.
+    pub name: Option<String>,
+    /// Its validated parameters.
+    pub model: Model,
+}
+
+/// A target's rendered artifacts.
+#[derive(Debug)]
+pub struct TargetBundle {
+    /// The target's name; `None` for a plain run.
+    pub name: Option<String>,
+    /// Its rendered, checked artifacts.
+    pub rendered: Vec<Rendered>,
+}
+
+/// Combines flags and environment (`given`) with the params file, giving
+/// each target's raw parameters. `only` selects one target of a batch.
+pub fn raw_targets(
+    given: RawParams,
+    file: Option<ParamsFile>,
+    only: Option<&str>,
+) -> Result<Vec<(Option<String>, RawParams)>, Error> {
+    let targets = match file {
+        None if only.is_some() => return Err(needs_batch(only)),
+        Some(ParamsFile::Single(_)) if only.is_some() => return Err(needs_batch(only)),
+        None => vec![(None, given)],
+        Some(ParamsFile::Single(params)) => vec![(None, given.or(params))],
+        Some(ParamsFile::Batch { defaults, targets }) => targets
+            .into_iter()
+            .map(|t| {
+                (
+                    Some(t.name),
+                    given.clone().or(t.params).or(defaults.clone()),
+                )
+            })
+            .collect(),
+    };
+    let Some(only) = only else { return Ok(targets) };
+    let names: Vec<String> = targets.iter().filter_map(|(n, _)| n.clone()).collect();
+    let chosen: Vec<_> = targets
+        .into_iter()
+        .filter(|(n, _)| n.as_deref() == Some(only))
+        .collect();
+    if chosen.is_empty() {
+        let rule = format!(
+            "the params file has no such target; it has: {}",
+            names.join(", ")
+        );
+        return Err(Error::Invalid(vec![crate::error::Violation::new(
+            "target",
+            Some(only),
+            rule,
+        )]));
+    }
+    Ok(chosen)
+}
+
+fn needs_batch(only: Option<&str>) -> Error {
+    let rule = "--target selects a target of a batch params file (one with `targets:`), and none was given";
+    Error::Invalid(vec![crate::error::Violation::new("target", only, rule)])
+}
+
+/// Validates every target, then checks that targets do not clash.
+pub fn models(raws: Vec<(Option<String>, RawParams)>) -> Result<Vec<Target>, Error> {
+    let batch = raws.iter().any(|(n, _)| n.is_some());
+    let mut problems = Vec::new();
+    let mut targets = Vec::new();
+    for (name, raw) in raws {
+        if let Some(n) = &name
+            && let Err(rule) = rules::namespace(n)
+        {
+            problems.push(format!(
+                "target {n:?}: target names become folder names; {rule}"
+            ));
+            continue;
+        }
+        match Model::from_raw(&raw).and_then(|model| policy::check_limits(&model).map(|()| model)) {
+            Ok(model) => targets.push(Target { name, model }),
+            Err(e) if batch => problems.extend(lines(name.as_deref(), &e)),
+            Err(e) => return Err(e),
+        }
+    }
+    problems.extend(clashes(&targets));
+    if problems.is_empty() {
+        Ok(targets)
+    } else {
+        Err(Error::Targets { problems, code: 2 })
+    }
+}
+
+/// Renders `selection` for every target; all must succeed.
+pub fn render(
+    engine: &Engine,
+    targets: &[Target],
+    selection: &[&'static Artifact],
+) -> Result<Vec<TargetBundle>, Error> {
+    let results = render_parallel(engine, targets, selection);
+    let mut bundles = Vec::new();
+    let mut problems = Vec::new();
+    let mut code = 0;
+    for (target, result) in targets.iter().zip(results) {
+        match result {
+            Ok(rendered) => bundles.push(TargetBundle {
+                name: target.name.clone(),
+                rendered,
+            }),
+            Err(e) if target.name.is_some() => {
+                code = code.max(e.exit_code());
+                problems.extend(lines(target.name.as_deref(), &e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Targets { problems, code });
+    }
+    check_scripts(engine, &bundles)?;
+    Ok(bundles)
+}
+
+/// Renders every target in memory, the targets spread over the cores; the
+/// results come back in the targets' order.
+fn render_parallel(
+    engine: &Engine,
+    targets: &[Target],
+    selection: &[&'static Artifact],
+) -> Vec<Result<Vec<Rendered>, Error>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(targets.len().max(1));
+    let chunk = targets.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = targets
+            .chunks(chunk)
+            .map(|part| {
+                let work = move || {
+                    part.iter()
+                        .map(|t| bundle::render_in_process(engine, &t.model, selection))
+                        .collect::<Vec<_>>()
+                };
+                (part.len(), scope.spawn(work))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(len, handle)| {
+                handle.join().unwrap_or_else(|_| {
+                    let panicked = || Error::Targets {
+                        problems: vec!["a rendering thread panicked (a bug in podiam)".into()],
+                        code: 1,
+                    };
+                    (0..len).map(|_| Err(panicked())).collect()
+                })
+            })
+            .collect()
+    })
+}
+
+/// The shell syntax of every target's scripts, with one bash process; a
+/// failure names its target (in a batch) and artifact.
+fn check_scripts(engine: &Engine, bundles: &[TargetBundle]) -> Result<(), Error> {
+    let rendered: Vec<&[Rendered]> = bundles.iter().map(|b| b.rendered.as_slice()).collect();
+    let mut failures = bundle::check_scripts(engine, &rendered);
+    if failures.is_empty() {
+        return Ok(());
+    }
+    if bundles.iter().all(|b| b.name.is_none()) {
+        let (_, error) = failures.swap_remove(0);
+        return Err(error);
+    }
+    let problems = failures
+        .iter()
+        .flat_map(|(i, e)| lines(bundles[*i].name.as_deref(), e))
+        .collect();
+    Err(Error::Targets { problems, code: 1 })
+}
+
+/// Every file of every bundle, with its path below `--out`.
+pub fn files(bundles: &[TargetBundle]) -> Vec<OutFile<'_>> {
+    bundles
+        .iter()
+        .flat_map(|b| {
+            b.rendered.iter().map(move |r| OutFile {
+                path: match &b.name {
+                    Some(name) => format!("{name}/{}", r.artifact.path),
+                    None => r.artifact.path.to_owned(),
+                },
+                text: &r.text,
+                executable: r.artifact.executable,
+            })
+        })
+        .collect()
+}
+
+/// `target "<name>": ` in a batch, nothing for a plain run: how every
+/// message about one target starts.
+pub fn prefix(name: Option<&str>) -> String {
+    name.map(|n| format!("target {n:?}: ")).unwrap_or_default()
+}
+
+/// An error's lines, each naming the target.
+fn lines(name: Option<&str>, error: &Error) -> Vec<String> {
+    let prefix = prefix(name);
+    match error {
+        Error::Invalid(violations) => violations.iter().map(|v| format!("{prefix}{v}")).collect(),
+        other => vec![format!("{prefix}{other}")],
+    }
+}
+
+/// Targets that would write the same folder or create the same IAM names.
+/// IAM role and policy names are unique case-insensitively.
+fn clashes(targets: &[Target]) -> Vec<String> {
+    type Key = fn(&Target) -> Option<String>;
+    let checks: [(&str, Key); 3] = [
+        ("output folder", |t| {
+            t.name.as_ref().map(|n| n.to_ascii_lowercase())
+        }),
+        ("role name", |t| {
+            Some(t.model.role_name.as_str().to_ascii_lowercase())
+        }),
+        ("policy name", |t| {
+            Some(t.model.policy_name.as_str().to_ascii_lowercase())
+        }),
+    ];
+    let mut problems = Vec::new();
+    for (what, key) in checks {
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for t in targets {
+            if let Some(k) = key(t) {
+                seen.entry(k)
+                    .or_default()
+                    .push(t.name.clone().unwrap_or_default());
+            }
+        }
+        for (value, names) in seen.into_iter().filter(|(_, n)| n.len() > 1) {
+            problems.push(format!(
+                "targets {} share the {what} {value:?} (compared case-insensitively, as IAM does); each target needs its own",
+                quoted(&names)
+            ));
+        }
+    }
+    problems
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}

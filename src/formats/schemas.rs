@@ -1,0 +1,180 @@
+//! The JSON Schemas in `schemas/`, embedded in the binary and compiled once.
+
+use std::sync::OnceLock;
+
+use jsonschema::Validator;
+use serde_json::Value;
+
+use crate::error::Problem;
+
+/// Every schema podiam ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// The params file.
+    Params,
+    /// An IAM identity (permission) policy.
+    IamPolicy,
+    /// An IAM role trust policy.
+    TrustPolicy,
+    /// The subset of SkyPilot's `~/.sky/config.yaml` that podiam writes.
+    SkypilotConfig,
+    /// The SkyPilot smoke-test task.
+    SkypilotTask,
+    /// One Kubernetes Namespace or ServiceAccount document.
+    KubernetesManifest,
+    /// The bundle's `manifest.json`.
+    Manifest,
+    /// The blocks of a Terraform file podiam writes, as hcl-rs reads them.
+    Terraform,
+}
+
+/// The schemas: variant, name, and the embedded text.
+const ALL: [(Schema, &str, &str); 8] = [
+    (
+        Schema::Params,
+        "params",
+        include_str!("../../schemas/params.schema.json"),
+    ),
+    (
+        Schema::IamPolicy,
+        "iam-policy",
+        include_str!("../../schemas/iam-policy.schema.json"),
+    ),
+    (
+        Schema::TrustPolicy,
+        "trust-policy",
+        include_str!("../../schemas/trust-policy.schema.json"),
+    ),
+    (
+        Schema::SkypilotConfig,
+        "skypilot-config",
+        include_str!("../../schemas/skypilot-config.schema.json"),
+    ),
+    (
+        Schema::SkypilotTask,
+        "skypilot-task",
+        include_str!("../../schemas/skypilot-task.schema.json"),
+    ),
+    (
+        Schema::KubernetesManifest,
+        "kubernetes-manifest",
+        include_str!("../../schemas/kubernetes-manifest.schema.json"),
+    ),
+    (
+        Schema::Manifest,
+        "manifest",
+        include_str!("../../schemas/manifest.schema.json"),
+    ),
+    (
+        Schema::Terraform,
+        "terraform",
+        include_str!("../../schemas/terraform.schema.json"),
+    ),
+];
+
+impl Schema {
+    /// The schema's name (`schemas/<name>.schema.json`).
+    pub fn name(self) -> &'static str {
+        entry(self).1
+    }
+
+    /// The schema's JSON text.
+    pub fn text(self) -> &'static str {
+        entry(self).2
+    }
+
+    /// Looks a schema up by name.
+    pub fn by_name(name: &str) -> Option<Schema> {
+        ALL.iter().find(|(_, n, _)| *n == name).map(|(s, _, _)| *s)
+    }
+
+    /// The names of all schemas.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        ALL.iter().map(|(_, n, _)| *n)
+    }
+}
+
+/// `ALL` is ordered by variant, so a variant's discriminant is its index.
+fn entry(schema: Schema) -> &'static (Schema, &'static str, &'static str) {
+    &ALL[schema as usize]
+}
+
+/// Each schema compiled at most once per process, on first use. An
+/// embedded schema that does not compile is a build defect, caught by the
+/// test suite; here it becomes a validator that reports the compile error on
+/// every check.
+static VALIDATORS: [OnceLock<Result<Validator, String>>; ALL.len()] =
+    [const { OnceLock::new() }; ALL.len()];
+
+fn validator(schema: Schema) -> &'static Result<Validator, String> {
+    let (_, name, text) = entry(schema);
+    VALIDATORS[schema as usize].get_or_init(|| compile(name, text))
+}
+
+/// Compiles `schemas` ahead of use, spread over the cores: a whole bundle
+/// needs most of them, and compiling them one after another is most of a
+/// single run's time.
+pub fn warm_up(schemas: &[Schema]) {
+    let cold: Vec<Schema> = schemas
+        .iter()
+        .copied()
+        .filter(|s| VALIDATORS[*s as usize].get().is_none())
+        .collect();
+    if cold.len() < 2 {
+        return;
+    }
+    let schemas = cold.as_slice();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(schemas.len().max(1));
+    let chunk = schemas.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        for part in schemas.chunks(chunk) {
+            scope.spawn(move || {
+                part.iter().for_each(|s| {
+                    let _ = validator(*s);
+                })
+            });
+        }
+    });
+}
+
+fn compile(name: &str, text: &str) -> Result<Validator, String> {
+    let schema: Value =
+        serde_json::from_str(text).map_err(|e| format!("schema {name} is not JSON: {e}"))?;
+    jsonschema::validator_for(&schema).map_err(|e| format!("schema {name} does not compile: {e}"))
+}
+
+/// Checks `instance` against `schema`, returning every problem found.
+pub fn check(schema: Schema, instance: &Value) -> Vec<Problem> {
+    match validator(schema) {
+        Ok(validator) => validator
+            .iter_errors(instance)
+            .map(|e| Problem {
+                path: e.instance_path().to_string(),
+                message: e.to_string(),
+            })
+            .collect(),
+        Err(message) => vec![Problem {
+            path: String::new(),
+            message: message.clone(),
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_compiles() {
+        for (i, (schema, name, _)) in ALL.iter().enumerate() {
+            assert_eq!(*schema as usize, i, "ALL must be ordered by variant");
+            assert!(
+                validator(*schema).is_ok(),
+                "{name}: {:?}",
+                validator(*schema).as_ref().err()
+            );
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Raw parameters as the user gave them: flags, environment variables or a
+//! params file, merged by precedence (flag > env > file > default).
+//!
+//! Nothing here is trusted; [`crate::input::model`] validates every value.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::formats::schemas::Schema;
+
+/// Every parameter podiam takes, each still a raw, unvalidated string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParams {
+    /// EKS cluster name (`EKS_CLUSTER_NAME`).
+    pub cluster: Option<String>,
+    /// AWS region (`AWS_REGION`).
+    pub region: Option<String>,
+    /// S3 buckets (`S3_BUCKET`); the first names the role and policy.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub bucket: Option<Vec<String>>,
+    /// Kubernetes namespace (`K8S_NAMESPACE`).
+    pub namespace: Option<String>,
+    /// Kubernetes service account (`K8S_SERVICE_ACCOUNT`).
+    pub service_account: Option<String>,
+    /// kubeconfig context (`KUBE_CONTEXT`).
+    pub kube_context: Option<String>,
+    /// AWS account id (`AWS_ACCOUNT_ID`).
+    pub account_id: Option<String>,
+    /// `pod-identity` or `irsa`.
+    pub method: Option<String>,
+    /// EKS OIDC issuer URL or host/path (IRSA).
+    pub oidc_issuer: Option<String>,
+    /// IAM policy name (`IAM_POLICY_NAME`).
+    pub policy_name: Option<String>,
+    /// IAM role name (`IAM_ROLE_NAME`).
+    pub role_name: Option<String>,
+    /// `read-write` or `read-only`.
+    pub access: Option<String>,
+    /// SkyPilot mount mode: `MOUNT_CACHED`, `MOUNT` or `COPY`.
+    pub mount_mode: Option<String>,
+    /// Grant `s3:AbortMultipartUpload`.
+    pub multipart_cleanup: Option<bool>,
+    /// Key prefixes objects are limited to.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub prefix: Option<Vec<String>>,
+    /// KMS key ARN for SSE-KMS buckets.
+    pub kms_key: Option<String>,
+    /// Use the docs page's unpinned Pod Identity trust statement.
+    pub trust_minimal: Option<bool>,
+    /// Pin the Pod Identity trust to the account (`aws:SourceAccount`).
+    pub trust_source_account: Option<bool>,
+    /// Pin the Pod Identity trust to the cluster's associations (`aws:SourceArn`).
+    pub trust_source_arn: Option<bool>,
+    /// Permissions boundary policy ARN for the role.
+    pub permissions_boundary: Option<String>,
+    /// IAM path for the role and policy.
+    pub iam_path: Option<String>,
+    /// Role maximum session duration in seconds.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub max_session_duration: Option<String>,
+    /// Tags `key=value` for the role and policy.
+    #[serde(default, deserialize_with = "tags")]
+    pub tag: Option<Vec<String>>,
+    /// Terraform identifier for addresses, variables and outputs (`PODIAM_TF_NAME`).
+    pub tf_name: Option<String>,
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|v| match v {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
+}
+
+/// A string or a whole number, as a string.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum StringOrNumber {
+        S(String),
+        N(u64),
+    }
+    Ok(Option::<StringOrNumber>::deserialize(d)?.map(|v| match v {
+        StringOrNumber::S(s) => s,
+        StringOrNumber::N(n) => n.to_string(),
+    }))
+}
+
+/// Tags as a `{key: value}` map or a list of `key=value` strings.
+fn tags<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Tags {
+        Map(std::collections::BTreeMap<String, String>),
+        List(Vec<String>),
+    }
+    Ok(Option::<Tags>::deserialize(d)?.map(|t| match t {
+        Tags::Map(m) => m.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        Tags::List(l) => l,
+    }))
+}
+
+impl RawParams {
+    /// Fills every field this set lacks from `lower` (a lower-precedence source).
+    pub fn or(self, lower: RawParams) -> RawParams {
+        RawParams {
+            cluster: self.cluster.or(lower.cluster),
+            region: self.region.or(lower.region),
+            bucket: self.bucket.or(lower.bucket),
+            namespace: self.namespace.or(lower.namespace),
+            service_account: self.service_account.or(lower.service_account),
+            kube_context: self.kube_context.or(lower.kube_context),
+            account_id: self.account_id.or(lower.account_id),
+            method: self.method.or(lower.method),
+            oidc_issuer: self.oidc_issuer.or(lower.oidc_issuer),
+            policy_name: self.policy_name.or(lower.policy_name),
+            role_name: self.role_name.or(lower.role_name),
+            access: self.access.or(lower.access),
+            mount_mode: self.mount_mode.or(lower.mount_mode),
+            multipart_cleanup: self.multipart_cleanup.or(lower.multipart_cleanup),
+            prefix: self.prefix.or(lower.prefix),
+            kms_key: self.kms_key.or(lower.kms_key),
+            trust_minimal: self.trust_minimal.or(lower.trust_minimal),
+            trust_source_account: self.trust_source_account.or(lower.trust_source_account),
+            trust_source_arn: self.trust_source_arn.or(lower.trust_source_arn),
+            permissions_boundary: self.permissions_boundary.or(lower.permissions_boundary),
+            iam_path: self.iam_path.or(lower.iam_path),
+            max_session_duration: self.max_session_duration.or(lower.max_session_duration),
+            tag: self.tag.or(lower.tag),
+            tf_name: self.tf_name.or(lower.tf_name),
+        }
+    }
+}
+
+/// One named target of a batch params file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The target's name: its folder below `--out`.
+    pub name: String,
+    /// Its own parameters (over the file's `defaults`).
+    pub params: RawParams,
+}
+
+/// What a params file holds: one set of parameters, or a batch of targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamsFile {
+    /// One set of parameters.
+    Single(RawParams),
+    /// `defaults:` for every target, and the `targets:` list.
+    Batch {
+        /// Values every target inherits unless it sets its own.
+        defaults: RawParams,
+        /// The targets, in file order.
+        targets: Vec<Target>,
+    },
+}
+
+impl ParamsFile {
+    /// Reads a params file (YAML or JSON; `-` is standard input), checks it
+    /// against `schemas/params.schema.json` and returns its values.
+    pub fn load(path: &Path) -> Result<ParamsFile, Error> {
+        let shown = path.display().to_string();
+        let parse_err = |message: String| Error::ParamsParse {
+            path: shown.clone(),
+            message,
+        };
+        let text = read_source(path).map_err(|source| Error::ParamsRead {
+            path: shown.clone(),
+            source,
+        })?;
+        let yaml: serde_yaml::Value =
+            serde_yaml::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
+        let value = serde_json::to_value(yaml).map_err(|e| parse_err(e.to_string()))?;
+        let problems = crate::formats::schemas::check(Schema::Params, &value);
+        if !problems.is_empty() {
+            return Err(Error::ParamsSchema {
+                path: shown,
+                problems,
+            });
+        }
+        let Some(targets) = value.get("targets").cloned() else {
+            return serde_json::from_value(value)
+                .map(ParamsFile::Single)
+                .map_err(|e| parse_err(e.to_string()));
+        };
+        let defaults = value
+            .get("defaults")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}));
+        let defaults = serde_json::from_value(defaults).map_err(|e| parse_err(e.to_string()))?;
+        let targets =
+            serde_json::from_value::<Vec<serde_json::Map<String, serde_json::Value>>>(targets)
+                .map_err(|e| parse_err(e.to_string()))?
+                .into_iter()
+                .map(|mut fields| {
+                    let name = fields
+                        .remove("name")
+                        .and_then(|n| n.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    let params = serde_json::from_value(serde_json::Value::Object(fields))
+                        .map_err(|e| parse_err(e.to_string()))?;
+                    Ok(Target { name, params })
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+        Ok(ParamsFile::Batch { defaults, targets })
+    }
+}
+
+fn read_source(path: &Path) -> std::io::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn higher_precedence_wins_and_gaps_fill_from_below() {
+        let flags = RawParams {
+            bucket: Some(vec!["flag".into()]),
+            ..RawParams::default()
+        };
+        let file = RawParams {
+            bucket: Some(vec!["file".into()]),
+            region: Some("us-west-2".into()),
+            ..RawParams::default()
+        };
+        let merged = flags.or(file);
+        assert_eq!(merged.bucket, Some(vec!["flag".to_owned()]));
+        assert_eq!(merged.region.as_deref(), Some("us-west-2"));
+        assert_eq!(merged.cluster, None);
+    }
+}

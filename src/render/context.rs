@@ -1,0 +1,280 @@
+//! The one serializable context handed to every template, derived from the
+//! model. Templates see only these fields, all already validated.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::iam::policy;
+use crate::input::access::{Level, MountMode};
+use crate::input::model::{Method, Model};
+use crate::input::names;
+use crate::input::role::Settings;
+use crate::render::mounts::{Mount, mounts};
+
+/// Who generated the files, for headers.
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    /// podiam's version.
+    pub version: &'static str,
+    /// The command that regenerates the bundle, one argument per item.
+    pub regenerate: Vec<String>,
+}
+
+/// The cluster's OIDC provider, for IRSA.
+#[derive(Debug, Serialize)]
+pub struct Oidc {
+    /// `https://oidc.eks.<region>.<suffix>/id/<ID>`.
+    pub issuer_url: String,
+    /// `oidc.eks.<region>.<suffix>/id/<ID>`.
+    pub provider: String,
+    /// The provider's IAM ARN, when the account id is known.
+    pub provider_arn: Option<String>,
+}
+
+/// SkyPilot-specific values.
+#[derive(Debug, Serialize)]
+pub struct SkyPilot {
+    /// `kubernetes` or `kubernetes/<context>`.
+    pub infra: String,
+    /// The test task's mounts: `/s3/data` for one, `/s3/<bucket>[/<prefix>]` for several.
+    pub mounts: Vec<Mount>,
+    /// `MOUNT_CACHED`, `MOUNT` or `COPY`.
+    pub mode: &'static str,
+    /// Whether `kubernetes.namespace` must be written.
+    pub set_namespace: bool,
+    /// Whether `kubernetes.remote_identity` must be written.
+    pub set_remote_identity: bool,
+}
+
+/// Everything a template may use.
+#[derive(Debug, Serialize)]
+pub struct Context {
+    /// Generator information.
+    pub podiam: Tool,
+    /// `pod-identity` or `irsa`.
+    pub method: Method,
+    /// Whether the method is IRSA.
+    pub irsa: bool,
+    /// EKS cluster name.
+    pub cluster: String,
+    /// AWS region.
+    pub region: String,
+    /// AWS partition id (`aws`, `aws-cn`, `aws-us-gov`).
+    pub partition: &'static str,
+    /// S3 bucket.
+    pub bucket: String,
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// Whether the namespace is `default`.
+    pub default_namespace: bool,
+    /// Kubernetes service account.
+    pub service_account: String,
+    /// Whether the service account is SkyPilot's default.
+    pub default_service_account: bool,
+    /// kubeconfig context.
+    pub kube_context: Option<String>,
+    /// AWS account id.
+    pub account_id: Option<String>,
+    /// IAM policy name.
+    pub policy_name: String,
+    /// IAM role name.
+    pub role_name: String,
+    /// IAM policy ARN, when the account id is known.
+    pub policy_arn: Option<String>,
+    /// IAM role ARN, when the account id is known.
+    pub role_arn: Option<String>,
+    /// `arn:<partition>:s3:::<bucket>`.
+    pub bucket_arn: String,
+    /// The cluster's OIDC provider (IRSA).
+    pub oidc: Option<Oidc>,
+    /// The S3 permission policy document.
+    pub permission_policy: Value,
+    /// The trust policy document, when everything it needs is known.
+    pub trust_policy: Option<Value>,
+    /// SkyPilot values.
+    pub skypilot: SkyPilot,
+    /// Terraform names and policy expressions.
+    pub terraform: crate::render::terraform::Terraform,
+    /// The review sheet (Markdown, every value already escaped), when the
+    /// trust policy can be written.
+    pub review: Option<String>,
+    /// Every S3 bucket, the first one included.
+    pub buckets: Vec<String>,
+    /// The role options: IAM path, permissions boundary, session length, tags.
+    pub role: Settings,
+    /// The runbook's sentences, Markdown with every value escaped; an error
+    /// here fails the render (see [`crate::render::prose::serialize`]).
+    #[serde(serialize_with = "crate::render::prose::serialize")]
+    pub prose: Result<crate::render::prose::Prose, String>,
+}
+
+impl Context {
+    /// Derives the template context from a validated model.
+    pub fn new(model: &Model) -> Context {
+        Context {
+            podiam: Tool {
+                version: env!("CARGO_PKG_VERSION"),
+                regenerate: regenerate(model),
+            },
+            method: model.method,
+            irsa: model.method == Method::Irsa,
+            cluster: model.cluster.as_str().to_owned(),
+            region: model.region.as_str().to_owned(),
+            partition: model.region.partition().id(),
+            bucket: model.bucket.as_str().to_owned(),
+            namespace: model.namespace.as_str().to_owned(),
+            default_namespace: model.default_namespace(),
+            service_account: model.service_account.as_str().to_owned(),
+            default_service_account: model.default_service_account(),
+            kube_context: model.kube_context.as_ref().map(|c| c.as_str().to_owned()),
+            account_id: model.account_id.as_ref().map(|a| a.as_str().to_owned()),
+            policy_name: model.policy_name.as_str().to_owned(),
+            role_name: model.role_name.as_str().to_owned(),
+            policy_arn: policy::policy_arn(model),
+            role_arn: policy::role_arn(model),
+            bucket_arn: policy::bucket_arn(model),
+            oidc: model.oidc.as_ref().map(|o| Oidc {
+                issuer_url: o.issuer_url(),
+                provider: o.provider(),
+                provider_arn: policy::oidc_provider_arn(model),
+            }),
+            permission_policy: policy::permission_policy(model),
+            trust_policy: policy::trust_policy(model).ok(),
+            skypilot: skypilot(model),
+            terraform: crate::render::terraform::Terraform::new(model),
+            review: crate::iam::explain::markdown(model).ok(),
+            buckets: model
+                .buckets
+                .iter()
+                .map(|b| b.as_str().to_owned())
+                .collect(),
+            role: role_settings(model),
+            prose: crate::render::prose::Prose::new(model),
+        }
+    }
+}
+
+fn skypilot(model: &Model) -> SkyPilot {
+    let infra = match &model.kube_context {
+        Some(ctx) => format!("kubernetes/{}", ctx.as_str()),
+        None => "kubernetes".to_owned(),
+    };
+    SkyPilot {
+        infra,
+        mounts: mounts(model),
+        mode: model.mount_mode.as_str(),
+        set_namespace: !model.default_namespace(),
+        set_remote_identity: !model.default_service_account(),
+    }
+}
+
+/// The model's role options.
+fn role_settings(model: &Model) -> Settings {
+    Settings {
+        path: model.iam_path.clone(),
+        permissions_boundary: model.permissions_boundary.clone(),
+        max_session_duration: model.max_session_duration,
+        tags: model.tags.clone(),
+    }
+}
+
+/// The `podiam generate` arguments that reproduce this model: every
+/// parameter that differs from its default, in a fixed order.
+fn regenerate(model: &Model) -> Vec<String> {
+    let mut args: Vec<String> = ["podiam", "generate"].map(String::from).to_vec();
+    let mut push = |flag: &str, value: Option<&str>| {
+        args.push(format!("--{flag}"));
+        args.extend(value.map(str::to_owned));
+    };
+    push("cluster", Some(model.cluster.as_str()));
+    push("region", Some(model.region.as_str()));
+    model
+        .buckets
+        .iter()
+        .for_each(|b| push("bucket", Some(b.as_str())));
+    push("method", Some(model.method.as_str()));
+    if !model.default_namespace() {
+        push("namespace", Some(model.namespace.as_str()));
+    }
+    if !model.default_service_account() {
+        push("service-account", Some(model.service_account.as_str()));
+    }
+    model
+        .kube_context
+        .iter()
+        .for_each(|c| push("kube-context", Some(c.as_str())));
+    model
+        .account_id
+        .iter()
+        .for_each(|a| push("account-id", Some(a.as_str())));
+    model
+        .oidc
+        .iter()
+        .for_each(|o| push("oidc-issuer", Some(&o.issuer_url())));
+    let bucket = model.bucket.as_str();
+    if model.policy_name.as_str()
+        != names::derive(names::POLICY_PREFIX, bucket, names::POLICY_MAX).name
+    {
+        push("policy-name", Some(model.policy_name.as_str()));
+    }
+    if model.role_name.as_str() != names::derive(names::ROLE_PREFIX, bucket, names::ROLE_MAX).name {
+        push("role-name", Some(model.role_name.as_str()));
+    }
+    if names::tf_default(bucket, model.namespace.as_str()) != model.tf_name.as_str() {
+        push("tf-name", Some(model.tf_name.as_str()));
+    }
+    access_args(model, &mut push);
+    args
+}
+
+/// The access, trust and role options that differ from their defaults.
+fn access_args(model: &Model, push: &mut impl FnMut(&str, Option<&str>)) {
+    if model.mount_mode != MountMode::MountCached {
+        push("mount-mode", Some(model.mount_mode.as_str()));
+    }
+    let default_level = if model.mount_mode == MountMode::Copy {
+        Level::ReadOnly
+    } else {
+        Level::ReadWrite
+    };
+    if model.access != default_level {
+        push("access", Some(model.access.as_str()));
+    }
+    if model.multipart_cleanup {
+        push("multipart-cleanup", None);
+    }
+    model
+        .prefixes
+        .iter()
+        .for_each(|p| push("prefix", Some(p.as_str())));
+    model
+        .kms_key
+        .iter()
+        .for_each(|k| push("kms-key", Some(k.as_str())));
+    for (on, flag) in [
+        (model.trust.minimal, "trust-minimal"),
+        (model.trust.source_account, "trust-source-account"),
+        (model.trust.source_arn, "trust-source-arn"),
+    ] {
+        if on {
+            push(flag, None);
+        }
+    }
+    model
+        .permissions_boundary
+        .iter()
+        .for_each(|b| push("permissions-boundary", Some(b)));
+    if model.iam_path != "/" {
+        push("iam-path", Some(&model.iam_path));
+    }
+    if model.max_session_duration != 3600 {
+        push(
+            "max-session-duration",
+            Some(&model.max_session_duration.to_string()),
+        );
+    }
+    model
+        .tags
+        .iter()
+        .for_each(|t| push("tag", Some(&format!("{}={}", t.key, t.value))));
+}

@@ -1,0 +1,293 @@
+//! The Tera templates in `templates/`, embedded in the binary, parsed once up
+//! front (a broken template fails before anything renders), with podiam's
+//! escaping filters registered. `--templates DIR` swaps in overrides.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use tera::{Kwargs, State, Tera};
+
+use crate::error::Error;
+use crate::formats::escape;
+
+/// Every template: name and embedded source.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "partials/header",
+        include_str!("../../templates/partials/header.tera"),
+    ),
+    (
+        "iam/s3-access-policy.json",
+        include_str!("../../templates/iam/s3-access-policy.json.tera"),
+    ),
+    (
+        "iam/trust-policy.json",
+        include_str!("../../templates/iam/trust-policy.json.tera"),
+    ),
+    (
+        "skypilot/config.yaml",
+        include_str!("../../templates/skypilot/config.yaml.tera"),
+    ),
+    (
+        "skypilot/task.yaml",
+        include_str!("../../templates/skypilot/task.yaml.tera"),
+    ),
+    (
+        "kubernetes/serviceaccount.yaml",
+        include_str!("../../templates/kubernetes/serviceaccount.yaml.tera"),
+    ),
+    (
+        "terraform/parts/variables",
+        include_str!("../../templates/terraform/parts/variables.tera"),
+    ),
+    (
+        "terraform/parts/main",
+        include_str!("../../templates/terraform/parts/main.tera"),
+    ),
+    (
+        "terraform/parts/outputs",
+        include_str!("../../templates/terraform/parts/outputs.tera"),
+    ),
+    (
+        "terraform/versions.tf",
+        include_str!("../../templates/terraform/versions.tf.tera"),
+    ),
+    (
+        "terraform/variables.tf",
+        include_str!("../../templates/terraform/variables.tf.tera"),
+    ),
+    (
+        "terraform/main.tf",
+        include_str!("../../templates/terraform/main.tf.tera"),
+    ),
+    (
+        "terraform/outputs.tf",
+        include_str!("../../templates/terraform/outputs.tf.tera"),
+    ),
+    (
+        "terraform/single.tf",
+        include_str!("../../templates/terraform/single.tf.tera"),
+    ),
+    (
+        "manifest.json",
+        include_str!("../../templates/manifest.json.tera"),
+    ),
+    (
+        "partials/script-values",
+        include_str!("../../templates/partials/script-values.tera"),
+    ),
+    (
+        "partials/script-lib",
+        include_str!("../../templates/partials/script-lib.tera"),
+    ),
+    (
+        "partials/runbook-commands",
+        include_str!("../../templates/partials/runbook-commands.tera"),
+    ),
+    (
+        "scripts/apply.sh",
+        include_str!("../../templates/scripts/apply.sh.tera"),
+    ),
+    (
+        "scripts/verify.sh",
+        include_str!("../../templates/scripts/verify.sh.tera"),
+    ),
+    (
+        "scripts/teardown.sh",
+        include_str!("../../templates/scripts/teardown.sh.tera"),
+    ),
+    (
+        "RUNBOOK.md",
+        include_str!("../../templates/RUNBOOK.md.tera"),
+    ),
+    ("REVIEW.md", include_str!("../../templates/REVIEW.md.tera")),
+];
+
+/// Template files carry this extension on disk.
+pub const EXTENSION: &str = ".tera";
+
+/// A parsed set of templates, and which of them came from overrides.
+pub struct Engine {
+    tera: Tera,
+    overridden: Vec<String>,
+}
+
+impl Engine {
+    /// The built-in templates, parsed once per process.
+    pub fn builtin() -> Result<&'static Engine, Error> {
+        static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+        let sources: BTreeMap<&str, String> = BTreeMap::new();
+        match ENGINE.get_or_init(|| Engine::build(sources).map_err(|e| e.to_string())) {
+            Ok(engine) => Ok(engine),
+            Err(message) => Err(Error::Template {
+                template: "(built-in templates)".into(),
+                message: message.clone(),
+            }),
+        }
+    }
+
+    /// The built-in templates with every `<name>.tera` file below `dir` in
+    /// place of the built-in of the same name.
+    pub fn with_overrides(dir: &Path) -> Result<Engine, Error> {
+        let mut found = Vec::new();
+        collect(dir, dir, &mut found).map_err(|source| Error::InputRead {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let mut sources = BTreeMap::new();
+        for (name, path) in found {
+            let Some((builtin, _)) = TEMPLATES.iter().find(|(n, _)| *n == name) else {
+                return Err(Error::UnknownTemplate {
+                    path: path.display().to_string(),
+                    name,
+                });
+            };
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::InputRead {
+                path: path.display().to_string(),
+                source,
+            })?;
+            sources.insert(*builtin, text);
+        }
+        Engine::build(sources)
+    }
+
+    fn build(overrides: BTreeMap<&str, String>) -> Result<Engine, Error> {
+        let mut tera = Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        register_filters(&mut tera);
+        let overridden: Vec<String> = overrides.keys().map(|n| n.to_string()).collect();
+        let merged = TEMPLATES
+            .iter()
+            .map(|(name, text)| (*name, overrides.get(name).map_or(*text, String::as_str)));
+        tera.add_raw_templates(merged)
+            .map_err(|e| template_error("(parse)", &overridden, &e))?;
+        Ok(Engine { tera, overridden })
+    }
+
+    /// Whether `template` came from `--templates DIR`.
+    pub fn is_overridden(&self, template: &str) -> bool {
+        self.overridden.iter().any(|o| o == template)
+    }
+
+    /// Renders one template, naming it (and its line) in any error.
+    pub fn render(&self, template: &str, context: &tera::Context) -> Result<String, Error> {
+        self.tera
+            .render(template, context)
+            .map_err(|e| template_error(template, &self.overridden, &e))
+    }
+}
+
+/// A template error: from an override it is the user's input (exit 2); from
+/// a built-in it is a bug in podiam (exit 1).
+fn template_error(template: &str, overridden: &[String], error: &tera::Error) -> Error {
+    let message = describe(error);
+    if !overridden.is_empty() && (overridden.iter().any(|o| o == template) || template == "(parse)")
+    {
+        Error::OverrideTemplate {
+            template: template.to_owned(),
+            message,
+        }
+    } else {
+        Error::Template {
+            template: template.to_owned(),
+            message,
+        }
+    }
+}
+
+/// Every `*.tera` file below `dir`, as (template name, path).
+fn collect(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, std::path::PathBuf)>,
+) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.path());
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(root, &path, out)?;
+        } else if let Some(name) = template_name(root, &path) {
+            out.push((name, path));
+        }
+    }
+    Ok(())
+}
+
+fn template_name(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/").strip_suffix(EXTENSION).map(str::to_owned)
+}
+
+fn register_filters(tera: &mut Tera) {
+    tera.register_filter("json", |v: &tera::Value, _: Kwargs, _: &State| {
+        if v.is_undefined() {
+            return Err(tera::Error::message(
+                "the json filter was given an undefined value (a misspelt variable?)",
+            ));
+        }
+        let value = serde_json::to_value(v).map_err(tera::Error::message)?;
+        escape::json(&value).map_err(tera::Error::message)
+    });
+    tera.register_filter("yaml", |v: &str, _: Kwargs, _: &State| escape::yaml(v));
+    tera.register_filter("shell", |v: &str, _: Kwargs, _: &State| {
+        escape::shell(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("hcl", |v: &str, _: Kwargs, _: &State| {
+        crate::formats::hclwrite::string(v)
+    });
+    tera.register_filter("hcl_expr", |v: &tera::Value, kwargs: Kwargs, _: &State| {
+        let value = serde_json::to_value(v).map_err(tera::Error::message)?;
+        let refs: Vec<String> = kwargs.must_get("refs")?;
+        let indent: i64 = kwargs.get("indent")?.unwrap_or(0);
+        let indent = usize::try_from(indent).map_err(tera::Error::message)?;
+        let each: Option<crate::formats::hclwrite::Each> =
+            match kwargs.get::<tera::Value>("each")? {
+                Some(e) => serde_json::to_value(e)
+                    .and_then(serde_json::from_value)
+                    .map(Some)
+                    .map_err(tera::Error::message)?,
+                None => None,
+            };
+        crate::formats::hclwrite::Writer::new(&refs)
+            .with_each(each.as_ref())
+            .expression(&value, indent)
+            .map_err(tera::Error::message)
+    });
+    tera.register_filter("comment", |v: &str, _: Kwargs, _: &State| {
+        escape::comment(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("md", |v: &str, _: Kwargs, _: &State| {
+        escape::md(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("md_code", |v: &str, _: Kwargs, _: &State| {
+        escape::md_code(v).map_err(tera::Error::message)
+    });
+    tera.register_filter("aws_tag", |v: &tera::Value, _: Kwargs, _: &State| {
+        let tag: crate::input::role::Tag = serde_json::to_value(v)
+            .and_then(serde_json::from_value)
+            .map_err(tera::Error::message)?;
+        crate::formats::awscli::tag(&tag.key, &tag.value).map_err(tera::Error::message)
+    });
+    tera.register_filter("fenced", |v: &str, kwargs: Kwargs, _: &State| {
+        let lang: &str = kwargs.get("lang")?.unwrap_or("");
+        escape::fenced(v, lang).map_err(tera::Error::message)
+    });
+}
+
+/// Tera's error with its whole cause chain.
+fn describe(error: &tera::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

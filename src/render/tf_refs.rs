@@ -1,0 +1,35 @@
+//! The Terraform references podiam's documents hold, as markers: the policy
+//! and role builders put a marker where Terraform knows the value better (the
+//! partition, a variable, a data source), and the `hcl_expr` filter swaps
+//! each marker for its expression.
+
+use crate::formats::hclwrite::marker;
+
+/// References the documents hold, by marker index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ref {
+    Partition = 0,
+    /// Each element of the bucket list (inside a `for` expression).
+    Bucket = 1,
+    ProviderArn = 2,
+    Provider = 3,
+    Namespace = 4,
+    ServiceAccount = 5,
+    Cluster = 6,
+    Account = 7,
+    Region = 8,
+    DnsSuffix = 9,
+    /// The bucket names joined with `, `, for descriptions.
+    BucketList = 10,
+    /// The local that lists every bucket's ARN.
+    BucketArns = 11,
+    /// The local that lists every bucket's object ARNs.
+    ObjectArns = 12,
+}
+
+impl Ref {
+    /// The marker that stands for this reference.
+    pub(crate) fn marker(self) -> String {
+        marker(self as usize)
+    }
+}
