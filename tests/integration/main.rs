@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod fixtures;
 mod hostile;
+mod layout;
 mod overrides;
 mod privilege;
 mod review;
