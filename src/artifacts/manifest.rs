@@ -45,7 +45,8 @@ pub struct Parameters {
     mount_mode: &'static str,
     multipart_cleanup: bool,
     prefixes: Vec<String>,
-    kms_key: Option<String>,
+    kms_keys: Vec<String>,
+    allow_unlisted_region: bool,
     trust: crate::input::role::Trust,
     permissions_boundary: Option<String>,
     iam_path: String,
@@ -82,7 +83,12 @@ impl Parameters {
                 .iter()
                 .map(|p| p.as_str().to_owned())
                 .collect(),
-            kms_key: model.kms_key.as_ref().map(|k| k.as_str().to_owned()),
+            kms_keys: model
+                .kms_keys
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
+            allow_unlisted_region: model.allow_unlisted_region,
             trust: model.trust,
             permissions_boundary: model.permissions_boundary.clone(),
             iam_path: model.iam_path.clone(),

@@ -60,6 +60,9 @@ pub struct ParamArgs {
     /// AWS region; the partition (aws, aws-cn, aws-us-gov) follows from it.
     #[arg(long, env = "AWS_REGION", value_name = "REGION")]
     region: Option<String>,
+    /// Accept a region (or a KMS key's region) that podiam's list of regions does not hold yet.
+    #[arg(long)]
+    allow_unlisted_region: bool,
     /// S3 bucket name; repeat for more buckets (the first names the role and policy).
     #[arg(long, env = "S3_BUCKET", value_name = "BUCKET")]
     bucket: Vec<String>,
@@ -99,9 +102,9 @@ pub struct ParamArgs {
     /// Limit objects to this key prefix, and listing to it; repeatable.
     #[arg(long, value_name = "PREFIX", help_heading = "Access")]
     prefix: Vec<String>,
-    /// KMS key ARN of an SSE-KMS bucket: adds kms:Decrypt (and GenerateDataKey for read-write) via S3 only.
+    /// KMS key ARN of an SSE-KMS bucket: adds kms:Decrypt (and GenerateDataKey for read-write) via S3 in the key's region only; repeatable.
     #[arg(long, value_name = "ARN", help_heading = "Access")]
-    kms_key: Option<String>,
+    kms_key: Vec<String>,
     /// Pod Identity: the docs page's trust statement exactly, without the default pinning.
     #[arg(long, help_heading = "Trust", conflicts_with_all = ["trust_source_account", "trust_source_arn"])]
     trust_minimal: bool,
@@ -225,6 +228,7 @@ impl ParamArgs {
         RawParams {
             cluster: self.cluster.clone(),
             region: self.region.clone(),
+            allow_unlisted_region: self.allow_unlisted_region.then_some(true),
             bucket: non_empty(&self.bucket),
             namespace: self.namespace.clone(),
             service_account: self.service_account.clone(),
@@ -238,7 +242,7 @@ impl ParamArgs {
             mount_mode: self.mount_mode.clone(),
             multipart_cleanup: self.multipart_cleanup.then_some(true),
             prefix: non_empty(&self.prefix),
-            kms_key: self.kms_key.clone(),
+            kms_key: non_empty(&self.kms_key),
             trust_minimal: self.trust_minimal.then_some(true),
             trust_source_account: self.trust_source_account.then_some(true),
             trust_source_arn: self.trust_source_arn.then_some(true),

@@ -27,6 +27,7 @@ pub fn markdown(model: &Model) -> Result<String, String> {
     reach(&permission, &mut out)?;
     not_granted(&permission, &mut out)?;
     role_settings(model, &mut out)?;
+    key_policies(model, &mut out)?;
     risks(model, &permission, &trust, &mut out)?;
     Ok(out)
 }
@@ -125,7 +126,7 @@ fn not_granted(permission: &Value, out: &mut String) -> Result<(), String> {
             writeln!(out, "- No {}: {meaning}.", markdown_code(action)?).map_err(fmt)?;
         }
     }
-    out.push_str("- No wildcard actions and no other buckets: every statement names its actions and ARNs.\n\n");
+    out.push_str("- No wildcard actions and no other buckets: every Allow statement names its actions and ARNs. The Deny statements name every resource (`*`): they only take away.\n\n");
     Ok(())
 }
 
@@ -166,8 +167,38 @@ fn role_settings(model: &Model, out: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+fn key_policies(model: &Model, out: &mut String) -> Result<(), String> {
+    let notes = crate::iam::wording::key_policy_notes(model)?;
+    if notes.is_empty() {
+        return Ok(());
+    }
+    out.push_str("## KMS keys\n\nIAM alone cannot let the role use a key: the key's own policy must allow it too.\n\n");
+    for note in notes {
+        writeln!(out, "- {note}").map_err(fmt)?;
+    }
+    out.push('\n');
+    Ok(())
+}
+
+/// Who else can reach the role: anyone who can run a pod as its service account.
+fn boundary_risks(model: &Model, out: &mut String) -> Result<(), String> {
+    let (ns, sa) = (
+        markdown_code(model.namespace.as_str())?,
+        markdown_code(model.service_account.as_str())?,
+    );
+    writeln!(out, "- **Whoever can create pods in namespace {ns}** (or exec into its pods) can run them as service account {sa} and so gets the role: Kubernetes RBAC on that namespace is the real boundary. SkyPilot tasks may override `kubernetes.remote_identity` (it is in SkyPilot's `OVERRIDEABLE_CONFIG_KEYS_IN_TASK`), so any SkyPilot user who can launch into namespace {ns} can choose service account {sa}.").map_err(fmt)?;
+    if model.method == Method::PodIdentity && !model.trust.minimal {
+        out.push_str("- **The pinned trust needs session tags.** Its conditions read the session tags EKS attaches (`aws:RequestTag/...`). An association with `disableSessionTags: true` (AWS requires it for association session policies) sends none, and every pod is refused. `scripts/apply.sh` refuses to reuse such an association, `scripts/verify.sh` fails on it, and the Terraform sets `disable_session_tags = false`.\n");
+    }
+    Ok(())
+}
+
 fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> Result<(), String> {
     out.push_str("## Risks to weigh\n\n");
+    let mount_cached = format!(
+        "- **MOUNT_CACHED and the API server's credentials.** {}. Check the identity type before `sky launch`.\n",
+        crate::iam::wording::MOUNT_CACHED_CREDENTIALS
+    );
     let granted = granted_actions(permission);
     if granted
         .iter()
@@ -175,12 +206,13 @@ fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> 
     {
         out.push_str("- **Write and delete.** Pods can overwrite and delete objects in the granted resources. Turn on bucket versioning if overwritten or deleted data must be recoverable.\n");
     }
+    boundary_risks(model, out)?;
     let conditioned = statements(trust).all(|s| s.get("Condition").is_some());
     if model.method == Method::PodIdentity && !conditioned {
         out.push_str("- **Unpinned Pod Identity trust.** The trust policy has no conditions: any Pod Identity association in this account that names the role can use it, from any cluster, namespace or service account. Only the association pins it.\n");
     }
     out.push_str(match model.mount_mode {
-        MountMode::MountCached => "- **MOUNT_CACHED and static keys.** With `MOUNT_CACHED`, SkyPilot uses the pod's role only when the machine that runs `sky` has SSO or role credentials; with static access keys it writes those keys into the pod's rclone config, whatever `NO_UPLOAD` says. Check `aws configure list` before `sky launch`.\n",
+        MountMode::MountCached => &mount_cached,
         MountMode::Mount => "- **MOUNT and Pod Identity.** `MOUNT` uses goofys on x86_64; goofys with EKS Pod Identity failed in SkyPilot issue #8357 and a fix is unverified. Test the mount, or use `MOUNT_CACHED`.\n",
         MountMode::Copy => "- **COPY is a one-time sync.** `COPY` runs `aws s3 sync` when the task starts; later changes in the bucket are not seen, and nothing is written back.\n",
     });

@@ -201,21 +201,94 @@ pub fn permission_policy_with(model: &Model, inputs: &Inputs) -> Value {
         Level::ReadOnly => "ReadObjects",
     };
     statements.push(json!({"Sid": sid, "Effect": "Allow", "Action": object_actions(model), "Resource": object_arns(model, inputs)}));
-    if let Some(key) = &model.kms_key {
-        statements.push(json!({
-            "Sid": "UseBucketKeyThroughS3",
-            "Effect": "Allow",
-            "Action": kms_actions(model),
-            "Resource": [key.as_str()],
-            "Condition": {"StringEquals": {"kms:ViaService": s3_service_host(inputs)}},
-        }));
+    statements.extend(kms_statements(model, inputs));
+    if object_actions(model).contains(&"s3:PutObject") {
+        statements.extend(acl_denies());
     }
     json!({"Version": POLICY_VERSION, "Statement": statements})
 }
 
-/// `s3.<region>.<dns suffix>`, the value of `kms:ViaService` for S3.
-pub fn s3_service_host(inputs: &Inputs) -> String {
-    format!("s3.{}.{}", inputs.region, inputs.dns_suffix)
+/// The canned ACLs an upload may name: both keep the object private to the bucket owner.
+pub const PRIVATE_ACLS: [&str; 2] = ["private", "bucket-owner-full-control"];
+/// The grant headers of PutObject, each of which could share an object.
+pub const GRANT_HEADERS: [&str; 4] = [
+    "s3:x-amz-grant-full-control",
+    "s3:x-amz-grant-read",
+    "s3:x-amz-grant-read-acp",
+    "s3:x-amz-grant-write-acp",
+];
+
+/// `Word-word` as `WordWord`, for statement ids.
+fn camel(text: &str) -> String {
+    text.split('-')
+        .filter(|w| !w.is_empty())
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect()
+}
+
+/// Denies uploads that would set an ACL sharing the object: a canned ACL
+/// other than [`PRIVATE_ACLS`], or any grant header. `s3:PutObject` sets
+/// ACLs without `s3:PutObjectAcl`. `Null = false` makes each Deny apply
+/// only when the header is present; the Denies name every resource since
+/// they only ever take away.
+fn acl_denies() -> Vec<Value> {
+    let mut denies = vec![json!({
+        "Sid": "DenyPublicCannedAcl",
+        "Effect": "Deny",
+        "Action": ["s3:PutObject"],
+        "Resource": ["*"],
+        "Condition": {
+            "StringNotEquals": {"s3:x-amz-acl": PRIVATE_ACLS},
+            "Null": {"s3:x-amz-acl": "false"},
+        },
+    })];
+    for header in GRANT_HEADERS {
+        denies.push(json!({
+            "Sid": format!("Deny{}Header", camel(header.trim_start_matches("s3:x-amz-"))),
+            "Effect": "Deny",
+            "Action": ["s3:PutObject"],
+            "Resource": ["*"],
+            "Condition": {"Null": {header: "false"}},
+        }));
+    }
+    denies
+}
+
+/// One statement per region the KMS keys live in: the keys, usable only
+/// through S3 in that region (`kms:ViaService`), since S3 calls KMS from the
+/// bucket's region and a bucket's key lives there too.
+fn kms_statements(model: &Model, inputs: &Inputs) -> Vec<Value> {
+    let mut regions: Vec<&str> = Vec::new();
+    for key in &model.kms_keys {
+        if !regions.contains(&key.region()) {
+            regions.push(key.region());
+        }
+    }
+    let several = regions.len() > 1;
+    regions
+        .iter()
+        .map(|region| {
+            let keys: Vec<&str> = model
+                .kms_keys
+                .iter()
+                .filter(|k| k.region() == *region)
+                .map(|k| k.as_str())
+                .collect();
+            let suffix = if several { camel(region) } else { String::new() };
+            json!({
+                "Sid": format!("UseBucketKeyThroughS3{suffix}"),
+                "Effect": "Allow",
+                "Action": kms_actions(model),
+                "Resource": keys,
+                "Condition": {"StringEquals": {"kms:ViaService": s3_service_host(region, &inputs.dns_suffix)}},
+            })
+        })
+        .collect()
+}
+
+/// `s3.<region>.<dns suffix>`, the value of `kms:ViaService` for S3 in `region`.
+pub fn s3_service_host(region: &str, dns_suffix: &str) -> String {
+    format!("s3.{region}.{dns_suffix}")
 }
 
 /// The role's trust policy for the chosen method, or what is missing to write it.
@@ -246,21 +319,52 @@ fn pod_identity_trust(model: &Model, inputs: &Inputs) -> Value {
         "Action": ["sts:AssumeRole", "sts:TagSession"],
     });
     if !model.trust.minimal {
-        let mut equals = json!({
-            "aws:RequestTag/eks-cluster-name": inputs.cluster,
-            "aws:RequestTag/kubernetes-namespace": inputs.namespace,
-            "aws:RequestTag/kubernetes-service-account": inputs.service_account,
-        });
+        let cluster = cluster_arn(inputs);
+        let mut like = serde_json::Map::new();
+        let mut equals = serde_json::Map::new();
+        if inputs.account.is_some() {
+            equals.insert(CLUSTER_TAG.to_owned(), json!(cluster));
+        } else {
+            like.insert(CLUSTER_TAG.to_owned(), json!(cluster));
+        }
+        equals.insert(
+            "aws:RequestTag/kubernetes-namespace".to_owned(),
+            json!(inputs.namespace),
+        );
+        equals.insert(
+            "aws:RequestTag/kubernetes-service-account".to_owned(),
+            json!(inputs.service_account),
+        );
+        let mut equals = Value::Object(equals);
         if let (true, Some(account)) = (model.trust.source_account, &inputs.account) {
             equals["aws:SourceAccount"] = json!(account);
         }
         let mut condition = json!({ "StringEquals": equals });
+        if !like.is_empty() {
+            condition["StringLike"] = Value::Object(like);
+        }
         if let Some(arn) = association_arn_pattern(inputs).filter(|_| model.trust.source_arn) {
             condition["ArnLike"] = json!({ "aws:SourceArn": arn });
         }
         statement["Condition"] = condition;
     }
     json!({ "Version": POLICY_VERSION, "Statement": [statement] })
+}
+
+/// The session tag that names the pod's cluster by ARN: unlike
+/// `eks-cluster-name`, it tells apart same-named clusters in other regions
+/// and accounts.
+pub const CLUSTER_TAG: &str = "aws:RequestTag/eks-cluster-arn";
+
+/// `arn:<p>:eks:<region>:<account>:cluster/<name>`, with `*` for an unknown account.
+pub fn cluster_arn(inputs: &Inputs) -> String {
+    format!(
+        "arn:{}:eks:{}:{}:cluster/{}",
+        inputs.partition,
+        inputs.region,
+        inputs.account.as_deref().unwrap_or("*"),
+        inputs.cluster
+    )
 }
 
 /// `arn:<p>:eks:<region>:<account>:podidentityassociation/<cluster>/*`.

@@ -6,6 +6,8 @@
 use serde_json::Value;
 
 use crate::formats::escape::md_code as markdown_code;
+use crate::iam::policy;
+use crate::input::model::Model;
 
 /// What an IAM action lets a pod do, in words.
 pub const ACTION_WORDS: &[(&str, &str)] = &[
@@ -62,7 +64,7 @@ pub const NOT_GRANTED: &[(&str, &str)] = &[
     ("s3:PutBucketPolicy", "the bucket policy cannot be changed"),
     (
         "s3:PutObjectAcl",
-        "object ACLs cannot be changed (no public sharing through ACLs)",
+        "ACLs of existing objects cannot be changed; an upload (`s3:PutObject`) could still set one through its `x-amz-acl` or `x-amz-grant-*` headers, which the Deny statements refuse (only `private` and `bucket-owner-full-control` pass)",
     ),
     ("s3:DeleteBucket", "the bucket itself cannot be deleted"),
     (
@@ -97,15 +99,21 @@ pub fn condition_lines(condition: &Value) -> Result<Vec<String>, String> {
                 .iter()
                 .map(|v| markdown_code(v))
                 .collect::<Result<_, _>>()?;
-            let test = if operator.starts_with("StringLike") || operator.starts_with("ArnLike") {
-                "matches"
-            } else {
-                "equals"
+            let test = match operator.as_str() {
+                "Null" => {
+                    let raw = strings(value);
+                    let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
+                    format!("is {}", null_words(&raw))
+                }
+                "StringNotEquals" => format!("does not equal {}", values.join(" or ")),
+                o if o.starts_with("StringLike") || o.starts_with("ArnLike") => {
+                    format!("matches {}", values.join(" or "))
+                }
+                _ => format!("equals {}", values.join(" or ")),
             };
             lines.push(format!(
-                "{} {test} {} ({})",
+                "{} {test} ({})",
                 markdown_code(key)?,
-                values.join(" or "),
                 markdown_code(operator)?
             ));
         }
@@ -174,7 +182,10 @@ pub fn code_list(values: &[&str], word: &str) -> Result<String, String> {
 /// What a condition key tests, in words; `None` for keys without a gloss.
 fn key_words(key: &str) -> Option<&'static str> {
     const KEYS: &[(&str, &str)] = &[
-        ("aws:RequestTag/eks-cluster-name", "the pod's EKS cluster"),
+        (
+            "aws:RequestTag/eks-cluster-arn",
+            "the ARN of the pod's EKS cluster",
+        ),
         ("aws:RequestTag/kubernetes-namespace", "the pod's namespace"),
         (
             "aws:RequestTag/kubernetes-service-account",
@@ -187,6 +198,7 @@ fn key_words(key: &str) -> Option<&'static str> {
         ("aws:SourceArn", "the ARN of the Pod Identity association"),
         ("s3:prefix", "the prefix a listing asks for"),
         ("kms:ViaService", "the service that calls KMS"),
+        ("s3:x-amz-acl", "the canned ACL the upload sets"),
     ];
     if key.ends_with(":sub") {
         return Some("the token's subject");
@@ -197,6 +209,52 @@ fn key_words(key: &str) -> Option<&'static str> {
     KEYS.iter().find(|(k, _)| *k == key).map(|(_, w)| *w)
 }
 
+/// A `Null` test in words: `false` means the key is present.
+fn null_words(values: &[&str]) -> &'static str {
+    if values == ["false"] {
+        "present (the request sets it)"
+    } else {
+        "absent"
+    }
+}
+
+/// What each KMS key's own policy must allow, and the command that shows it:
+/// IAM alone cannot grant a key's use.
+pub fn key_policy_notes(model: &Model) -> Result<Vec<String>, String> {
+    let role = match policy::role_arn(model) {
+        Some(arn) => markdown_code(&arn)?,
+        None => format!("role {}", markdown_code(model.role_name.as_str())?),
+    };
+    let actions: Vec<&str> = policy::kms_actions(model);
+    model
+        .kms_keys
+        .iter()
+        .map(|key| {
+            let region = key.region();
+            let account = key.as_str().split(':').nth(4).unwrap_or_default();
+            let root = format!("arn:{}:iam::{account}:root", model.region.partition().id());
+            let show = format!(
+                "aws kms get-key-policy --key-id {} --policy-name default --region {region} --output text",
+                key.as_str()
+            );
+            Ok(format!(
+                "The key policy of {} (region {}) must let {role} use {}: AWS's default key policy does, by delegating to IAM (a statement that allows {} `kms:*`); a custom key policy must allow the role, or the account, those actions. S3 calls the key from the bucket's region, so the bucket must be in {} too. Check with {}.",
+                markdown_code(key.as_str())?,
+                markdown_code(region)?,
+                code_list(&actions, "and")?,
+                markdown_code(&root)?,
+                markdown_code(region)?,
+                markdown_code(&show)?,
+            ))
+        })
+        .collect()
+}
+
+/// Where SkyPilot decides whether a `MOUNT_CACHED` pod uses its role, and
+/// when it embeds local keys instead (`AWS.should_use_env_auth_for_s3`,
+/// SkyPilot 0.14.1).
+pub const MOUNT_CACHED_CREDENTIALS: &str = "SkyPilot sets up storage on its API server (the local one `sky` starts, or the remote one you log in to). With `MOUNT_CACHED` it lets the pod use its role (rclone `env_auth`) only when the API server's AWS identity type, which SkyPilot reads from `aws configure list`, is SSO, IAM_ROLE, CONTAINER_ROLE or LOGIN. With any other type (static access keys, an assumed-role profile, ...) it writes the API server's credentials into the pod's rclone config, whatever `NO_UPLOAD` says";
+
 /// Each condition in words: "the pod's namespace (`aws:RequestTag/…`) is `default`".
 pub fn condition_phrases(condition: &Value) -> Result<Vec<String>, String> {
     let mut phrases = Vec::new();
@@ -205,13 +263,17 @@ pub fn condition_phrases(condition: &Value) -> Result<Vec<String>, String> {
         for (key, value) in keys.as_object().into_iter().flatten() {
             let values = strings(value);
             let values: Vec<&str> = values.iter().map(String::as_str).collect();
-            let test = if like { "matches" } else { "is" };
             let key_code = markdown_code(key)?;
             let subject = match key_words(key) {
                 Some(words) => format!("{words} ({key_code})"),
                 None => key_code,
             };
-            phrases.push(format!("{subject} {test} {}", code_list(&values, "or")?));
+            phrases.push(match operator.as_str() {
+                "Null" => format!("{subject} is {}", null_words(&values)),
+                "StringNotEquals" => format!("{subject} is not {}", code_list(&values, "or")?),
+                _ if like => format!("{subject} matches {}", code_list(&values, "or")?),
+                _ => format!("{subject} is {}", code_list(&values, "or")?),
+            });
         }
     }
     Ok(phrases)

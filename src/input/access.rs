@@ -102,14 +102,23 @@ impl Prefix {
     }
 }
 
-/// A KMS key ARN in the model's partition.
+/// A KMS key ARN in the model's partition, and the region it lives in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct KmsKey(String);
+pub struct KmsKey {
+    arn: String,
+    #[serde(skip)]
+    region: String,
+}
 
 impl KmsKey {
-    /// Checks `arn:<partition>:kms:<region>:<account>:key/<id>`.
-    pub fn parse(value: &str, region: Option<&Region>) -> Result<KmsKey, String> {
+    /// Checks `arn:<partition>:kms:<region>:<account>:key/<id>`; the region
+    /// must be a listed one unless `allow_unlisted`.
+    pub fn parse(
+        value: &str,
+        region: Option<&Region>,
+        allow_unlisted: bool,
+    ) -> Result<KmsKey, String> {
         const RULE: &str = "KMS keys are given as key ARNs: arn:<partition>:kms:<region>:<12-digit account>:key/<key id> (aliases cannot scope a policy)";
         let parts: Vec<&str> = value.splitn(6, ':').collect();
         let [arn, partition, service, key_region, account, resource] = parts[..] else {
@@ -123,8 +132,15 @@ impl KmsKey {
             && service == "kms"
             && crate::input::rules::account_id(account).is_ok()
             && id_ok;
-        if !shape_ok || Region::parse(key_region).is_err() {
+        let parsed = Region::parse(key_region).map_err(|_| RULE.to_owned())?;
+        if !shape_ok || parsed.partition().id() != partition {
             return Err(RULE.into());
+        }
+        if !allow_unlisted {
+            parsed
+                .clone()
+                .listed()
+                .map_err(|why| format!("the key's region {key_region:?} {why}"))?;
         }
         if let Some(region) = region
             && partition != region.partition().id()
@@ -135,12 +151,20 @@ impl KmsKey {
                 region.as_str()
             ));
         }
-        Ok(KmsKey(value.to_owned()))
+        Ok(KmsKey {
+            arn: value.to_owned(),
+            region: key_region.to_owned(),
+        })
     }
 
     /// The key ARN.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.arn
+    }
+
+    /// The region the key lives in: S3 calls KMS from there.
+    pub fn region(&self) -> &str {
+        &self.region
     }
 }
 
@@ -166,21 +190,39 @@ mod tests {
     fn kms_keys_are_key_arns_in_the_partition() {
         let region = Region::parse("us-west-2").ok();
         let key = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        assert!(KmsKey::parse(key, region.as_ref()).is_ok());
+        assert!(KmsKey::parse(key, region.as_ref(), false).is_ok());
         assert!(
             KmsKey::parse(
                 "arn:aws:kms:us-west-2:123456789012:alias/x",
-                region.as_ref()
+                region.as_ref(),
+                false
             )
             .is_err()
         );
         let cn = "arn:aws-cn:kms:cn-north-1:123456789012:key/abc";
         assert!(
-            KmsKey::parse(cn, region.as_ref())
+            KmsKey::parse(cn, region.as_ref(), false)
                 .expect_err("partition")
                 .contains("partition aws")
         );
-        assert!(KmsKey::parse("arn:aws:kms:us-west-2:12345:key/abc", region.as_ref()).is_err());
+        assert!(
+            KmsKey::parse(
+                "arn:aws:kms:us-west-2:12345:key/abc",
+                region.as_ref(),
+                false
+            )
+            .is_err()
+        );
+        let mismatched = "arn:aws:kms:cn-north-1:123456789012:key/abc";
+        assert!(
+            KmsKey::parse(mismatched, None, false).is_err(),
+            "partition and region disagree"
+        );
+        let unlisted = "arn:aws:kms:us-esat-1:123456789012:key/abc";
+        let err = KmsKey::parse(unlisted, region.as_ref(), false).expect_err("unlisted");
+        assert!(err.contains("us-east-1"), "{err}");
+        let key = KmsKey::parse(unlisted, region.as_ref(), true).expect("opted in");
+        assert_eq!(key.region(), "us-esat-1");
     }
 
     #[test]

@@ -48,10 +48,12 @@ pub struct Model {
     pub mount_mode: MountMode,
     /// Whether `s3:AbortMultipartUpload` is granted.
     pub multipart_cleanup: bool,
+    /// Whether regions outside podiam's list were accepted (`--allow-unlisted-region`).
+    pub allow_unlisted_region: bool,
     /// Key prefixes objects are limited to; empty means the whole bucket.
     pub prefixes: Vec<Prefix>,
-    /// The KMS key of an SSE-KMS bucket.
-    pub kms_key: Option<KmsKey>,
+    /// The KMS keys of SSE-KMS buckets, without duplicates.
+    pub kms_keys: Vec<KmsKey>,
     /// How the Pod Identity trust is pinned.
     pub trust: Trust,
     /// Permissions boundary ARN for the role.
@@ -145,11 +147,19 @@ impl Model {
             raw.cluster.as_deref(),
             Cluster::parse,
         );
+        let allow_unlisted = raw.allow_unlisted_region.unwrap_or(false);
         let region = c.required(
             "region",
             "give --region or set AWS_REGION",
             raw.region.as_deref(),
-            Region::parse,
+            |v| {
+                let region = Region::parse(v)?;
+                if allow_unlisted {
+                    Ok(region)
+                } else {
+                    region.listed()
+                }
+            },
         );
         let buckets = buckets(&mut c, raw.bucket.as_deref().unwrap_or_default());
         let namespace = c.optional(
@@ -197,7 +207,7 @@ impl Model {
             });
         let mount_mode = c.optional(
             "mount-mode",
-            Some(raw.mount_mode.as_deref().unwrap_or("MOUNT_CACHED")),
+            Some(raw.mount_mode.as_deref().unwrap_or(default_mode(raw))),
             MountMode::parse,
         );
         let default_level = if mount_mode == Some(MountMode::Copy) {
@@ -215,9 +225,7 @@ impl Model {
             raw.prefix.as_deref().unwrap_or_default(),
             Prefix::parse,
         );
-        let kms_key = c.optional("kms-key", raw.kms_key.as_deref(), |v| {
-            KmsKey::parse(v, region.as_ref())
-        });
+        let kms_keys = kms_keys(&mut c, raw, region.as_ref());
         let permissions_boundary = c.optional(
             "permissions-boundary",
             raw.permissions_boundary.as_deref(),
@@ -234,6 +242,7 @@ impl Model {
             role::max_session_duration,
         );
         let tags = tags(&mut c, raw.tag.as_deref().unwrap_or_default());
+        mode_rules(&mut c, raw, mount_mode, access);
         let trust = trust(&mut c, raw, method, account_id.is_some());
         let tf_name = c
             .optional("tf-name", raw.tf_name.as_deref(), TfName::parse)
@@ -263,7 +272,8 @@ impl Model {
             mount_mode: present(mount_mode, "mount-mode")?,
             multipart_cleanup: raw.multipart_cleanup.unwrap_or(false),
             prefixes,
-            kms_key,
+            kms_keys,
+            allow_unlisted_region: allow_unlisted,
             trust,
             permissions_boundary,
             iam_path: present(iam_path, "iam-path")?,
@@ -277,6 +287,23 @@ impl Model {
     }
 
     fn add_method_notices(&mut self, raw: &RawParams) {
+        if self.allow_unlisted_region {
+            let unlisted: Vec<&str> = std::iter::once(self.region.as_str())
+                .filter(|_| !self.region.is_listed())
+                .chain(
+                    self.kms_keys
+                        .iter()
+                        .map(|k| k.region())
+                        .filter(|r| Region::parse(r).map_or(true, |r| !r.is_listed())),
+                )
+                .collect();
+            if !unlisted.is_empty() {
+                self.notices.push(format!("--allow-unlisted-region: podiam's region list does not hold {}; check the name, since a typo renders policies that match nothing", unlisted.join(", ")));
+            }
+        }
+        if !self.prefixes.is_empty() && raw.mount_mode.is_none() {
+            self.notices.push(format!("--prefix: SkyPilot mounts only whole buckets (MOUNT and MOUNT_CACHED refuse a sub-path), so the test task copies the prefix with COPY and the role is {}", self.access.as_str()));
+        }
         if self.trust.source_arn {
             self.notices.push("--trust-source-arn adds ArnLike aws:SourceArn on the cluster's Pod Identity associations; one report has this condition breaking Mountpoint for S3 credentials, so test it before relying on it".into());
         }
@@ -325,6 +352,41 @@ fn buckets(c: &mut Checker, values: &[String]) -> Vec<Bucket> {
         }
     }
     buckets
+}
+
+/// The mount mode when none is given: COPY with a prefix (SkyPilot mounts
+/// only whole buckets), else the docs page's MOUNT_CACHED.
+fn default_mode(raw: &RawParams) -> &'static str {
+    if raw.prefix.as_ref().is_some_and(|p| !p.is_empty()) {
+        "COPY"
+    } else {
+        "MOUNT_CACHED"
+    }
+}
+
+/// Rules across the mount mode, prefixes, access and multipart cleanup.
+fn mode_rules(c: &mut Checker, raw: &RawParams, mode: Option<MountMode>, access: Option<Level>) {
+    let has_prefix = raw.prefix.as_ref().is_some_and(|p| !p.is_empty());
+    if let (true, Some(mode @ (MountMode::Mount | MountMode::MountCached))) = (has_prefix, mode) {
+        c.rule("mount-mode", Some(mode.as_str()), "cannot be combined with --prefix: SkyPilot's MOUNT and MOUNT_CACHED mount whole buckets only and refuse a sub-path source (StorageModeError); drop --mount-mode (the task then uses COPY) or drop --prefix");
+    }
+    if raw.multipart_cleanup == Some(true) && access == Some(Level::ReadOnly) {
+        c.rule("multipart-cleanup", None, "cannot be combined with read-only access (given by --access read-only, or implied by --mount-mode COPY or --prefix): s3:AbortMultipartUpload is a write action; give --access read-write or drop --multipart-cleanup");
+    }
+}
+
+/// Every KMS key, checked; no duplicates.
+fn kms_keys(c: &mut Checker, raw: &RawParams, region: Option<&Region>) -> Vec<KmsKey> {
+    let allow = raw.allow_unlisted_region.unwrap_or(false);
+    let keys = c.each("kms-key", raw.kms_key.as_deref().unwrap_or_default(), |v| {
+        KmsKey::parse(v, region, allow)
+    });
+    for (i, k) in keys.iter().enumerate() {
+        if keys[..i].contains(k) {
+            c.rule("kms-key", Some(k.as_str()), "each key may be given once");
+        }
+    }
+    keys
 }
 
 /// Every tag, checked; keys unique (case-insensitively, as IAM compares them), at most 50.

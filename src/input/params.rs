@@ -19,6 +19,8 @@ pub struct RawParams {
     pub cluster: Option<String>,
     /// AWS region (`AWS_REGION`).
     pub region: Option<String>,
+    /// Accept regions podiam's list does not hold yet.
+    pub allow_unlisted_region: Option<bool>,
     /// S3 buckets (`S3_BUCKET`); the first names the role and policy.
     #[serde(default, deserialize_with = "one_or_many")]
     pub bucket: Option<Vec<String>>,
@@ -47,8 +49,9 @@ pub struct RawParams {
     /// Key prefixes objects are limited to.
     #[serde(default, deserialize_with = "one_or_many")]
     pub prefix: Option<Vec<String>>,
-    /// KMS key ARN for SSE-KMS buckets.
-    pub kms_key: Option<String>,
+    /// KMS key ARNs of SSE-KMS buckets.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub kms_key: Option<Vec<String>>,
     /// Use the docs page's unpinned Pod Identity trust statement.
     pub trust_minimal: Option<bool>,
     /// Pin the Pod Identity trust to the account (`aws:SourceAccount`).
@@ -117,6 +120,7 @@ impl RawParams {
         RawParams {
             cluster: self.cluster.or(lower.cluster),
             region: self.region.or(lower.region),
+            allow_unlisted_region: self.allow_unlisted_region.or(lower.allow_unlisted_region),
             bucket: self.bucket.or(lower.bucket),
             namespace: self.namespace.or(lower.namespace),
             service_account: self.service_account.or(lower.service_account),

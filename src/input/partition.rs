@@ -33,6 +33,55 @@ impl Partition {
     }
 }
 
+/// The regions of each partition podiam knows, from botocore 1.44.8's
+/// `endpoints.json` (the newest on PyPI when this list was taken).
+pub const KNOWN_REGIONS: [(Partition, &[&str]); 3] = [
+    (
+        Partition::Aws,
+        &[
+            "af-south-1",
+            "ap-east-1",
+            "ap-east-2",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+            "ap-south-1",
+            "ap-south-2",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-southeast-3",
+            "ap-southeast-4",
+            "ap-southeast-5",
+            "ap-southeast-6",
+            "ap-southeast-7",
+            "ca-central-1",
+            "ca-west-1",
+            "eu-central-1",
+            "eu-central-2",
+            "eu-north-1",
+            "eu-south-1",
+            "eu-south-2",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "il-central-1",
+            "me-central-1",
+            "me-south-1",
+            "mx-central-1",
+            "sa-east-1",
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+        ],
+    ),
+    (Partition::AwsCn, &["cn-north-1", "cn-northwest-1"]),
+    (Partition::AwsUsGov, &["us-gov-east-1", "us-gov-west-1"]),
+];
+
+/// The flag that accepts a region the list does not hold.
+pub const UNLISTED_FLAG: &str = "--allow-unlisted-region";
+
 /// A validated AWS region in one of the supported partitions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Region {
@@ -74,6 +123,24 @@ impl Region {
         })
     }
 
+    /// Whether [`KNOWN_REGIONS`] holds this region.
+    pub fn is_listed(&self) -> bool {
+        KNOWN_REGIONS
+            .iter()
+            .any(|(p, names)| *p == self.partition && names.contains(&self.name.as_str()))
+    }
+
+    /// Refuses a region the list does not hold, naming the closest known ones.
+    pub fn listed(self) -> Result<Region, String> {
+        if self.is_listed() {
+            return Ok(self);
+        }
+        Err(format!(
+            "is not a region podiam knows; did you mean {}? (give {UNLISTED_FLAG} for a region newer than podiam's list)",
+            closest(&self.name).join(" or ")
+        ))
+    }
+
     /// The region name.
     pub fn as_str(&self) -> &str {
         &self.name
@@ -88,6 +155,37 @@ impl Region {
     pub fn oidc_host(&self) -> String {
         format!("oidc.eks.{}.{}", self.name, self.partition.dns_suffix())
     }
+}
+
+/// The known regions nearest to `name` by edit distance (ties kept, at most three).
+fn closest(name: &str) -> Vec<&'static str> {
+    let all = KNOWN_REGIONS
+        .iter()
+        .flat_map(|(_, names)| names.iter().copied());
+    let scored: Vec<(usize, &str)> = all.map(|r| (distance(name, r), r)).collect();
+    let best = scored.iter().map(|(d, _)| *d).min().unwrap_or(0);
+    scored
+        .into_iter()
+        .filter(|(d, _)| *d == best)
+        .map(|(_, r)| r)
+        .take(3)
+        .collect()
+}
+
+/// Levenshtein distance between two ASCII-ish strings, by characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]
@@ -120,6 +218,32 @@ mod tests {
             assert_eq!(region.partition().id(), partition);
             assert_eq!(region.oidc_host(), host);
         }
+    }
+
+    #[test]
+    fn every_listed_region_parses_into_its_own_partition() {
+        for (partition, names) in KNOWN_REGIONS {
+            for name in names {
+                let region = Region::parse(name).expect(name);
+                assert_eq!(region.partition(), partition, "{name}");
+                assert!(region.listed().is_ok(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn unlisted_regions_name_the_nearest() {
+        assert_eq!(distance("us-weast-2", "us-west-2"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(closest("us-weast-2"), vec!["us-east-2", "us-west-2"]);
+        assert_eq!(closest("cn-north-3"), vec!["cn-north-1"]);
+        let err = Region::parse("eu-west-4")
+            .and_then(Region::listed)
+            .expect_err("unlisted");
+        assert!(
+            err.contains("eu-west-3") && err.contains(UNLISTED_FLAG),
+            "{err}"
+        );
     }
 
     #[test]

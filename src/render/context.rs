@@ -193,6 +193,9 @@ fn regenerate(model: &Model) -> Vec<String> {
         .iter()
         .for_each(|b| push("bucket", Some(b.as_str())));
     push("method", Some(model.method.as_str()));
+    if model.allow_unlisted_region {
+        push("allow-unlisted-region", None);
+    }
     if !model.default_namespace() {
         push("namespace", Some(model.namespace.as_str()));
     }
@@ -248,7 +251,7 @@ fn access_args(model: &Model, push: &mut impl FnMut(&str, Option<&str>)) {
         .iter()
         .for_each(|p| push("prefix", Some(p.as_str())));
     model
-        .kms_key
+        .kms_keys
         .iter()
         .for_each(|k| push("kms-key", Some(k.as_str())));
     for (on, flag) in [

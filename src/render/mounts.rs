@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::input::access::{Level, MountMode};
 use crate::input::model::Model;
 
 /// One SkyPilot file mount.
@@ -12,6 +13,18 @@ pub struct Mount {
     pub path: String,
     /// `s3://<bucket>/` or `s3://<bucket>/<prefix>/`.
     pub source: String,
+    /// The storage `config` section that makes a read-only mount read-only
+    /// in SkyPilot too (`mount_cached` or `mount`); none for COPY or writes.
+    pub read_only: Option<&'static str>,
+}
+
+/// The `config` key of a read-only mount in SkyPilot 0.14.1's storage schema.
+fn read_only_key(model: &Model) -> Option<&'static str> {
+    match (model.access, model.mount_mode) {
+        (Level::ReadOnly, MountMode::MountCached) => Some("mount_cached"),
+        (Level::ReadOnly, MountMode::Mount) => Some("mount"),
+        _ => None,
+    }
 }
 
 /// The test task's mounts: `/s3/data` for one, `/s3/<bucket>[/<prefix>]` for several.
@@ -33,10 +46,15 @@ pub fn mounts(model: &Model) -> Vec<Mount> {
         return vec![Mount {
             path: "/s3/data".into(),
             source: source.clone(),
+            read_only: read_only_key(model),
         }];
     }
     sources
         .into_iter()
-        .map(|(path, source)| Mount { path, source })
+        .map(|(path, source)| Mount {
+            path,
+            source,
+            read_only: read_only_key(model),
+        })
         .collect()
 }

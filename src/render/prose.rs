@@ -37,6 +37,10 @@ pub struct Prose {
     pub grants: Vec<String>,
     /// What the policy does not allow, or the risk of what it does.
     pub limits: String,
+    /// Each Deny statement of the permission policy in words.
+    pub denies: Vec<String>,
+    /// What each KMS key's policy must allow, and how to check it.
+    pub key_policies: Vec<String>,
     /// The trust policy in words, when it can be written.
     pub trust: Option<Trust>,
     /// The role options in words: path, boundary, session length, tags.
@@ -72,6 +76,8 @@ impl Prose {
             access: access(model, noun, &buckets)?,
             grants: grants(&permission)?,
             limits: limits(&permission),
+            denies: denies(&permission)?,
+            key_policies: crate::iam::wording::key_policy_notes(model)?,
             trust: policy::trust_policy(model)
                 .ok()
                 .map(|t| trust(model, &t))
@@ -107,7 +113,7 @@ fn access(model: &Model, noun: &str, buckets: &[&str]) -> Result<String, String>
             code_list(&prefixes, "or")?
         ));
     }
-    if let Some(key) = &model.kms_key {
+    if !model.kms_keys.is_empty() {
         let uses: Vec<&str> = policy::kms_actions(model)
             .iter()
             .map(|a| match *a {
@@ -115,9 +121,15 @@ fn access(model: &Model, noun: &str, buckets: &[&str]) -> Result<String, String>
                 _ => "written",
             })
             .collect();
+        let keys: Vec<&str> = model.kms_keys.iter().map(|k| k.as_str()).collect();
+        let (noun, whose) = if keys.len() == 1 {
+            ("key", "the key's")
+        } else {
+            ("keys", "each key's own")
+        };
         out.push_str(&format!(
-            "; objects encrypted with the KMS key {} can be {} through S3 only",
-            md_code(key.as_str())?,
+            "; objects encrypted with the KMS {noun} {} can be {} through S3 in {whose} region only",
+            code_list(&keys, "or")?,
             uses.join(" and ")
         ));
     }
@@ -141,6 +153,20 @@ fn grants(permission: &Value) -> Result<Vec<String>, String> {
         out.push(line);
     }
     Ok(out)
+}
+
+fn denies(permission: &Value) -> Result<Vec<String>, String> {
+    statements(permission)
+        .filter(|s| s["Effect"] == "Deny")
+        .map(|s| {
+            let conditions = condition_phrases(&s["Condition"])?;
+            Ok(format!(
+                "Denied: {}, when {}.",
+                words(&strings(&s["Action"])),
+                join_and(&conditions, "and")
+            ))
+        })
+        .collect()
 }
 
 fn limits(permission: &Value) -> String {
@@ -286,7 +312,7 @@ fn duration_words(seconds: u32) -> String {
 
 fn mount(model: &Model) -> String {
     let mut out = match model.mount_mode {
-        MountMode::MountCached => "The test task uses the mount mode `MOUNT_CACHED` (rclone with a local cache). With it, SkyPilot uses the pod's role only when the machine that runs `sky` has SSO or role credentials: with static access keys it writes your local credentials into the pod's rclone config, whatever `NO_UPLOAD` says. Run `sky` with SSO or role credentials (`aws configure list` shows which you have), or use the mode `MOUNT` or `COPY`.".to_owned(),
+        MountMode::MountCached => format!("The test task uses the mount mode `MOUNT_CACHED` (rclone with a local cache). {}. Give the API server SSO or role credentials (`aws configure list` there shows the type), or use the mode `MOUNT` or `COPY`.", crate::iam::wording::MOUNT_CACHED_CREDENTIALS),
         MountMode::Mount => {
             let mut s = "The test task uses the mount mode `MOUNT` (goofys on x86_64 nodes, rclone on arm64 nodes), without a local cache.".to_owned();
             if model.method == Method::PodIdentity {
@@ -297,7 +323,7 @@ fn mount(model: &Model) -> String {
         MountMode::Copy => "The test task uses the mode `COPY`: SkyPilot copies the objects into the pod with `aws s3 sync` when it launches, and writes nothing back to S3.".to_owned(),
     };
     if model.access == Level::ReadOnly && model.mount_mode != MountMode::Copy {
-        out.push_str(" The role is read-only: writing to the mount fails.");
+        out.push_str(" The role is read-only, and so is the mount: the task sets `read_only: true` in the mount's `config`, so that writes fail at once instead of being cached and lost when the upload is denied.");
     }
     out
 }

@@ -131,6 +131,7 @@ mod tests {
         );
         let cleanup = model(RawParams {
             multipart_cleanup: Some(true),
+            access: Some("read-write".into()),
             prefix: Some(vec!["p/".into()]),
             ..RawParams::default()
         });

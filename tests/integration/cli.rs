@@ -94,8 +94,16 @@ fn generate_writes_the_pod_identity_bundle_with_the_docs_permissions() {
     );
     let policy = json(&out.join("iam/s3-access-policy.json"));
     let mut grants = BTreeSet::new();
-    for statement in policy["Statement"].as_array().expect("statements") {
-        assert_eq!(statement["Effect"], "Allow");
+    let statements = policy["Statement"].as_array().expect("statements");
+    // Besides the grants, only the Denies on sharing ACLs set by an upload.
+    for deny in statements.iter().filter(|s| s["Effect"] == "Deny") {
+        assert_eq!(deny["Action"], serde_json::json!(["s3:PutObject"]));
+        assert!(
+            deny["Condition"].to_string().contains("s3:x-amz-"),
+            "{deny}"
+        );
+    }
+    for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
         for action in statement["Action"].as_array().expect("actions") {
             for resource in statement["Resource"].as_array().expect("resources") {
                 grants.insert((

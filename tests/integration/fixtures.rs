@@ -77,10 +77,10 @@ pub fn all() -> Vec<(&'static str, RawParams)> {
                 bucket: Some(vec!["team-a-data".into(), "shared-models".into()]),
                 access: Some("read-only".into()),
                 prefix: Some(vec!["team-a/data/".into()]),
-                kms_key: Some(
+                kms_key: Some(vec![
                     "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
                         .into(),
-                ),
+                ]),
                 account_id: Some("123456789012".into()),
                 trust_source_account: Some(true),
                 permissions_boundary: Some("arn:aws:iam::123456789012:policy/TeamBoundary".into()),

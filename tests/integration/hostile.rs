@@ -39,7 +39,7 @@ fn fields() -> Vec<(&'static str, &'static str, Setter)> {
         ("access", "access", |r, v| r.access = Some(v)),
         ("mount-mode", "mount_mode", |r, v| r.mount_mode = Some(v)),
         ("prefix", "prefixes", |r, v| r.prefix = Some(vec![v])),
-        ("kms-key", "kms_key", |r, v| r.kms_key = Some(v)),
+        ("kms-key", "kms_key", |r, v| r.kms_key = Some(vec![v])),
         ("permissions-boundary", "permissions_boundary", |r, v| {
             r.permissions_boundary = Some(v)
         }),

@@ -11,5 +11,6 @@ mod overrides;
 mod privilege;
 mod review;
 mod schemas;
+mod semantics;
 mod snapshots;
 mod terraform;

@@ -120,11 +120,15 @@ fn pod_identity_trust_is_pinned_by_default_and_minimal_on_request() {
     let pinned = render_json("trust-policy", &[]);
     assert_eq!(
         pinned["Statement"][0]["Condition"],
-        json!({"StringEquals": {
-            "aws:RequestTag/eks-cluster-name": "my-eks-cluster",
-            "aws:RequestTag/kubernetes-namespace": "default",
-            "aws:RequestTag/kubernetes-service-account": "skypilot-service-account"
-        }})
+        json!({
+            "StringEquals": {
+                "aws:RequestTag/kubernetes-namespace": "default",
+                "aws:RequestTag/kubernetes-service-account": "skypilot-service-account"
+            },
+            "StringLike": {
+                "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-west-2:*:cluster/my-eks-cluster"
+            }
+        })
     );
     let docs_statement = json!({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow",

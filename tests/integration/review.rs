@@ -16,8 +16,8 @@ fn explain_names_principal_actions_sources_and_risks() {
         "**Write and delete.**",
         "`aws:RequestTag/kubernetes-namespace` equals `default` (`StringEquals`)",
         "`aws:RequestTag/kubernetes-service-account` equals `skypilot-service-account`",
-        "`aws:RequestTag/eks-cluster-name` equals `my-eks-cluster`",
-        "**MOUNT_CACHED and static keys.**",
+        "`aws:RequestTag/eks-cluster-arn` matches `arn:aws:eks:us-west-2:*:cluster/my-eks-cluster` (`StringLike`)",
+        "**MOUNT_CACHED and the API server's credentials.**",
     ] {
         assert!(sheet.contains(needle), "missing {needle:?} in:\n{sheet}");
     }

@@ -321,21 +321,23 @@ fn check_role_options(body: &Body, ctx: &Context, forms: &Forms, form: &str) {
         "{form}"
     );
     let data: Vec<&str> = blocks(body, "data").map(|b| labels(b)[0]).collect();
-    let documents = format!(
-        "{}{}",
-        forms.json["s3-access-policy"], forms.json["trust-policy"]
-    );
-    let region_used = documents.contains(&format!(":{}:", model.region.as_str()))
-        || documents.contains(&format!("s3.{}.", model.region.as_str()));
-    let region_literal = model.kms_key.is_some() || model.trust.source_arn;
-    assert_eq!(region_used, region_literal, "{form}: fixture premise");
+    // The cluster's region appears in the trust policy's cluster ARN pin (and
+    // association ARN); the KMS statements name each key's own region instead.
+    let trust = forms.json["trust-policy"].to_string();
+    let region_used = trust.contains(&format!(":eks:{}:", model.region.as_str()));
+    let pinned = model.method == Method::PodIdentity && !model.trust.minimal;
+    assert_eq!(region_used, pinned, "{form}: fixture premise");
     assert_eq!(
         data.contains(&"aws_region"),
         region_used,
         "{form}: {data:?}"
     );
-    let account_used =
-        model.method == Method::Irsa || model.trust.source_account || model.trust.source_arn;
+    // IRSA names the OIDC provider by ARN; a pinned Pod Identity trust names
+    // the cluster's ARN, with the account when it is known.
+    let account_used = model.method == Method::Irsa
+        || (pinned && model.account_id.is_some())
+        || model.trust.source_account
+        || model.trust.source_arn;
     assert_eq!(
         data.contains(&"aws_caller_identity"),
         account_used,
@@ -366,7 +368,8 @@ fn variants() -> Vec<(&'static str, RawParams)> {
                 bucket: Some(vec!["b-one".into(), "b.two".into(), "bkt3".into()]),
                 prefix: Some(vec!["a/b/".into(), "c".into()]),
                 multipart_cleanup: Some(true),
-                kms_key: Some(kms("aws", "us-west-2")),
+                access: Some("read-write".into()),
+                kms_key: Some(vec![kms("aws", "us-west-2"), kms("aws", "eu-west-1")]),
                 trust_minimal: Some(true),
                 tag: Some(vec!["Name=x y".into(), "k:1/2=+@-".into()]),
                 ..fixtures::docs()
@@ -382,7 +385,7 @@ fn variants() -> Vec<(&'static str, RawParams)> {
                     "https://oidc.eks.cn-north-1.amazonaws.com.cn/id/{}",
                     fixtures::OIDC_ID
                 )),
-                kms_key: Some(kms("aws-cn", "cn-north-1")),
+                kms_key: Some(vec![kms("aws-cn", "cn-northwest-1")]),
                 access: Some("read-only".into()),
                 permissions_boundary: Some("arn:aws-cn:iam::aws:policy/x/y/B".into()),
                 ..fixtures::docs()
