@@ -27,7 +27,7 @@ options=(--bucket other-bucket --access read-only --prefix team-a/data --iam-pat
 gen options-pod-identity "${base[@]}" --region us-west-2 "${options[@]}" --account-id 123456789012 --trust-source-account
 gen options-irsa "${base[@]}" --region us-west-2 "${irsa[@]}" "${options[@]}" \
   --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc"
-gen copy-minimal "${base[@]}" --region us-west-2 --mount-mode COPY --trust-minimal --multipart-cleanup
+gen copy-minimal "${base[@]}" --region us-west-2 --mount-mode COPY --access read-write --trust-minimal --multipart-cleanup
 
 scripts=("$out"/*/scripts/*.sh)
 [ "${#scripts[@]}" = 30 ] || fail "expected 30 scripts, found ${#scripts[@]}"

@@ -25,7 +25,7 @@ docs=(--cluster my-eks-cluster --region us-west-2 --bucket my-bucket)
 "$PODIAM" generate --cluster c --region us-gov-west-1 --bucket gov.bucket --out "$out/bundle-govcloud" >/dev/null
 # The restricted fixture (tests/integration/fixtures.rs) and a pinned source ARN.
 restricted=(--cluster my-eks-cluster --region us-west-2 --bucket team-a-data --bucket shared-models
-  --access read-only --prefix team-a/data/ --prefix models --multipart-cleanup
+  --access read-only --prefix team-a/data/ --prefix models
   --kms-key arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
   --account-id 123456789012 --trust-source-account
   --permissions-boundary arn:aws:iam::123456789012:policy/TeamBoundary --iam-path /skypilot/
@@ -124,7 +124,9 @@ assert data_kinds(r) == ["aws_caller_identity", "aws_partition", "aws_region"], 
 policy = resources(r)["aws_iam_policy.s3_team_a_data"]
 assert "write" not in str(policy["description"]), policy["description"]
 assert data_kinds(load(root / "single-source-arn/podiam_s3.tf")) == ["aws_caller_identity", "aws_partition", "aws_region"]
-assert data_kinds(single) == ["aws_partition"], data_kinds(single)
+# The pinned trust names the cluster by ARN: partition and region from data
+# sources; the account is a wildcard when --account-id is not given.
+assert data_kinds(single) == ["aws_partition", "aws_region"], data_kinds(single)
 
 two = names(load(root / "single-two/podiam_s3.tf"))
 dupes = sorted({n for n in two if two.count(n) > 1})

@@ -9,6 +9,7 @@ use_venv parliament
 out="$(fresh_dir parliament)"
 oidc="EXAMPLED539D4633E53DE1B71EXAMPLE"
 kms_aws="arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+kms_east="arn:aws:kms:us-east-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab"
 kms_cn="arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 base=(--cluster my-eks-cluster --bucket my-bucket)
 
@@ -23,7 +24,7 @@ cases=(
   "kms-rw --region us-west-2 --kms-key $kms_aws"
   "kms-ro --region us-west-2 --access read-only --kms-key $kms_aws"
   "buckets --region us-west-2 --bucket second-bucket --bucket third.bucket"
-  "everything --region us-west-2 --bucket second-bucket --prefix p/q --multipart-cleanup --kms-key $kms_aws"
+  "everything --region us-west-2 --bucket second-bucket --prefix p/q --access read-write --multipart-cleanup --kms-key $kms_aws --kms-key $kms_east"
   "china --region cn-north-1 --kms-key $kms_cn --prefix a"
   "govcloud --region us-gov-west-1 --access read-only"
   "trust-pinned-account --region us-west-2 --account-id 123456789012 --trust-source-account --trust-source-arn"
