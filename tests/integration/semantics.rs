@@ -40,6 +40,12 @@ fn refused_with(args: &[&str]) -> String {
     stderr(&o)
 }
 
+/// `render s3-access-policy` arguments for a cluster in `region`, plus `extra`.
+fn in_region<'a>(region: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let args = ["render", "s3-access-policy", "--cluster", "c"];
+    [&args[..], &["--bucket", "b-b", "--region", region], extra].concat()
+}
+
 /// The KMS statements as (key ARNs, kms:ViaService value).
 fn kms_grants(policy: &Value) -> Vec<(Vec<String>, String)> {
     policy["Statement"]
@@ -84,18 +90,13 @@ fn kms_via_service_is_s3_in_each_keys_region() {
             ),
         ]
     );
-    let china = podiam(&[
-        "render",
-        "s3-access-policy",
-        "--cluster",
-        "c",
-        "--region",
+    let china = podiam(&in_region(
         "cn-north-1",
-        "--bucket",
-        "b-cn",
-        "--kms-key",
-        "arn:aws-cn:kms:cn-northwest-1:123456789012:key/abcd-1234",
-    ]);
+        &[
+            "--kms-key",
+            "arn:aws-cn:kms:cn-northwest-1:123456789012:key/abcd-1234",
+        ],
+    ));
     assert_eq!(china.status.code(), Some(0), "{}", stderr(&china));
     let china: Value = serde_json::from_str(&stdout(&china)).expect("json");
     assert_eq!(
@@ -230,36 +231,15 @@ fn the_pod_identity_trust_pins_the_cluster_arn() {
 
 #[test]
 fn unknown_regions_are_refused_with_the_closest_known_ones() {
-    let in_region = |region: &'static str| {
-        let args = [
-            "render",
-            "s3-access-policy",
-            "--cluster",
-            "c",
-            "--bucket",
-            "b-b",
-        ];
-        [&args[..], &["--region", region]].concat()
-    };
-    let err = refused_with(&in_region("us-weast-2"));
+    let err = refused_with(&in_region("us-weast-2", &[]));
     assert!(
         err.contains("region \"us-weast-2\"") && err.contains("us-west-2"),
         "{err}"
     );
     assert!(err.contains("--allow-unlisted-region"), "{err}");
-    let err = refused_with(&in_region("cn-north-3"));
+    let err = refused_with(&in_region("cn-north-3", &[]));
     assert!(err.contains("cn-north-1"), "{err}");
-    let newer = podiam(&[
-        "render",
-        "s3-access-policy",
-        "--cluster",
-        "c",
-        "--bucket",
-        "b-new",
-        "--region",
-        "eu-north-9",
-        "--allow-unlisted-region",
-    ]);
+    let newer = podiam(&in_region("eu-north-9", &["--allow-unlisted-region"]));
     assert_eq!(newer.status.code(), Some(0), "{}", stderr(&newer));
     assert!(stderr(&newer).contains("eu-north-9"), "the opt-in is noted");
     let key = refused(
