@@ -1,0 +1,249 @@
+"""check-45: evaluates every generated permission and trust policy with
+principalmapper against a request matrix whose expected outcomes come from
+the parameters passed to podiam (iam_matrix.py).
+
+Usage: iam_check.py PODIAM WORKDIR
+
+First the positive controls: hand-written reference documents must pass the
+matrix (so the expectations are satisfiable), and each deliberately broken
+copy must fail it on the request that the break opens. Then every bundle of
+iam_matrix.bundles() is generated and evaluated. Prints one line per failing
+request and a summary; exits 1 on any failure.
+"""
+
+import collections
+import copy
+import json
+import pathlib
+import sys
+
+import iam_engine
+from bundles import generate
+from iam_matrix import (ACCOUNT, KMS_ID, Bundle, bundles, kms_arn, oidc_issuer, policy_requests,
+                        trust_requests)
+
+POLICY_PATH = "iam/s3-access-policy.json"
+TRUST_PATH = "iam/trust-policy.json"
+
+
+def decide(doc: dict, req) -> str:
+    """The call succeeds only if every action it needs is allowed."""
+    decisions = []
+    for action in req.actions:
+        if req.doc == "policy":
+            decisions.append(iam_engine.identity_decision(doc, action, req.resource, req.keys))
+        else:
+            decisions.append(iam_engine.trust_decision(doc, req.principal, action, req.resource, req.keys))
+    if all(d == iam_engine.ALLOW for d in decisions):
+        return "allow"
+    return "deny (" + ", ".join(f"{a}: {d}" for a, d in zip(req.actions, decisions)) + ")"
+
+
+def evaluate(bundle: Bundle, policy=None, trust=None):
+    """-> (number of requests, [(request, got)] of the failing ones); a
+    document given as None is not evaluated."""
+    failures, total = [], 0
+    for doc, requests in ((policy, policy_requests), (trust, trust_requests)):
+        if doc is None:
+            continue
+        for req in requests(bundle):
+            total += 1
+            got = decide(doc, req)
+            if got.split(" ")[0] != req.expected:
+                failures.append((req, got))
+    return total, failures
+
+
+# ---------------------------------------------------------------------------
+# positive controls: reference documents written by hand from AWS's docs for
+# two fixed parameter sets, then broken one way at a time
+# ---------------------------------------------------------------------------
+
+CONTROL = Bundle("control", "us-west-2", ["ctl-bucket"], access="read-write", multipart=True,
+                 prefixes=["team"], kms_keys=[kms_arn("us-east-1")], account_id=ACCOUNT)
+CONTROL_IRSA = Bundle("control-irsa", "us-west-2", ["ctl-bucket"], method="irsa", account_id=ACCOUNT,
+                      oidc_issuer=oidc_issuer("us-west-2"), namespace="ml-team", service_account="s3-reader")
+
+REFERENCE_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": ["arn:aws:s3:::ctl-bucket"]},
+    {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::ctl-bucket"],
+     "Condition": {"StringLike": {"s3:prefix": ["team/", "team/*"]}}},
+    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+     "Resource": ["arn:aws:s3:::ctl-bucket/team/*"]},
+    {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+     "Resource": [f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KMS_ID}"],
+     "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+]}
+REFERENCE_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+     "Action": ["sts:AssumeRole", "sts:TagSession"],
+     "Condition": {"StringEquals": {
+         "aws:RequestTag/eks-cluster-arn": f"arn:aws:eks:us-west-2:{ACCOUNT}:cluster/my-eks-cluster",
+         "aws:RequestTag/kubernetes-namespace": "default",
+         "aws:RequestTag/kubernetes-service-account": "skypilot-service-account"}}},
+]}
+_HP = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+REFERENCE_IRSA_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{_HP}"},
+     "Action": "sts:AssumeRoleWithWebIdentity",
+     "Condition": {"StringEquals": {f"{_HP}:sub": "system:serviceaccount:ml-team:s3-reader",
+                                    f"{_HP}:aud": "sts.amazonaws.com"}}},
+]}
+
+
+def _edit(doc, fn):
+    doc = copy.deepcopy(doc)
+    fn(doc["Statement"])
+    return doc
+
+
+def _cond(statement, op):
+    return statement["Condition"][op]
+
+
+# (what is broken, bundle, which document, broken document, a request name it must fail on)
+BROKEN = [
+    ("policy: Resource \"*\" added to the object statement", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s[2]["Resource"].append("*")), "other bucket ctl-bucketx"),
+    ("policy: object statement on bucket/* instead of bucket/team/*", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s[2].update(Resource=["arn:aws:s3:::ctl-bucket/*"])),
+     "ctl-bucket: s3:GetObject key 'other/file.txt'"),
+    ("policy: object statement on bucket/team* (no separator)", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s[2].update(Resource=["arn:aws:s3:::ctl-bucket/team*"])),
+     "ctl-bucket: s3:GetObject key 'team2/file.txt'"),
+    ("policy: s3:prefix condition removed from ListBucket", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s[1].pop("Condition")), "ctl-bucket: list with no s3:prefix"),
+    ("policy: s3:PutBucketPolicy added", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s[0]["Action"].append("s3:PutBucketPolicy")),
+     "ctl-bucket: bucket administration"),
+    ("policy: another partition's ARNs", CONTROL, "policy",
+     json.loads(json.dumps(REFERENCE_POLICY).replace("arn:aws:s3", "arn:aws-cn:s3")),
+     "ctl-bucket: locate bucket"),
+    ("policy: explicit Deny of s3:GetObject added (deny must win)", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s.append({"Effect": "Deny", "Action": "s3:GetObject",
+                                                  "Resource": "*"})),
+     "ctl-bucket: s3:GetObject key 'team/file.txt'"),
+    ("policy: kms:ViaService of the cluster's region instead of the key's", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: _cond(s[3], "StringEquals").update(
+         {"kms:ViaService": "s3.us-west-2.amazonaws.com"})),
+     "key in us-east-1: decrypt, via s3.us-east-1.amazonaws.com"),
+    ("policy: kms:ViaService condition removed", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s[3].pop("Condition")),
+     "key in us-east-1: kms:Decrypt directly, no kms:ViaService"),
+    ("policy: kms statement on key/*", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s[3].update(
+         Resource=[f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*"])), "another key in us-east-1"),
+    ("trust: namespace condition removed", CONTROL, "trust",
+     _edit(REFERENCE_TRUST, lambda s: _cond(s[0], "StringEquals").pop("aws:RequestTag/kubernetes-namespace")),
+     "a pod in another namespace"),
+    ("trust: eks-cluster-name pinned instead of eks-cluster-arn", CONTROL, "trust",
+     _edit(REFERENCE_TRUST, lambda s: s[0]["Condition"].update(StringEquals={
+         "aws:RequestTag/eks-cluster-name": "my-eks-cluster",
+         "aws:RequestTag/kubernetes-namespace": "default",
+         "aws:RequestTag/kubernetes-service-account": "skypilot-service-account"})),
+     "a same-named cluster in another region"),
+    ("trust: eks-cluster-arn with any account", CONTROL, "trust",
+     _edit(REFERENCE_TRUST, lambda s: s[0]["Condition"].update(StringLike={
+         "aws:RequestTag/eks-cluster-arn": _cond(s[0], "StringEquals").pop(
+             "aws:RequestTag/eks-cluster-arn").replace(ACCOUNT, "*")})),
+     "a same-named cluster in another account"),
+    ("trust: service account matched with StringLike \"*\"", CONTROL, "trust",
+     _edit(REFERENCE_TRUST, lambda s: (_cond(s[0], "StringEquals").pop("aws:RequestTag/kubernetes-service-account"),
+                                       s[0]["Condition"].update(StringLike={
+                                           "aws:RequestTag/kubernetes-service-account": "*"}))),
+     "a pod with another service account"),
+    ("trust: Principal \"*\"", CONTROL, "trust",
+     _edit(REFERENCE_TRUST, lambda s: s[0].update(Principal="*")), "another service principal"),
+    ("trust: conditions removed", CONTROL, "trust",
+     _edit(REFERENCE_TRUST, lambda s: s[0].pop("Condition")), "an association without session tags"),
+    ("irsa trust: aud condition removed", CONTROL_IRSA, "trust",
+     _edit(REFERENCE_IRSA_TRUST, lambda s: _cond(s[0], "StringEquals").pop(f"{_HP}:aud")),
+     "another audience sts.amazonaws.com.cn"),
+    ("irsa trust: sub StringLike system:serviceaccount:ml-team:*", CONTROL_IRSA, "trust",
+     _edit(REFERENCE_IRSA_TRUST, lambda s: (_cond(s[0], "StringEquals").pop(f"{_HP}:sub"),
+                                            s[0]["Condition"].update(StringLike={
+                                                f"{_HP}:sub": "system:serviceaccount:ml-team:*"}))),
+     "another service account"),
+    ("irsa trust: any OIDC provider (Federated \"*\")", CONTROL_IRSA, "trust",
+     _edit(REFERENCE_IRSA_TRUST, lambda s: s[0].update(Principal={"Federated": "*"})),
+     "the same provider in another account"),
+    ("irsa trust: sts:AssumeRole allowed too", CONTROL_IRSA, "trust",
+     _edit(REFERENCE_IRSA_TRUST, lambda s: s[0].update(
+         Action=["sts:AssumeRoleWithWebIdentity", "sts:AssumeRole"])), "another action"),
+]
+
+
+def run_controls() -> bool:
+    ok = True
+    # The matrix's expectations must be satisfiable: correct documents pass.
+    references = ((CONTROL, REFERENCE_POLICY, REFERENCE_TRUST), (CONTROL_IRSA, None, REFERENCE_IRSA_TRUST))
+    checked = 0
+    for bundle, policy, trust in references:
+        total, failures = evaluate(bundle, policy, trust)
+        checked += total
+        for req, got in failures:
+            print(f"CONTROL BROKEN: the reference documents of {bundle.name} fail {req.doc}: {req.label()}: "
+                  f"expected {req.expected}, got {got}")
+            ok = False
+    # Each broken document must fail the request its break opens.
+    caught = 0
+    for what, bundle, which, broken, must_fail in BROKEN:
+        _, failures = evaluate(bundle, **{which: broken})
+        names = [req.name for req, _ in failures]
+        if not any(n.startswith(must_fail) for n in names):
+            print(f"CONTROL BROKEN: {what}: the matrix did not fail {must_fail!r} "
+                  f"(it failed {len(names)} requests: {names[:3]})")
+            ok = False
+        else:
+            caught += 1
+    print(f"iam-semantics controls: reference documents pass {checked} requests; "
+          f"{caught}/{len(BROKEN)} broken documents caught by the matrix")
+    return ok
+
+
+def main() -> int:
+    podiam, work = sys.argv[1], pathlib.Path(sys.argv[2])
+    if not run_controls():
+        return 1
+    total = failed = generated = 0
+    by_request = collections.Counter()
+    lines = []
+    for bundle in bundles():
+        outcome = generate(podiam, bundle.args(), work / bundle.name)
+        if bundle.must_refuse:
+            # read-only with --multipart-cleanup: exit 2 and nothing written.
+            total += 1
+            if outcome.code != 2 or outcome.files:
+                failed += 1
+                by_request["read-only + --multipart-cleanup refused"] += 1
+                lines.append(f"FAIL {bundle.name}: generate: expected exit 2 and no files (read-only with "
+                             f"--multipart-cleanup), got exit {outcome.code} and {len(outcome.files)} files")
+            continue
+        total += 1
+        if outcome.code != 0:
+            failed += 1
+            by_request["generate succeeds"] += 1
+            lines.append(f"FAIL {bundle.name}: generate: expected exit 0, got exit {outcome.code}: "
+                         f"{outcome.first_error_line()}")
+            continue
+        generated += 1
+        policy = json.loads((outcome.out / POLICY_PATH).read_text())
+        trust = json.loads((outcome.out / TRUST_PATH).read_text())
+        count, failures = evaluate(bundle, policy, trust)
+        total += count
+        failed += len(failures)
+        for req, got in failures:
+            by_request[f"{req.doc}: {req.name}"] += 1
+            lines.append(f"FAIL {bundle.name} {req.doc}: {req.label()}: expected {req.expected}, got {got}")
+    for line in lines:
+        print(line)
+    if by_request:
+        print("iam-semantics failures by request:")
+        for name, n in sorted(by_request.items()):
+            print(f"  {n:4d}  {name}")
+    print(f"iam-semantics: {generated} bundles evaluated, {total} checks, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
