@@ -13,4 +13,4 @@ source "$CONFORMANCE_DIR/lib.sh"
 use_venv semantics
 
 out="$(fresh_dir iam-semantics)"
-"$VENV/bin/python" "$CONFORMANCE_DIR/semantic/iam_check.py" "$PODIAM" "$out"
+PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" "$CONFORMANCE_DIR/semantic/iam_check.py" "$PODIAM" "$out"

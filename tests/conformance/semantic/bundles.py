@@ -1,8 +1,9 @@
 """Shared by the semantic parts: AWS partition facts and running podiam.
 
 Nothing here knows how podiam builds a document. The partition table is
-AWS's (facts.md, "Partitions"); a bundle is only the parameters passed to
-`podiam generate` and what the process did with them.
+AWS's (facts.md, "Partitions"); a Bundle is the parameters passed to
+`podiam generate`, with what they mean by podiam's documented defaults and
+AWS's and SkyPilot's rules; an Outcome is what the process did.
 """
 
 import dataclasses
@@ -30,6 +31,10 @@ OTHER_REGION = {
 }
 
 
+DEFAULT_NAMESPACE = "default"                         # podiam's documented defaults
+DEFAULT_SERVICE_ACCOUNT = "skypilot-service-account"  # (README, "Parameters")
+
+
 def partition(region: str) -> str:
     return next(p for prefix, p, _ in PARTITIONS if region.startswith(prefix))
 
@@ -41,6 +46,96 @@ def dns_suffix(region: str) -> str:
 def other_partition(region: str) -> str:
     """A partition that is not the region's: its ARNs must never match."""
     return "aws-cn" if partition(region) != "aws-cn" else "aws"
+
+
+@dataclasses.dataclass
+class Bundle:
+    """The parameters of one `podiam generate` call."""
+
+    name: str
+    region: str
+    buckets: List[str]
+    cluster: str = "my-eks-cluster"
+    access: Optional[str] = "read-write"   # None: the flag is not passed
+    mount_mode: Optional[str] = None
+    multipart: bool = False
+    prefixes: List[str] = dataclasses.field(default_factory=list)
+    kms_keys: List[str] = dataclasses.field(default_factory=list)
+    method: str = "pod-identity"
+    namespace: Optional[str] = None
+    service_account: Optional[str] = None
+    kube_context: Optional[str] = None
+    account_id: Optional[str] = None
+    oidc_issuer: Optional[str] = None
+    trust_minimal: bool = False
+    trust_source_account: bool = False
+    trust_source_arn: bool = False
+
+    def args(self) -> List[str]:
+        a = ["--cluster", self.cluster, "--region", self.region, "--method", self.method]
+        for b in self.buckets:
+            a += ["--bucket", b]
+        for flag, value in (("--access", self.access), ("--mount-mode", self.mount_mode),
+                            ("--namespace", self.namespace), ("--service-account", self.service_account),
+                            ("--kube-context", self.kube_context),
+                            ("--account-id", self.account_id), ("--oidc-issuer", self.oidc_issuer)):
+            if value is not None:
+                a += [flag, value]
+        for p in self.prefixes:
+            a += ["--prefix", p]
+        for k in self.kms_keys:
+            a += ["--kms-key", k]
+        for flag, on in (("--multipart-cleanup", self.multipart), ("--trust-minimal", self.trust_minimal),
+                         ("--trust-source-account", self.trust_source_account),
+                         ("--trust-source-arn", self.trust_source_arn)):
+            if on:
+                a.append(flag)
+        return a
+
+    # What the parameters mean (documented defaults and AWS facts).
+    @property
+    def effective_access(self) -> str:
+        if self.access is not None:
+            return self.access
+        return "read-only" if self.mount_mode == "COPY" else "read-write"
+
+    @property
+    def refusal(self) -> Optional[str]:
+        """Why podiam must refuse these parameters (exit 2, nothing written), or None:
+        read-only access with --multipart-cleanup grants a write-side action; a
+        --prefix makes the source s3://B/P/, which SkyPilot mounts only with COPY
+        (MOUNT and MOUNT_CACHED raise StorageModeError)."""
+        if self.effective_access == "read-only" and self.multipart:
+            return "read-only with --multipart-cleanup"
+        if self.prefixes and self.mount_mode in ("MOUNT", "MOUNT_CACHED"):
+            return f"--prefix with --mount-mode {self.mount_mode}"
+        return None
+
+    @property
+    def task_mode(self) -> str:
+        """The test task's mode: --mount-mode, else COPY for a prefix (the
+        only mode SkyPilot takes a sub-path source in), else the docs page's
+        MOUNT_CACHED."""
+        if self.mount_mode:
+            return self.mount_mode
+        return "COPY" if self.prefixes else "MOUNT_CACHED"
+
+    @property
+    def ns(self) -> str:
+        return self.namespace or DEFAULT_NAMESPACE
+
+    @property
+    def sa(self) -> str:
+        return self.service_account or DEFAULT_SERVICE_ACCOUNT
+
+    @property
+    def partition(self) -> str:
+        return partition(self.region)
+
+    @property
+    def prefix_dirs(self) -> List[str]:
+        """Each --prefix as a key prefix ending in one "/" ("shared/" and "shared" agree)."""
+        return [p.strip("/") + "/" for p in self.prefixes]
 
 
 @dataclasses.dataclass

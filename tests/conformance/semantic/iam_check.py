@@ -210,14 +210,14 @@ def main() -> int:
     lines = []
     for bundle in bundles():
         outcome = generate(podiam, bundle.args(), work / bundle.name)
-        if bundle.must_refuse:
-            # read-only with --multipart-cleanup: exit 2 and nothing written.
+        if bundle.refusal:
+            # Contradictory parameters: exit 2 and nothing written.
             total += 1
             if outcome.code != 2 or outcome.files:
                 failed += 1
-                by_request["read-only + --multipart-cleanup refused"] += 1
-                lines.append(f"FAIL {bundle.name}: generate: expected exit 2 and no files (read-only with "
-                             f"--multipart-cleanup), got exit {outcome.code} and {len(outcome.files)} files")
+                by_request[f"refused: {bundle.refusal}"] += 1
+                lines.append(f"FAIL {bundle.name}: generate: expected exit 2 and no files ({bundle.refusal}), "
+                             f"got exit {outcome.code} and {len(outcome.files)} files")
             continue
         total += 1
         if outcome.code != 0:

@@ -29,12 +29,11 @@ podiam's code or output:
 import dataclasses
 from typing import List, Optional, Tuple
 
-from bundles import OTHER_REGION, dns_suffix, kms_key_parts, other_partition, partition
+from bundles import (DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT, OTHER_REGION, Bundle, dns_suffix,
+                     kms_key_parts, other_partition, partition)
 
 ACCOUNT = "123456789012"        # the account passed as --account-id
 OTHER_ACCOUNT = "210987654321"  # someone else's account
-DEFAULT_NAMESPACE = "default"                  # podiam's documented defaults
-DEFAULT_SERVICE_ACCOUNT = "skypilot-service-account"
 OIDC_ID = "EXAMPLED539D4633E53DE1B71EXAMPLE"
 OTHER_OIDC_ID = "0123456789ABCDEF0123456789ABCDEF"
 KMS_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -50,78 +49,6 @@ ADMIN_BUCKET_ACTIONS = ("s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBu
                         "s3:ListBucketVersions")
 ADMIN_OBJECT_ACTIONS = ("s3:PutObjectAcl", "s3:GetObjectAcl", "s3:DeleteObjectVersion",
                         "s3:GetObjectVersion", "s3:PutObjectTagging", "s3:ListMultipartUploadParts")
-
-
-@dataclasses.dataclass
-class Bundle:
-    """The parameters of one `podiam generate` call."""
-
-    name: str
-    region: str
-    buckets: List[str]
-    cluster: str = "my-eks-cluster"
-    access: Optional[str] = "read-write"   # None: the flag is not passed
-    mount_mode: Optional[str] = None
-    multipart: bool = False
-    prefixes: List[str] = dataclasses.field(default_factory=list)
-    kms_keys: List[str] = dataclasses.field(default_factory=list)
-    method: str = "pod-identity"
-    namespace: Optional[str] = None
-    service_account: Optional[str] = None
-    account_id: Optional[str] = None
-    oidc_issuer: Optional[str] = None
-    trust_minimal: bool = False
-    trust_source_account: bool = False
-    trust_source_arn: bool = False
-
-    def args(self) -> List[str]:
-        a = ["--cluster", self.cluster, "--region", self.region, "--method", self.method]
-        for b in self.buckets:
-            a += ["--bucket", b]
-        for flag, value in (("--access", self.access), ("--mount-mode", self.mount_mode),
-                            ("--namespace", self.namespace), ("--service-account", self.service_account),
-                            ("--account-id", self.account_id), ("--oidc-issuer", self.oidc_issuer)):
-            if value is not None:
-                a += [flag, value]
-        for p in self.prefixes:
-            a += ["--prefix", p]
-        for k in self.kms_keys:
-            a += ["--kms-key", k]
-        for flag, on in (("--multipart-cleanup", self.multipart), ("--trust-minimal", self.trust_minimal),
-                         ("--trust-source-account", self.trust_source_account),
-                         ("--trust-source-arn", self.trust_source_arn)):
-            if on:
-                a.append(flag)
-        return a
-
-    # What the parameters mean (documented defaults and AWS facts).
-    @property
-    def effective_access(self) -> str:
-        if self.access is not None:
-            return self.access
-        return "read-only" if self.mount_mode == "COPY" else "read-write"
-
-    @property
-    def must_refuse(self) -> bool:
-        """read-only with --multipart-cleanup is contradictory: exit 2."""
-        return self.effective_access == "read-only" and self.multipart
-
-    @property
-    def ns(self) -> str:
-        return self.namespace or DEFAULT_NAMESPACE
-
-    @property
-    def sa(self) -> str:
-        return self.service_account or DEFAULT_SERVICE_ACCOUNT
-
-    @property
-    def partition(self) -> str:
-        return partition(self.region)
-
-    @property
-    def prefix_dirs(self) -> List[str]:
-        """Each --prefix as a key prefix ending in one "/" ("shared/" and "shared" agree)."""
-        return [p.strip("/") + "/" for p in self.prefixes]
 
 
 @dataclasses.dataclass
