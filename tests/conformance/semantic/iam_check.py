@@ -1,8 +1,13 @@
 """check-45: evaluates every generated permission and trust policy with
-principalmapper against a request matrix whose expected outcomes come from
-the parameters passed to podiam (iam_matrix.py).
+principalmapper (and @cloud-copilot/iam-simulate) against a request matrix
+whose expected outcomes come from the parameters passed to podiam
+(iam_matrix.py).
 
-Usage: iam_check.py PODIAM WORKDIR
+Usage: iam_check.py PODIAM WORKDIR [IAM_SIMULATE_DIR]
+
+With IAM_SIMULATE_DIR (an `npm ci` of semantic/iam-simulate), every request
+that @cloud-copilot/iam-simulate can judge is judged by it too, as a second
+engine (iam_engine.IamSimulate says which it cannot).
 
 First the positive controls: hand-written reference documents must pass the
 matrix (so the expectations are satisfiable), and each deliberately broken
@@ -26,32 +31,75 @@ POLICY_PATH = "iam/s3-access-policy.json"
 TRUST_PATH = "iam/trust-policy.json"
 
 
-def decide(doc: dict, req) -> str:
+def _combine(actions, decisions) -> str:
     """The call succeeds only if every action it needs is allowed."""
+    if all(d == iam_engine.ALLOW for d in decisions):
+        return "allow"
+    return "deny (" + ", ".join(f"{a}: {d}" for a, d in zip(actions, decisions)) + ")"
+
+
+def principalmapper_decide(doc: dict, req):
     decisions = []
     for action in req.actions:
         if req.doc == "policy":
             decisions.append(iam_engine.identity_decision(doc, action, req.resource, req.keys))
         else:
             decisions.append(iam_engine.trust_decision(doc, req.principal, action, req.resource, req.keys))
-    if all(d == iam_engine.ALLOW for d in decisions):
-        return "allow"
-    return "deny (" + ", ".join(f"{a}: {d}" for a, d in zip(req.actions, decisions)) + ")"
+    return _combine(req.actions, decisions), ""
 
 
-def evaluate(bundle: Bundle, policy=None, trust=None):
-    """-> (number of requests, [(request, got)] of the failing ones); a
-    document given as None is not evaluated."""
-    failures, total = [], 0
+def default_key_policy(key_arn: str) -> dict:
+    """AWS's default key policy: the key's account may use the key as its IAM
+    policies allow (without a key policy iam-simulate denies every KMS call)."""
+    partition, account = key_arn.split(":")[1], key_arn.split(":")[4]
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"}]}
+
+
+def iam_simulate_decider(engine: "iam_engine.IamSimulate"):
+    def decide(doc: dict, req):
+        decisions = []
+        if "*" in req.resource:
+            return None, "wildcard resource (runSimulation asks whether any match may be reached)"
+        for action in req.actions:
+            fields = req.resource.split(":")
+            account = (fields[4] if len(fields) > 4 else "") or ACCOUNT  # S3 ARNs: the bucket owner's
+            if req.doc == "policy":
+                principal = f"arn:{fields[1]}:sts::{ACCOUNT}:assumed-role/role-under-test/pod"
+                key_policy = default_key_policy(req.resource) if action.startswith("kms:") else None
+                got, why = engine.decision(principal, action, req.resource, account, req.keys,
+                                           identity_policies=[doc], resource_policy=key_policy)
+            elif req.principal[0] == "Service":
+                got, why = engine.decision(req.principal[1], action, req.resource, account, req.keys,
+                                           resource_policy=doc)
+            else:
+                got, why = None, "Federated principal (runSimulation drops <issuer>:sub/:aud)"
+            if got is None:
+                return None, why
+            decisions.append(got)
+        return _combine(req.actions, decisions), ""
+    return decide
+
+
+def evaluate(bundle: Bundle, engines, policy=None, trust=None):
+    """-> (checks per engine, [(engine, request, got)] of the failing ones,
+    Counter of why a request was not judged); a document given as None is
+    not evaluated."""
+    failures, checks, unjudged = [], collections.Counter(), collections.Counter()
     for doc, requests in ((policy, policy_requests), (trust, trust_requests)):
         if doc is None:
             continue
         for req in requests(bundle):
-            total += 1
-            got = decide(doc, req)
-            if got.split(" ")[0] != req.expected:
-                failures.append((req, got))
-    return total, failures
+            for name, decide in engines:
+                got, why = decide(doc, req)
+                if got is None:
+                    unjudged[f"{name}: {why}"] += 1
+                    continue
+                checks[name] += 1
+                if got.split(" ")[0] != req.expected:
+                    failures.append((name, req, got))
+    return checks, failures, unjudged
 
 
 # ---------------------------------------------------------------------------
@@ -173,40 +221,65 @@ BROKEN = [
 ]
 
 
-def run_controls() -> bool:
+def run_controls(engines) -> bool:
     ok = True
     # The matrix's expectations must be satisfiable: correct documents pass.
     references = ((CONTROL, REFERENCE_POLICY, REFERENCE_TRUST), (CONTROL_IRSA, None, REFERENCE_IRSA_TRUST))
-    checked = 0
+    checked = collections.Counter()
     for bundle, policy, trust in references:
-        total, failures = evaluate(bundle, policy, trust)
-        checked += total
-        for req, got in failures:
-            print(f"CONTROL BROKEN: the reference documents of {bundle.name} fail {req.doc}: {req.label()}: "
-                  f"expected {req.expected}, got {got}")
+        checks, failures, _ = evaluate(bundle, engines, policy, trust)
+        checked += checks
+        for engine, req, got in failures:
+            print(f"CONTROL BROKEN: {engine}: the reference documents of {bundle.name} fail {req.doc}: "
+                  f"{req.label()}: expected {req.expected}, got {got}")
             ok = False
-    # Each broken document must fail the request its break opens.
-    caught = 0
+    # Each broken document must fail the request its break opens, in every
+    # engine that judges that request.
+    caught, judging = collections.Counter(), collections.Counter()
     for what, bundle, which, broken, must_fail in BROKEN:
-        _, failures = evaluate(bundle, **{which: broken})
-        names = [req.name for req, _ in failures]
-        if not any(n.startswith(must_fail) for n in names):
-            print(f"CONTROL BROKEN: {what}: the matrix did not fail {must_fail!r} "
-                  f"(it failed {len(names)} requests: {names[:3]})")
-            ok = False
-        else:
-            caught += 1
-    print(f"iam-semantics controls: reference documents pass {checked} requests; "
-          f"{caught}/{len(BROKEN)} broken documents caught by the matrix")
+        _, failures, _ = evaluate(bundle, engines, **{which: broken})
+        for engine, decide in engines:
+            requests = policy_requests(bundle) if which == "policy" else trust_requests(bundle)
+            judged = [r for r in requests if r.name.startswith(must_fail) and decide(broken, r)[0] is not None]
+            if not judged:
+                continue
+            judging[engine] += 1
+            names = [req.name for e, req, _ in failures if e == engine]
+            if any(n.startswith(must_fail) for n in names):
+                caught[engine] += 1
+            else:
+                print(f"CONTROL BROKEN: {engine}: {what}: the matrix did not fail {must_fail!r} "
+                      f"(it failed {len(names)} requests: {names[:3]})")
+                ok = False
+    print("iam-semantics controls: reference documents pass ("
+          + ", ".join(f"{e}: {n} requests" for e, n in sorted(checked.items()))
+          + f"); {len(BROKEN)} broken documents, caught by "
+          + ", ".join(f"{e}: {caught[e]} of the {judging[e]} it judges" for e, _ in engines))
+    if caught[engines[0][0]] != len(BROKEN):
+        ok = False
     return ok
 
 
 def main() -> int:
     podiam, work = sys.argv[1], pathlib.Path(sys.argv[2])
-    if not run_controls():
+    engines = [("principalmapper", principalmapper_decide)]
+    simulate = None
+    if len(sys.argv) > 3:
+        simulate = iam_engine.IamSimulate(str(pathlib.Path(__file__).with_name("iam_simulate.mjs")), sys.argv[3])
+        engines.append(("iam-simulate", iam_simulate_decider(simulate)))
+    try:
+        return run(podiam, work, engines)
+    finally:
+        if simulate is not None:
+            simulate.close()
+
+
+def run(podiam: str, work: pathlib.Path, engines) -> int:
+    if not run_controls(engines):
         return 1
     total = failed = generated = 0
     by_request = collections.Counter()
+    per_engine, unjudged = collections.Counter(), collections.Counter()
     lines = []
     for bundle in bundles():
         outcome = generate(podiam, bundle.args(), work / bundle.name)
@@ -229,19 +302,25 @@ def main() -> int:
         generated += 1
         policy = json.loads((outcome.out / POLICY_PATH).read_text())
         trust = json.loads((outcome.out / TRUST_PATH).read_text())
-        count, failures = evaluate(bundle, policy, trust)
-        total += count
+        checks, failures, skipped = evaluate(bundle, engines, policy, trust)
+        total += sum(checks.values())
+        per_engine += checks
+        unjudged += skipped
         failed += len(failures)
-        for req, got in failures:
-            by_request[f"{req.doc}: {req.name}"] += 1
-            lines.append(f"FAIL {bundle.name} {req.doc}: {req.label()}: expected {req.expected}, got {got}")
+        for engine, req, got in failures:
+            by_request[f"{engine}: {req.doc}: {req.name}"] += 1
+            lines.append(f"FAIL [{engine}] {bundle.name} {req.doc}: {req.label()}: expected {req.expected}, "
+                         f"got {got}")
     for line in lines:
         print(line)
     if by_request:
         print("iam-semantics failures by request:")
         for name, n in sorted(by_request.items()):
             print(f"  {n:4d}  {name}")
-    print(f"iam-semantics: {generated} bundles evaluated, {total} checks, {failed} failed")
+    for why, n in sorted(unjudged.items()):
+        print(f"iam-semantics: not judged by {why}: {n} requests")
+    print(f"iam-semantics: {generated} bundles evaluated, {total} checks ("
+          + ", ".join(f"{e}: {n}" for e, n in sorted(per_engine.items())) + f"), {failed} failed")
     return 1 if failed else 0
 
 

@@ -99,3 +99,62 @@ def trust_decision(policy: dict, principal: tuple, action: str, role_arn: str, k
     if matched["Allow"]:
         return ALLOW
     return IMPLICIT_DENY
+
+
+class IamSimulate:
+    """The second engine: @cloud-copilot/iam-simulate's runSimulation in a node
+    process (iam_simulate.mjs), one request per line.
+
+    Its runSimulation validates each request against AWS's service reference:
+    it judges a wildcard resource as "may any matching resource be reached"
+    (not the literal ARN IAM compares), refuses an action on a resource type
+    it does not take, and ignores context keys that the action does not
+    carry, which includes an OIDC provider's <issuer>:sub and :aud keys.
+    `decision` returns None for those requests: principalmapper alone judges
+    them."""
+
+    def __init__(self, script: str, project_dir: str):
+        import subprocess  # pylint: disable=import-outside-toplevel
+        self.proc = subprocess.Popen(["node", script, project_dir], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def run(self, simulation: dict) -> dict:
+        import json  # pylint: disable=import-outside-toplevel
+        self.proc.stdin.write(json.dumps(simulation) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("iam-simulate stopped")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+    def decision(self, principal: str, action: str, resource: str, resource_account: str, keys: dict,
+                 identity_policies=(), resource_policy=None):
+        """-> (decision or None, why not judged)"""
+        if "*" in resource:
+            return None, "wildcard resource"
+        simulation = {
+            "request": {"principal": principal, "action": action,
+                        "resource": {"resource": resource, "accountId": resource_account},
+                        "contextVariables": {k: v for k, v in keys.items()}},
+            "identityPolicies": [{"name": f"policy{i}", "policy": p} for i, p in enumerate(identity_policies)],
+            "serviceControlPolicies": [], "resourceControlPolicies": [],
+        }
+        if resource_policy is not None:
+            simulation["resourcePolicy"] = resource_policy
+        answer = self.run(simulation)
+        if answer["resultType"] != "single":
+            return None, f"{answer['resultType']}: {(answer.get('errors') or {}).get('message')}"
+        if answer["ignoredContextKeys"]:
+            return None, f"ignored context keys {answer['ignoredContextKeys']}"
+        result = answer["overallResult"]
+        if result == "Allowed":
+            return ALLOW, ""
+        if result == "ExplicitlyDenied":
+            return EXPLICIT_DENY, ""
+        if result == "ImplicitlyDenied":
+            return IMPLICIT_DENY, ""
+        return None, f"result {result}"

@@ -271,8 +271,8 @@ def pod_identity_requests(b: Bundle) -> List[Request]:
         pod_identity_call(b, "a same-named cluster in another region", if_pinned,
                           region=OTHER_REGION[b.region]),
         pod_identity_call(b, "an association without session tags", if_pinned, tags=False),
-        pod_identity_call(b, "another service principal", "deny", service="ec2.amazonaws.com"),
-        pod_identity_call(b, "another service principal", "deny", service="eks.amazonaws.com"),
+        *(pod_identity_call(b, f"another service principal {service}", "deny", service=service)
+          for service in ("ec2.amazonaws.com", "eks.amazonaws.com")),
     ]
     # Another account's cluster of the same name and region: the role can only
     # tell it apart when it knows its own account.
