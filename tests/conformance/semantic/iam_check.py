@@ -24,7 +24,7 @@ import sys
 
 import iam_engine
 from bundles import generate
-from iam_matrix import (ACCOUNT, KMS_ID, Bundle, bundles, kms_arn, oidc_issuer, policy_requests,
+from iam_matrix import (ACCOUNT, KMS_ID, KMS_ID_2, Bundle, bundles, kms_arn, oidc_issuer, policy_requests,
                         trust_requests)
 
 POLICY_PATH = "iam/s3-access-policy.json"
@@ -130,6 +130,19 @@ REFERENCE_TRUST = {"Version": "2012-10-17", "Statement": [
          "aws:RequestTag/kubernetes-namespace": "default",
          "aws:RequestTag/kubernetes-service-account": "skypilot-service-account"}}},
 ]}
+CONTROL_TWO_KEYS = Bundle("control-two-keys", "us-west-2", ["ctl-bucket"], access="read-write",
+                          kms_keys=[kms_arn("us-west-2"), kms_arn("us-east-1", KMS_ID_2)])
+REFERENCE_TWO_KEYS_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": "arn:aws:s3:::ctl-bucket"},
+    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+     "Resource": "arn:aws:s3:::ctl-bucket/*"},
+    {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+     "Resource": f"arn:aws:kms:us-west-2:{ACCOUNT}:key/{KMS_ID}",
+     "Condition": {"StringEquals": {"kms:ViaService": "s3.us-west-2.amazonaws.com"}}},
+    {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+     "Resource": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KMS_ID_2}",
+     "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+]}
 _HP = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 REFERENCE_IRSA_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{_HP}"},
@@ -147,6 +160,15 @@ def _edit(doc, fn):
 
 def _cond(statement, op):
     return statement["Condition"][op]
+
+
+def _merge_kms_statements(statements):
+    """Both keys in one statement, each region's S3 allowed for either key."""
+    second = statements.pop()
+    merged = statements[2]
+    merged["Resource"] = [merged["Resource"], second["Resource"]]
+    _cond(merged, "StringEquals")["kms:ViaService"] = [_cond(merged, "StringEquals")["kms:ViaService"],
+                                                       _cond(second, "StringEquals")["kms:ViaService"]]
 
 
 # (what is broken, bundle, which document, broken document, a request name it must fail on)
@@ -178,6 +200,9 @@ BROKEN = [
     ("policy: kms:ViaService condition removed", CONTROL, "policy",
      _edit(REFERENCE_POLICY, lambda s: s[3].pop("Condition")),
      "key in us-east-1: kms:Decrypt directly, no kms:ViaService"),
+    ("policy: two keys in one statement with both regions' kms:ViaService", CONTROL_TWO_KEYS, "policy",
+     _edit(REFERENCE_TWO_KEYS_POLICY, lambda s: _merge_kms_statements(s)),
+     "key in us-east-1: kms:Decrypt through the cluster region's S3"),
     ("policy: kms statement on key/*", CONTROL, "policy",
      _edit(REFERENCE_POLICY, lambda s: s[3].update(
          Resource=[f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*"])), "another key in us-east-1"),
@@ -224,7 +249,8 @@ BROKEN = [
 def run_controls(engines) -> bool:
     ok = True
     # The matrix's expectations must be satisfiable: correct documents pass.
-    references = ((CONTROL, REFERENCE_POLICY, REFERENCE_TRUST), (CONTROL_IRSA, None, REFERENCE_IRSA_TRUST))
+    references = ((CONTROL, REFERENCE_POLICY, REFERENCE_TRUST), (CONTROL_IRSA, None, REFERENCE_IRSA_TRUST),
+                  (CONTROL_TWO_KEYS, REFERENCE_TWO_KEYS_POLICY, None))
     checked = collections.Counter()
     for bundle, policy, trust in references:
         checks, failures, _ = evaluate(bundle, engines, policy, trust)
