@@ -220,6 +220,30 @@ REFERENCE_TASK = {"resources": {"infra": "kubernetes/ctx-a"},
                   "run": "ls -la /s3/data"}
 
 
+# More reference files, one per behaviour: a prefix without --mount-mode is
+# COPYed; read-only MOUNT carries config.mount.read_only; read-write has none.
+REFERENCES = [
+    (CONTROL, REFERENCE_CONFIG, REFERENCE_TASK),
+    (Bundle("control-prefix", "us-west-2", ["ctl-bucket", "ctl.second"], prefixes=["team/a"]),
+     {"aws": {"remote_identity": "NO_UPLOAD"}},
+     {"resources": {"infra": "kubernetes"},
+      "file_mounts": {"/s3/ctl-bucket/team/a": {"source": "s3://ctl-bucket/team/a/", "mode": "COPY"},
+                      "/s3/ctl.second/team/a": {"source": "s3://ctl.second/team/a/", "mode": "COPY"}},
+      "run": "ls -la /s3"}),
+    (Bundle("control-mount-ro", "cn-north-1", ["ctl-bucket"], access="read-only", mount_mode="MOUNT",
+            service_account=DEFAULT_SERVICE_ACCOUNT),
+     {"aws": {"remote_identity": "NO_UPLOAD"}, "kubernetes": {"remote_identity": "SERVICE_ACCOUNT"}},
+     {"resources": {"infra": "k8s"},
+      "file_mounts": {"/data": {"source": "s3://ctl-bucket", "mode": "MOUNT",
+                                "config": {"mount": {"read_only": True}}}}}),
+    (Bundle("control-rw", "us-west-2", ["ctl-bucket"], access="read-write", mount_mode="MOUNT_CACHED"),
+     {"aws": {"remote_identity": "NO_UPLOAD"}},
+     {"resources": {"infra": "kubernetes"},
+      "file_mounts": {"/data": {"source": "s3://ctl-bucket/", "mode": "MOUNT_CACHED",
+                                "config": {"mount_cached": {"read_only": False, "transfers": 8}}}}}),
+]
+
+
 def _edit(doc, fn):
     doc = copy.deepcopy(doc)
     fn(doc)
@@ -291,9 +315,10 @@ def _check_documents(work: pathlib.Path, b: Bundle, config: dict, task: dict):
 
 def run_controls(work: pathlib.Path) -> bool:
     ok = True
-    for name, error, _ in _check_documents(work / "reference", CONTROL, REFERENCE_CONFIG, REFERENCE_TASK):
-        print(f"CONTROL BROKEN: the reference files fail {name}: {error}")
-        ok = False
+    for bundle, config, task in REFERENCES:
+        for name, error, _ in _check_documents(work / bundle.name, bundle, config, task):
+            print(f"CONTROL BROKEN: the reference files of {bundle.name} fail {name}: {error}")
+            ok = False
     caught = 0
     for i, (what, which, broken, must_fail, error_type) in enumerate(BROKEN):
         config = broken if which == "config" else REFERENCE_CONFIG
@@ -310,7 +335,8 @@ def run_controls(work: pathlib.Path) -> bool:
             ok = False
         else:
             caught += 1
-    print(f"skypilot controls: reference files pass; {caught}/{len(BROKEN)} broken files caught "
+    print(f"skypilot controls: {len(REFERENCES)} sets of reference files pass; "
+          f"{caught}/{len(BROKEN)} broken files caught "
           f"(SkyPilot raised StorageModeError, StorageSpecError, InvalidSkyPilotConfigError where expected)")
     return ok
 
