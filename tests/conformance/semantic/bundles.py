@@ -94,10 +94,15 @@ class Bundle:
 
     # What the parameters mean (documented defaults and AWS facts).
     @property
-    def effective_access(self) -> str:
+    def effective_access(self) -> Optional[str]:
+        """--access, else read-only for COPY (README), else read-write; None
+        for a prefix without --mount-mode and --access (its task is COPYed, and
+        whether that makes it read-only is not settled: no check relies on it)."""
         if self.access is not None:
             return self.access
-        return "read-only" if self.mount_mode == "COPY" else "read-write"
+        if self.mount_mode == "COPY":
+            return "read-only"
+        return None if self.prefixes else "read-write"
 
     @property
     def refusal(self) -> Optional[str]:

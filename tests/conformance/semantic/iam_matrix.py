@@ -118,6 +118,7 @@ def _sample_list_prefixes(b: Bundle) -> List[Optional[str]]:
 
 
 def policy_requests(b: Bundle) -> List[Request]:
+    assert b.effective_access is not None, f"{b.name}: pass --access with a prefix"
     p, reqs = b.partition, []
     granted = granted_object_actions(b)
 

@@ -168,6 +168,8 @@ def task_checks(path: pathlib.Path, b: Bundle):
             raise Failure(f"mode {sorted(got)}, want {b.task_mode}")
 
     def read_only():
+        if b.effective_access is None:
+            return  # not settled by the parameters (see Bundle.effective_access)
         want = b.effective_access == "read-only"
         for mount_path, s in state["task"].storage_mounts.items():
             if s.mode == storage_lib.StorageMode.MOUNT_CACHED:
