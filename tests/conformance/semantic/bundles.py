@@ -109,11 +109,17 @@ class Bundle:
         """Why podiam must refuse these parameters (exit 2, nothing written), or None:
         read-only access with --multipart-cleanup grants a write-side action; a
         --prefix makes the source s3://B/P/, which SkyPilot mounts only with COPY
-        (MOUNT and MOUNT_CACHED raise StorageModeError)."""
+        (MOUNT and MOUNT_CACHED raise StorageModeError); a KMS key ARN whose
+        region is not in its partition names no key."""
         if self.effective_access == "read-only" and self.multipart:
             return "read-only with --multipart-cleanup"
         if self.prefixes and self.mount_mode in ("MOUNT", "MOUNT_CACHED"):
             return f"--prefix with --mount-mode {self.mount_mode}"
+        for key in self.kms_keys:
+            key_partition, key_region = key.split(":")[1], key.split(":")[3]
+            if partition(key_region) != key_partition:
+                # No such key can exist: a region belongs to exactly one partition.
+                return f"a KMS key ARN in partition {key_partition} naming region {key_region}"
         return None
 
     @property

@@ -382,6 +382,10 @@ def bundles() -> List[Bundle]:
                               kms_keys=[kms_arn(r)]))
             out.append(Bundle(f"{r}-kms-other-region-{access}", r, ["my-bucket"], access=access,
                               kms_keys=[kms_arn(key_region)], prefixes=["team-a"]))
+        # A key ARN of the cluster's partition naming a region of another partition.
+        foreign = "cn-north-1" if partition(r) != "aws-cn" else "us-west-2"
+        out.append(Bundle(f"{r}-kms-region-outside-partition", r, ["my-bucket"],
+                          kms_keys=[f"arn:{partition(r)}:kms:{foreign}:{ACCOUNT}:key/{KMS_ID}"]))
         out.append(Bundle(f"{r}-kms-two-regions", r, ["my-bucket", "second.bucket"],
                           kms_keys=[kms_arn(r), kms_arn(key_region, KMS_ID_2)], multipart=True))
         # Pod Identity trust variants.
