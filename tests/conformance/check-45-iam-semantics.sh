@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Semantic check of the IAM documents: every generated permission policy and
+# trust policy (iam/s3-access-policy.json, iam/trust-policy.json) is evaluated
+# by independent IAM engines against a matrix of requests (S3 actions in and
+# out of the buckets, prefixes and partition; KMS through S3 of the key's
+# region; Pod Identity session tags; IRSA tokens). The expected outcome of
+# each request is derived from the parameters passed to podiam
+# (semantic/iam_matrix.py), never from podiam's code. principalmapper judges
+# every request; @cloud-copilot/iam-simulate (npm, pinned by
+# semantic/iam-simulate/package-lock.json) judges again each request it can.
+# Positive controls first: hand-written reference documents pass and each
+# broken copy fails.
+set -euo pipefail
+# shellcheck source=tests/conformance/lib.sh
+source "$CONFORMANCE_DIR/lib.sh"
+use_venv semantics
+need_apt nodejs node
+need_apt npm npm
+
+# The second engine: `npm ci` of the pinned lock file, redone when it changes.
+sim="$CONFORMANCE_WORK/iam-simulate"
+lock="$CONFORMANCE_DIR/semantic/iam-simulate/package-lock.json"
+if ! cmp -s "$lock" "$sim/.installed-lock"; then
+  rm -rf "$sim"
+  mkdir -p "$sim"
+  cp "$CONFORMANCE_DIR/semantic/iam-simulate/package.json" "$lock" "$sim/"
+  (cd "$sim" && npm ci --no-audit --no-fund --silent)
+  cp "$lock" "$sim/.installed-lock"
+fi
+
+out="$(fresh_dir iam-semantics)"
+PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" "$CONFORMANCE_DIR/semantic/iam_check.py" "$PODIAM" "$out" "$sim"
