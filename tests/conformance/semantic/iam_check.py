@@ -112,6 +112,17 @@ CONTROL = Bundle("control", "us-west-2", ["ctl-bucket"], access="read-write", mu
 CONTROL_IRSA = Bundle("control-irsa", "us-west-2", ["ctl-bucket"], method="irsa", account_id=ACCOUNT,
                       oidc_issuer=oidc_issuer("us-west-2"), namespace="ml-team", service_account="s3-reader")
 
+# AWS's pattern for refusing uploads that set an ACL (S3 user guide, "Requiring
+# ... canned ACL" examples): a Deny for the canned ACLs other than the private
+# ones, only when the header is present, and a Deny for each grant header.
+REFERENCE_ACL_DENIES = [
+    {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*",
+     "Condition": {"StringNotEquals": {"s3:x-amz-acl": ["private", "bucket-owner-full-control"]},
+                   "Null": {"s3:x-amz-acl": "false"}}},
+] + [{"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*", "Condition": {"Null": {h: "false"}}}
+     for h in ("s3:x-amz-grant-read", "s3:x-amz-grant-full-control", "s3:x-amz-grant-read-acp",
+               "s3:x-amz-grant-write-acp")]
+
 REFERENCE_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": ["arn:aws:s3:::ctl-bucket"]},
     {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::ctl-bucket"],
@@ -121,7 +132,7 @@ REFERENCE_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
      "Resource": [f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KMS_ID}"],
      "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
-]}
+] + REFERENCE_ACL_DENIES}
 REFERENCE_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
      "Action": ["sts:AssumeRole", "sts:TagSession"],
@@ -142,7 +153,7 @@ REFERENCE_TWO_KEYS_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
      "Resource": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KMS_ID_2}",
      "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
-]}
+] + REFERENCE_ACL_DENIES}
 _HP = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 REFERENCE_IRSA_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{_HP}"},
@@ -164,7 +175,7 @@ def _cond(statement, op):
 
 def _merge_kms_statements(statements):
     """Both keys in one statement, each region's S3 allowed for either key."""
-    second = statements.pop()
+    second = statements.pop(3)
     merged = statements[2]
     merged["Resource"] = [merged["Resource"], second["Resource"]]
     _cond(merged, "StringEquals")["kms:ViaService"] = [_cond(merged, "StringEquals")["kms:ViaService"],
@@ -197,6 +208,10 @@ BROKEN = [
      _edit(REFERENCE_POLICY, lambda s: _cond(s[3], "StringEquals").update(
          {"kms:ViaService": "s3.us-west-2.amazonaws.com"})),
      "key in us-east-1: decrypt, via s3.us-east-1.amazonaws.com"),
+    ("policy: the Deny on a sharing canned ACL removed", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s.pop(4)), "ctl-bucket: upload with x-amz-acl public-read"),
+    ("policy: the Deny on the grant-read header removed", CONTROL, "policy",
+     _edit(REFERENCE_POLICY, lambda s: s.pop(5)), "ctl-bucket: upload with s3:x-amz-grant-read"),
     ("policy: kms:ViaService condition removed", CONTROL, "policy",
      _edit(REFERENCE_POLICY, lambda s: s[3].pop("Condition")),
      "key in us-east-1: kms:Decrypt directly, no kms:ViaService"),

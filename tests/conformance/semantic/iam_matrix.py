@@ -21,6 +21,10 @@ podiam's code or output:
   --trust-minimal lets any association in the account use it;
   --trust-source-account pins aws:SourceAccount; --trust-source-arn pins
   aws:SourceArn to this cluster's associations;
+- s3:PutObject can set an ACL itself (x-amz-acl, x-amz-grant-*) without
+  s3:PutObjectAcl: an upload naming a canned ACL other than private or
+  bucket-owner-full-control, or any grant header, is refused; an upload with
+  no ACL header or a private one is not;
 - IRSA: the cluster's OIDC provider (Federated) calls
   sts:AssumeRoleWithWebIdentity with <provider>:sub =
   system:serviceaccount:<ns>:<sa> and <provider>:aud = sts.amazonaws.com.
@@ -157,6 +161,7 @@ def policy_requests(b: Bundle) -> List[Request]:
             add(f"other bucket {other}", "s3:GetObject", f"arn:{p}:s3:::{other}/{inside}", "deny")
             add(f"other bucket {other}", "s3:ListBucket", f"arn:{p}:s3:::{other}", "deny",
                 {"s3:prefix": b.prefix_dirs[0] if b.prefix_dirs else "x/"})
+    reqs += acl_requests(b)
     for action in ("s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteBucket"):
         add("every bucket", action, f"arn:{p}:s3:::*", "deny")
         add("every resource", action, "*", "deny")
@@ -165,6 +170,37 @@ def policy_requests(b: Bundle) -> List[Request]:
     add("another service", "iam:PassRole", f"arn:{p}:iam::{ACCOUNT}:role/admin", "deny")
     add("another service", "sts:AssumeRole", f"arn:{p}:iam::{ACCOUNT}:role/admin", "deny")
     reqs += kms_requests(b)
+    return reqs
+
+
+# Canned ACLs an upload may set and still keep the object private.
+PRIVATE_ACLS = ("private", "bucket-owner-full-control")
+SHARING_ACLS = ("public-read", "public-read-write", "authenticated-read", "aws-exec-read",
+                "bucket-owner-read")
+GRANT_HEADERS = ("s3:x-amz-grant-read", "s3:x-amz-grant-full-control", "s3:x-amz-grant-read-acp",
+                 "s3:x-amz-grant-write-acp")
+EVERYONE = "uri=http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def acl_requests(b: Bundle) -> List[Request]:
+    """Uploads inside the granted keys that set ACLs: only private ones pass."""
+    if "s3:PutObject" not in granted_object_actions(b):
+        return []
+    reqs = []
+    key = (b.prefix_dirs[0] if b.prefix_dirs else "") + "acl-test.txt"
+    for bucket in b.buckets:
+        obj = f"arn:{b.partition}:s3:::{bucket}/{key}"
+
+        def add(name, keys, expected):
+            reqs.append(Request("policy", f"{bucket}: upload {name}", ("s3:PutObject",), obj, keys, expected))
+
+        for acl in PRIVATE_ACLS:
+            add(f"with x-amz-acl {acl}", {"s3:x-amz-acl": acl}, "allow")
+        for acl in SHARING_ACLS:
+            add(f"with x-amz-acl {acl}", {"s3:x-amz-acl": acl}, "deny")
+        for header in GRANT_HEADERS:
+            add(f"with {header}", {header: EVERYONE}, "deny")
+            add(f"with {header} and x-amz-acl private", {header: EVERYONE, "s3:x-amz-acl": "private"}, "deny")
     return reqs
 
 
