@@ -132,7 +132,17 @@ pub const ARTIFACTS: &[Artifact] = &[
         schema: Some(Schema::KubernetesManifest),
         executable: false,
         needs: &[Need::IrsaRoleArn],
-        summary: "Kubernetes ServiceAccount (and Namespace when not 'default'); IRSA adds the role annotation",
+        summary: "Kubernetes ServiceAccount (and Namespace when not 'default'), labelled podiam; IRSA adds the role annotation",
+    },
+    Artifact {
+        name: "rbac",
+        template: "kubernetes/rbac.yaml",
+        path: "kubernetes/rbac.yaml",
+        format: Format::YamlStream,
+        schema: Some(Schema::KubernetesManifest),
+        executable: false,
+        needs: &[],
+        summary: "the RBAC SkyPilot documents for a custom service account (Role, ClusterRole, bindings; skypilot-system for FUSE mounts), labelled podiam",
     },
     Artifact {
         name: "apply-script",
@@ -142,7 +152,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         schema: None,
         executable: true,
         needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
-        summary: "creates every AWS (and, for IRSA, Kubernetes) resource of the docs page; idempotent; --dry-run",
+        summary: "creates every AWS and Kubernetes resource of the docs page that is missing, checking first; idempotent; --dry-run",
     },
     Artifact {
         name: "verify-script",
@@ -293,4 +303,17 @@ pub struct Rendered {
     pub artifact: &'static Artifact,
     /// Its text, ready to write.
     pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::render::kube::{ACCOUNT_FILE, RBAC_FILE};
+
+    #[test]
+    fn every_manifest_the_scripts_create_from_is_in_the_bundle() {
+        for file in [ACCOUNT_FILE, RBAC_FILE] {
+            let row = super::ARTIFACTS.iter().find(|a| a.path == file);
+            assert!(row.is_some_and(|a| a.in_bundle()), "{file}");
+        }
+    }
 }

@@ -52,6 +52,7 @@ pub struct Parameters {
     iam_path: String,
     max_session_duration: u32,
     tags: Vec<crate::input::role::Tag>,
+    pod_identity_agent: &'static str,
 }
 
 impl Parameters {
@@ -94,6 +95,7 @@ impl Parameters {
             iam_path: model.iam_path.clone(),
             max_session_duration: model.max_session_duration,
             tags: model.tags.clone(),
+            pod_identity_agent: model.pod_identity_agent.as_str(),
         }
     }
 }

@@ -126,6 +126,9 @@ pub struct ParamArgs {
     /// Tag for the role and policy, key=value; repeatable.
     #[arg(long, value_name = "KEY=VALUE", help_heading = "Role")]
     tag: Vec<String>,
+    /// Pod Identity: install the eks-pod-identity-agent add-on when missing (create), or only check it (existing) [default: create].
+    #[arg(long, value_name = "HOW", value_parser = ["create", "existing"], help_heading = "Trust")]
+    pod_identity_agent: Option<String>,
     /// Terraform identifier for addresses, variables and outputs [default: s3_<bucket>[_<namespace>]].
     #[arg(
         long,
@@ -251,6 +254,7 @@ impl ParamArgs {
             max_session_duration: self.max_session_duration.clone(),
             tag: non_empty(&self.tag),
             tf_name: self.tf_name.clone(),
+            pod_identity_agent: self.pod_identity_agent.clone(),
         }
     }
 

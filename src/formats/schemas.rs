@@ -20,7 +20,7 @@ pub enum Schema {
     SkypilotConfig,
     /// The SkyPilot smoke-test task.
     SkypilotTask,
-    /// One Kubernetes Namespace or ServiceAccount document.
+    /// One Kubernetes object podiam writes: Namespace, ServiceAccount or RBAC.
     KubernetesManifest,
     /// The bundle's `manifest.json`.
     Manifest,

@@ -11,8 +11,8 @@ use crate::input::partition::Region;
 use crate::input::role::{self, Tag, Trust};
 
 pub use crate::input::values::{
-    AccountId, Bucket, Cluster, KubeContext, Method, Namespace, OidcProvider, PolicyName, RoleName,
-    ServiceAccount, TfName,
+    AccountId, Agent, Bucket, Cluster, KubeContext, Method, Namespace, OidcProvider, PolicyName,
+    RoleName, ServiceAccount, TfName,
 };
 
 /// The validated parameters.
@@ -66,6 +66,8 @@ pub struct Model {
     pub tags: Vec<Tag>,
     /// Terraform name for addresses, variables and outputs.
     pub tf_name: TfName,
+    /// How the Pod Identity agent add-on is handled.
+    pub pod_identity_agent: Agent,
     /// Things the user should know about how the parameters were read.
     pub notices: Vec<String>,
 }
@@ -251,6 +253,11 @@ impl Model {
                     names::tf_default(buckets.first()?.as_str(), namespace.as_ref()?.as_str());
                 TfName::parse(&name).ok()
             });
+        let pod_identity_agent = c.optional(
+            "pod-identity-agent",
+            Some(raw.pod_identity_agent.as_deref().unwrap_or("create")),
+            Agent::parse,
+        );
         if !c.violations.is_empty() {
             return Err(Error::Invalid(c.violations));
         }
@@ -280,6 +287,7 @@ impl Model {
             max_session_duration: present(max_session_duration, "max-session-duration")?,
             tags,
             tf_name: present(tf_name, "tf-name")?,
+            pod_identity_agent: present(pod_identity_agent, "pod-identity-agent")?,
             notices,
         };
         model.add_method_notices(raw);
@@ -309,6 +317,12 @@ impl Model {
         }
         if self.method == Method::PodIdentity && self.trust.minimal {
             self.notices.push("--trust-minimal: any Pod Identity association in the account that names this role can use it".into());
+        }
+        if self.method == Method::Irsa && raw.pod_identity_agent.is_some() {
+            self.notices.push(
+                "pod-identity-agent is only used by --method pod-identity; it is ignored for irsa"
+                    .into(),
+            );
         }
         if self.method == Method::PodIdentity && raw.oidc_issuer.is_some() {
             self.notices.push(

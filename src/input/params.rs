@@ -70,6 +70,8 @@ pub struct RawParams {
     pub tag: Option<Vec<String>>,
     /// Terraform identifier for addresses, variables and outputs (`PODIAM_TF_NAME`).
     pub tf_name: Option<String>,
+    /// The Pod Identity agent add-on: `create` or `existing`.
+    pub pod_identity_agent: Option<String>,
 }
 
 /// A string or a list of strings.
@@ -143,6 +145,7 @@ impl RawParams {
             max_session_duration: self.max_session_duration.or(lower.max_session_duration),
             tag: self.tag.or(lower.tag),
             tf_name: self.tf_name.or(lower.tf_name),
+            pod_identity_agent: self.pod_identity_agent.or(lower.pod_identity_agent),
         }
     }
 }

@@ -76,6 +76,36 @@ impl Method {
     }
 }
 
+/// How the EKS Pod Identity Agent add-on is handled (Pod Identity only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Agent {
+    /// The scripts install it when missing and wait for ACTIVE; Terraform
+    /// manages an `aws_eks_addon` (the docs page's Step 1).
+    Create,
+    /// It must exist: the scripts only check it, Terraform only looks it up.
+    Existing,
+}
+
+impl Agent {
+    /// Parses `create` or `existing`.
+    pub fn parse(value: &str) -> Result<Agent, String> {
+        match value {
+            "create" => Ok(Agent::Create),
+            "existing" => Ok(Agent::Existing),
+            _ => Err("the Pod Identity agent is 'create' (install the add-on when missing) or 'existing' (only check it)".into()),
+        }
+    }
+
+    /// The value as given on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::Create => "create",
+            Agent::Existing => "existing",
+        }
+    }
+}
+
 /// The cluster's OIDC provider: `oidc.eks.<region>.<suffix>/id/<ID>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcProvider {

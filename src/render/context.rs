@@ -102,6 +102,10 @@ pub struct Context {
     pub buckets: Vec<String>,
     /// The role options: IAM path, permissions boundary, session length, tags.
     pub role: Settings,
+    /// How the Pod Identity agent add-on is handled: `create` or `existing`.
+    pub pod_identity_agent: crate::input::model::Agent,
+    /// The Kubernetes objects: names, labels, and what apply.sh creates.
+    pub kubernetes: crate::render::kube::Kubernetes,
     /// The runbook's sentences, Markdown with every value escaped; an error
     /// here fails the render (see [`crate::render::prose::serialize`]).
     #[serde(serialize_with = "crate::render::prose::serialize")]
@@ -149,6 +153,8 @@ impl Context {
                 .map(|b| b.as_str().to_owned())
                 .collect(),
             role: role_settings(model),
+            pod_identity_agent: model.pod_identity_agent,
+            kubernetes: crate::render::kube::Kubernetes::new(model),
             prose: crate::render::prose::Prose::new(model),
         }
     }
@@ -232,6 +238,12 @@ fn regenerate(model: &Model) -> Vec<String> {
 
 /// The access, trust and role options that differ from their defaults.
 fn access_args(model: &Model, push: &mut impl FnMut(&str, Option<&str>)) {
+    if model.pod_identity_agent != crate::input::model::Agent::Create {
+        push(
+            "pod-identity-agent",
+            Some(model.pod_identity_agent.as_str()),
+        );
+    }
     if model.mount_mode != MountMode::MountCached {
         push("mount-mode", Some(model.mount_mode.as_str()));
     }

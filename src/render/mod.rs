@@ -1,12 +1,13 @@
 //! Rendering: the one serializable [`context::Context`] handed to every
 //! template, what it is built from (the test task's [`mounts`], the Terraform
-//! blocks, the runbook [`prose`]), and the Tera engine with its escaping
+//! blocks, the Kubernetes objects ([`kube`]), the runbook [`prose`]), and the Tera engine with its escaping
 //! filters ([`templates`]).
 //!
 //! This layer may use [`crate::iam`], [`crate::input`] and [`crate::formats`];
 //! it knows nothing of the artifact table, the disk or the command line.
 
 pub mod context;
+pub mod kube;
 pub mod mounts;
 pub mod prose;
 pub mod templates;

@@ -34,8 +34,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/skypilot/task.yaml.tera"),
     ),
     (
+        "partials/kube-labels",
+        include_str!("../../templates/partials/kube-labels.tera"),
+    ),
+    (
         "kubernetes/serviceaccount.yaml",
         include_str!("../../templates/kubernetes/serviceaccount.yaml.tera"),
+    ),
+    (
+        "kubernetes/rbac.yaml",
+        include_str!("../../templates/kubernetes/rbac.yaml.tera"),
     ),
     (
         "terraform/parts/variables",
@@ -80,6 +88,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "partials/script-lib",
         include_str!("../../templates/partials/script-lib.tera"),
+    ),
+    (
+        "partials/script-kube",
+        include_str!("../../templates/partials/script-kube.tera"),
     ),
     (
         "partials/runbook-commands",

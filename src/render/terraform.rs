@@ -21,8 +21,10 @@ use crate::render::tf_refs::Ref;
 
 /// The EKS add-on that runs the Pod Identity agent.
 pub const POD_IDENTITY_AGENT: &str = "eks-pod-identity-agent";
-/// Lowest hashicorp/aws version with `aws_eks_pod_identity_association` and an optional `thumbprint_list`.
-pub const AWS_PROVIDER: &str = ">= 5.81";
+/// Lowest hashicorp/aws version with `disable_session_tags` on
+/// `aws_eks_pod_identity_association` (CHANGELOG 6.2.0; 6.1.0 was withdrawn),
+/// and with an optional `thumbprint_list`.
+pub const AWS_PROVIDER: &str = ">= 6.2.0";
 /// Lowest hashicorp/kubernetes version with `kubernetes_annotations`.
 pub const KUBERNETES_PROVIDER: &str = ">= 2.10";
 /// The name of resources and data sources in the module directory form.

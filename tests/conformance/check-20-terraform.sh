@@ -3,8 +3,9 @@
 # python-hcl2 parses every file, `terraform fmt -check` is clean, checkov
 # reports no failed check on every module directory and single file (the
 # docs values, IRSA, China, GovCloud, the restricted fixture and a pinned
-# source ARN), and the variables' validation blocks accept and refuse exactly
-# what podiam does.
+# source ARN) but CKV_K8S_21 in the `default` namespace, and the variables'
+# validation blocks accept and refuse exactly what podiam does. The
+# association keeps session tags with hashicorp/aws >= 6.2.0.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv terraform
@@ -120,13 +121,26 @@ assert {unquote(k): v for k, v in d[p + "tags"].items()} == {"team": "ml", "cost
 role = resources(r)["aws_iam_role.s3_team_a_data"]
 for key in ("path", "permissions_boundary", "max_session_duration", "tags"):
     assert role[key] == [f"${{var.{p}{key if key != 'path' else 'iam_path'}}}"], (key, role[key])
-assert data_kinds(r) == ["aws_caller_identity", "aws_partition", "aws_region"], data_kinds(r)
+assert data_kinds(r) == ["aws_caller_identity", "aws_eks_addon", "aws_partition", "aws_region"], data_kinds(r)
 policy = resources(r)["aws_iam_policy.s3_team_a_data"]
 assert "write" not in str(policy["description"]), policy["description"]
-assert data_kinds(load(root / "single-source-arn/podiam_s3.tf")) == ["aws_caller_identity", "aws_partition", "aws_region"]
+assert data_kinds(load(root / "single-source-arn/podiam_s3.tf")) == ["aws_caller_identity", "aws_eks_addon", "aws_partition", "aws_region"]
 # The pinned trust names the cluster by ARN: partition and region from data
 # sources; the account is a wildcard when --account-id is not given.
-assert data_kinds(single) == ["aws_partition", "aws_region"], data_kinds(single)
+assert data_kinds(single) == ["aws_eks_addon", "aws_partition", "aws_region"], data_kinds(single)
+
+# The association keeps its session tags (the pinned trust matches on them),
+# with a provider that has the argument (hashicorp/aws CHANGELOG 6.2.0); the
+# agent add-on is managed or looked up as --pod-identity-agent says.
+assert assoc["disable_session_tags"] == [False], assoc
+versions = load(root / "bundle-pod-identity/terraform/versions.tf")
+aws = versions["terraform"][0]["required_providers"][0]["aws"]
+aws = aws[0] if isinstance(aws, list) else aws
+assert aws["version"] == ">= 6.2.0", aws
+addon = resources(single)["aws_eks_addon.s3_my_bucket"]
+assert addon["count"] == ['${var.s3_my_bucket_pod_identity_agent == "create" ? 1 : 0}'], addon["count"]
+assert defaults(single)["s3_my_bucket_pod_identity_agent"] == "create"
+assert defaults(irsa)["s3_my_bucket_create_service_account"] is True
 
 two = names(load(root / "single-two/podiam_s3.tf"))
 dupes = sorted({n for n in two if two.count(n) > 1})
@@ -139,23 +153,39 @@ PY
 (cd "$out" && "$tf" fmt -check -diff -recursive .) || fail "terraform fmt -check reports differences"
 echo "terraform fmt -check: clean on ${#files[@]} files"
 
-# 3. checkov, offline. No check is skipped; a skip would need its id and a reason here.
+# 3. checkov, offline. No check is skipped; a skip would need its id and a reason
+# here. One known false positive is filtered below, by id and reason.
 export BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true CKV_PARSE_ERROR_FAIL=true
 for dir in "$out"/bundle-*/terraform "$out"/single-*; do
   report="$dir.checkov.json"
-  "$VENV/bin/checkov" -d "$dir" --framework terraform --skip-download -o json >"$report" ||
-    { cat "$report" >&2; fail "checkov failed on $dir"; }
+  # checkov exits 1 on a failed check; the Python below decides which failures are known.
+  "$VENV/bin/checkov" -d "$dir" --framework terraform --skip-download -o json >"$report" || true
   "$VENV/bin/python" - "$report" "$dir" <<'PY'
-import json, sys
+import json, pathlib, sys
+import hcl2
 report = json.load(open(sys.argv[1]))
 summary = report["summary"]
 ran = {c["check_id"] for c in report["results"]["passed_checks"]}
-assert summary["failed"] == 0 and summary["parsing_errors"] == 0, summary
+assert summary["parsing_errors"] == 0, summary
 assert summary["skipped"] == 0, summary
+# One known false positive, filtered by id and reason (facts.md): CKV_K8S_21
+# ("the default namespace should not be used") on a Kubernetes object when
+# the user's namespace is `default`, SkyPilot's and the docs page's default.
+def namespace_defaults(folder):
+    found = []
+    for path in pathlib.Path(folder).rglob("*.tf"):
+        for item in hcl2.load(open(path)).get("variable", []):
+            found += [v["default"][0] for k, v in item.items() if k.endswith("namespace")]
+    return found
+failed = report["results"]["failed_checks"]
+known = [c for c in failed if c["check_id"] == "CKV_K8S_21" and c["resource"].startswith("kubernetes_")
+         and "default" in namespace_defaults(sys.argv[2])]
+assert failed == known, [(c["check_id"], c["resource"]) for c in failed if c not in known]
+assert summary["failed"] == len(known), summary
 # The checks that matter for a role and an S3 policy must have run, not been vacuous.
 needed = {"CKV_AWS_60", "CKV_AWS_61", "CKV_AWS_286", "CKV_AWS_288", "CKV_AWS_290", "CKV_AWS_355"}
 assert needed <= ran, sorted(needed - ran)
-print(f"checkov {sys.argv[2].split('/terraform/')[-1]}: {summary['passed']} passed, 0 failed")
+print(f"checkov {sys.argv[2].split('/terraform/')[-1]}: {summary['passed']} passed, {len(known)} known false positives (CKV_K8S_21, namespace default)")
 PY
 done
 broken="$(fresh_dir terraform-broken)"

@@ -2,10 +2,15 @@
 # Runs the generated apply/verify/teardown scripts against moto (plus the EKS
 # add-on and Pod Identity endpoints it lacks, see emulator/aws_emulator.py)
 # and a recording kubectl stub. For each bundle:
-#   1. apply.sh succeeds            2. the emulator's state equals the bundle
+#   1. apply.sh succeeds            2. the emulator's state equals the bundle,
+#                                      the Kubernetes objects too (state.py kube-applied)
 #   3. verify.sh passes             4. apply.sh again changes nothing
 #   5. teardown.sh --yes removes    6. verify.sh then fails
 #   7. teardown.sh --yes again succeeds
+# A custom namespace and service account get the namespace, the account and
+# SkyPilot's documented RBAC, for both methods; a namespace that existed
+# before apply.sh survives teardown.sh. An association with session tags
+# disabled stops apply.sh before it writes, and fails verify.sh.
 # The role options the state check expects come from EXPECT_PATH,
 # EXPECT_BOUNDARY, EXPECT_DURATION and EXPECT_TAGS (see emulator/state.py);
 # a bundle with EXPECT_BOUNDARY gets that policy created in the emulator first.
@@ -16,15 +21,36 @@ source "$CONFORMANCE_DIR/runbook.sh"
 
 ACCOUNT=123456789012
 
+# mode_of PODIAM ARGS...: the --mount-mode among the arguments; without one,
+# COPY when a --prefix is given (SkyPilot mounts only whole buckets), else
+# MOUNT_CACHED.
+mode_of() {
+  local mode="" prefix=""
+  while [ "$#" -gt 0 ]; do
+    [ "$1" != --mount-mode ] || mode="$2"
+    [ "$1" != --prefix ] || prefix=1
+    shift
+  done
+  [ -n "$mode" ] || mode="$([ -n "$prefix" ] && echo COPY || echo MOUNT_CACHED)"
+  printf '%s\n' "$mode"
+}
+
 # sequence NAME METHOD NAMESPACE SA CONTEXT ROLE POLICY [PODIAM ARGS...]
+# With PREEXISTING_NAMESPACE=1 the namespace exists (unlabelled) before apply.sh.
 sequence() {
-  local name="$1" method="$2" ns="$3" sa="$4" ctx="$5" role="$6" policy="$7" issuer="" mark kmark
+  local name="$1" method="$2" ns="$3" sa="$4" ctx="$5" role="$6" policy="$7" issuer="" mark kmark mode
   shift 7
+  mode="$(mode_of "$@")"
   OUT="$(fresh_dir "runbook/$name")"
-  echo "== $name ($method, $ns/$sa, role $role)"
+  echo "== $name ($method, $ns/$sa, $mode, role $role)"
   start_emulator "$OUT"
   script_env "$OUT"
   kube_state "$ctx"
+  export EXPECT_PREEXISTING=""
+  if [ "${PREEXISTING_NAMESPACE:-0}" = 1 ]; then
+    kube_namespace "$ns"
+    EXPECT_PREEXISTING="namespace//$ns"
+  fi
   issuer="$(state create-cluster my-eks-cluster)"
   if [ -n "${EXPECT_BOUNDARY:-}" ]; then
     [ "$(state create-boundary "${EXPECT_BOUNDARY##*/}")" = "$EXPECT_BOUNDARY" ] || fail "could not create the boundary policy"
@@ -38,23 +64,35 @@ sequence() {
 
   expect 0 1-apply "$b/scripts/apply.sh"
   state applied "$b" "$method" my-eks-cluster "$ns" "$sa" "$role" "$policy"
+  state kube-applied "$b" "$method" "$ns" "$sa" "$mode"
   [ "$(count '^created: ' "$OUT/1-apply.out")" -ge 4 ] || fail "first apply reported too few creations"
-  # The static-key warning is about MOUNT_CACHED; a prefix makes the task COPY.
-  if grep -q '^    mode: MOUNT_CACHED$' "$b/skypilot/task.yaml"; then
-    grep -q 'WARNING: this machine.s AWS credentials are static access keys (env)' "$OUT/1-apply.out" ||
-      fail "apply.sh did not warn about static keys"
+  if [ "$mode" = MOUNT_CACHED ]; then
+    grep -q '^WARN: with mode MOUNT_CACHED, SkyPilot 0.14.1 writes static AWS keys' "$OUT/1-apply.out" &&
+      grep -q 'here it is env,' "$OUT/1-apply.out" || fail "apply.sh did not warn that MOUNT_CACHED would embed the keys"
   fi
-  if [ "$method" = irsa ]; then
-    check_kubectl_calls "$ns" "$sa" "$ctx" "arn:aws:iam::$ACCOUNT:role${EXPECT_PATH:-/}$role"
-  fi
+  check_kubectl_calls "$b" "$ns" "$sa" "$ctx" "arn:aws:iam::$ACCOUNT:role${EXPECT_PATH:-/}$role" "$method"
 
   mkdir -p "$HOME/.sky"
   cp "$b/skypilot/config.yaml" "$HOME/.sky/config.yaml"
   expect 0 3-verify "$b/scripts/verify.sh"
-  local want_pass=10
-  [ -z "${EXPECT_TAGS:-}" ] || want_pass=11
-  [ "$(count '^PASS: ' "$OUT/3-verify.out")" = "$want_pass" ] || fail "verify.sh: expected $want_pass PASS lines"
+  # Credentials; IAM: trust, path, boundary, duration, attachment, document
+  # (+ tags); the SkyPilot config; Pod Identity: agent, association, session
+  # tags, no target role; IRSA: provider, audience, annotation; and one per
+  # Kubernetes object.
+  local want_pass=8 objects
+  [ -z "${EXPECT_TAGS:-}" ] || want_pass=9
+  [ "$method" = irsa ] && want_pass=$((want_pass + 3)) || want_pass=$((want_pass + 4))
+  objects="$(kube_objects "$b" "$method" "$ns" "$sa" "$mode")"
+  want_pass=$((want_pass + objects))
+  [ "$(count '^PASS: ' "$OUT/3-verify.out")" = "$want_pass" ] ||
+    fail "verify.sh: expected $want_pass PASS lines ($objects for Kubernetes objects), got $(count '^PASS: ' "$OUT/3-verify.out")"
   [ "$(count '^FAIL' "$OUT/3-verify.out")" = 0 ] || fail "verify.sh printed FAIL"
+  if [ "$mode" = MOUNT_CACHED ]; then
+    grep -q '^identity type: env ' "$OUT/3-verify.out" || fail "verify.sh did not report the identity type"
+    grep -q '^WARN: with mode MOUNT_CACHED' "$OUT/3-verify.out" || fail "verify.sh did not warn about embedded keys"
+  else
+    ! grep -q '^identity type:' "$OUT/3-verify.out" || fail "verify.sh reported the identity type without MOUNT_CACHED"
+  fi
 
   mark="$(wc -l <"$OUT/aws.log")"
   kmark="$(wc -l <"$KUBECTL_STUB_LOG")"
@@ -70,10 +108,7 @@ sequence() {
 
   expect 0 5-teardown "$b/scripts/teardown.sh" --yes
   state gone "$b" "$method" my-eks-cluster "$ns" "$sa" "$role" "$policy"
-  if [ "$method" = irsa ] && [ "$ns" != default ]; then
-    grep -q '"namespaces": {' "$KUBECTL_STUB_STATE"
-    ! grep -q "\"$ns\"" "$KUBECTL_STUB_STATE" || fail "teardown left namespace $ns that apply.sh created"
-  fi
+  state kube-gone "$b" "$method" "$ns" "$sa" "$mode"
 
   expect fail 6-verify-after-teardown "$b/scripts/verify.sh"
   [ "$(count '^FAIL: ' "$OUT/6-verify-after-teardown.out")" -ge 3 ] || fail "verify.sh after teardown: too few FAIL lines"
@@ -84,37 +119,91 @@ sequence() {
   stop_emulator
 }
 
-# check_kubectl_calls NS SA CONTEXT ROLE_ARN: the first apply's exact kubectl calls.
+# kube_objects BUNDLE METHOD NAMESPACE SA MODE: how many Kubernetes objects apply.sh must create.
+kube_objects() {
+  state kube-count "$2" "$3" "$4" "$5"
+}
+
+# kube_namespace NAME: a namespace that exists before apply.sh, without podiam's labels.
+kube_namespace() {
+  "$VENV/bin/python" - "$KUBECTL_STUB_STATE" "$1" <<'PY'
+import json, sys
+path, name = sys.argv[1:]
+state = json.load(open(path))
+state["namespaces"][name] = {"labels": {"owner": "team"}, "annotations": {}}
+json.dump(state, open(path, "w"))
+PY
+}
+
+# check_kubectl_calls BUNDLE NS SA CONTEXT ROLE_ARN METHOD: the first apply's
+# kubectl calls: reads, each object created from the bundle's reviewed
+# manifests (kubectl create -f FILE -l component=...), and for IRSA the
+# annotation of a service account apply.sh did not create (one it created
+# from the manifest has it); every call names the context; nothing runs only
+# locally.
 check_kubectl_calls() {
   "$VENV/bin/python" - "$KUBECTL_STUB_LOG" "$@" <<'PY'
-import json, sys, yaml
-log, ns, sa, ctx, role_arn = sys.argv[1:]
-calls = [json.loads(l) for l in open(log)]
+import json, sys
+log, bundle, ns, sa, ctx, role_arn, method = sys.argv[1:]
+calls = [json.loads(l)["argv"] for l in open(log)]
 c = ["--context", ctx] if ctx else []
-local = [x["argv"] for x in calls if "--local" in x["argv"] or "--dry-run=client" in x["argv"]]
-server = [x for x in calls if x["argv"] not in local]
-jsonpath = "jsonpath={.metadata.annotations.eks\\.amazonaws\\.com/role-arn}"
-want = ([["config", "get-contexts", "-o", "name"]] if ctx else []) + [
-    c + ["get", "namespace", ns, "--ignore-not-found", "-o", "name"],
-] + ([c + ["create", "-f", "-"]] if ns != "default" else []) + [
-    c + ["get", "serviceaccount", sa, "--namespace", ns, "--ignore-not-found", "-o", "name"],
-    c + ["create", "-f", "-"],
-    c + ["get", "serviceaccount", sa, "--namespace", ns, "--ignore-not-found", "-o", jsonpath],
-    c + ["annotate", "serviceaccount", sa, "--namespace", ns, f"eks.amazonaws.com/role-arn={role_arn}", "--overwrite"],
-]
-got = [x["argv"] for x in server]
-assert got == want, "kubectl calls differ:\n" + "\n".join(map(str, got)) + "\nwanted:\n" + "\n".join(map(str, want))
-label = ["label", "--local", "-f", "-", "app.kubernetes.io/created-by=podiam", "-o", "yaml"]
-want_local = ([["create", "namespace", ns, "--dry-run=client", "-o", "yaml"], label] if ns != "default" else []) + [
-    ["create", "serviceaccount", sa, "--namespace", ns, "--dry-run=client", "-o", "yaml"], label]
-assert sorted(local) == sorted(want_local), f"local kubectl calls differ: {local}"
-created = [yaml.safe_load(x["stdin"]) for x in server if x["argv"][-3:] == ["create", "-f", "-"]]
-kinds = [(d["kind"], d["metadata"]["name"], d["metadata"].get("namespace"), d["metadata"]["labels"]) for d in created]
-mark = {"app.kubernetes.io/created-by": "podiam"}
-want_kinds = ([("Namespace", ns, None, mark)] if ns != "default" else []) + [("ServiceAccount", sa, ns, mark)]
-assert kinds == want_kinds, kinds
-print(f"  kubectl: {len(got)} server calls and {len(local)} local calls as expected")
+assert not [x for x in calls if "--local" in x or "--dry-run=client" in x], "local kubectl calls"
+server = [x for x in calls if x[:3] != ["config", "get-contexts", "-o"]]
+assert all(x[: len(c)] == c for x in server), f"a call without --context {ctx}: {server}"
+writes = [x[len(c):] for x in server if x[len(c)] not in ("get",)]
+creates = [x for x in writes if x[0] == "create"]
+for x in creates:
+    assert x[:2] == ["create", "-f"] and x[2].startswith(bundle + "/kubernetes/") and x[3] == "-l", x
+    assert x[4].startswith("app.kubernetes.io/component="), x
+annotate = [x for x in writes if x[0] == "annotate"]
+want = [["annotate", "serviceaccount", sa, "--namespace", ns, f"eks.amazonaws.com/role-arn={role_arn}", "--overwrite"]]
+# A service account created from the bundle's manifest carries the annotation already.
+created_sa = any(x[4] == "app.kubernetes.io/component=serviceaccount" for x in creates)
+assert annotate == (want if method == "irsa" and not created_sa else []), annotate
+assert len(writes) == len(creates) + len(annotate), writes
+print(f"  kubectl: {len(server)} calls, {len(creates)} objects created from the bundle's manifests")
 PY
+}
+
+# session_tags_off: an association of the bundle's role with session tags
+# disabled. apply.sh must stop before any write and print the remedy;
+# verify.sh must fail on it; the remedy repairs it; then both pass.
+session_tags_off() {
+  local role=SkyPilotS3Role-my-bucket mark remedy
+  OUT="$(fresh_dir runbook/session-tags-off)"
+  echo "== session-tags-off (pod-identity, association with disableSessionTags: true)"
+  start_emulator "$OUT"
+  script_env "$OUT"
+  kube_state ""
+  export EXPECT_PREEXISTING=""
+  state create-cluster my-eks-cluster >/dev/null
+  "$PODIAM" generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --out "$OUT/bundle" >/dev/null
+  local b="$OUT/bundle"
+  "$VENV/bin/python" - "$b" "$role" <<'PY'
+import boto3, pathlib, sys
+bundle, role = pathlib.Path(sys.argv[1]), sys.argv[2]
+iam, eks = boto3.client("iam", region_name="us-west-2"), boto3.client("eks", region_name="us-west-2")
+arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=(bundle / "iam/trust-policy.json").read_text())["Role"]["Arn"]
+eks.create_pod_identity_association(clusterName="my-eks-cluster", namespace="default",
+    serviceAccount="skypilot-service-account", roleArn=arn, disableSessionTags=True)
+PY
+  mkdir -p "$HOME/.sky"
+  cp "$b/skypilot/config.yaml" "$HOME/.sky/config.yaml"
+  mark="$(wc -l <"$OUT/aws.log")"
+  expect fail 1-apply "$b/scripts/apply.sh"
+  grep -q 'FAILED at step "preflight": Pod Identity association .* has session tags disabled' "$OUT/1-apply.out" ||
+    fail "apply.sh did not name the disabled session tags: $(cat "$OUT/1-apply.out")"
+  [ -z "$(aws_writes "$mark")" ] || fail "apply.sh wrote before refusing: $(aws_writes "$mark")"
+  expect fail 2-verify "$b/scripts/verify.sh"
+  grep -q '^FAIL: Pod Identity association .* keeps its session tags (disableSessionTags: True)' "$OUT/2-verify.out" ||
+    fail "verify.sh did not fail on the disabled session tags"
+  remedy="$(sed -n 's/^Remedy: .*: \(aws eks update-pod-identity-association .*--no-disable-session-tags[^ ]*\).*/\1/p' "$OUT/1-apply.out")"
+  [ -n "$remedy" ] || fail "apply.sh gave no update command as remedy"
+  bash -c "$remedy" >"$OUT/3-remedy.out" || fail "the remedy failed: $remedy"
+  expect 0 4-apply "$b/scripts/apply.sh"
+  expect 0 5-verify "$b/scripts/verify.sh"
+  echo "  session tags disabled: apply.sh refused before writing, verify.sh failed, the printed remedy repaired it"
+  stop_emulator
 }
 
 sequence pod-identity pod-identity default skypilot-service-account "" \
@@ -139,4 +228,8 @@ sequence options-pod-identity pod-identity default skypilot-service-account "" \
 sequence options-irsa irsa ml-team s3-reader "" \
   SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket "${options[@]}"
 unset EXPECT_PATH EXPECT_DURATION EXPECT_BOUNDARY EXPECT_TAGS
-echo "runbook sequences: 6 bundles applied, verified, re-applied, torn down twice"
+# A namespace that exists before apply.sh (without podiam's labels) is kept.
+PREEXISTING_NAMESPACE=1 sequence preexisting-namespace pod-identity team-b s3-writer "" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --mount-mode COPY
+session_tags_off
+echo "runbook sequences: 7 bundles applied, verified, re-applied, torn down twice; session tags off refused"

@@ -5,10 +5,20 @@
 #   - an apply.sh without its attach step: the state check and verify.sh fail;
 #   - an apply.sh with a misspelled AWS CLI flag fails, naming the step;
 #   - an unknown cluster stops apply.sh at preflight;
-#   - an association of the service account with another role stops apply.sh;
+#   - an association of the service account with another role, or with a
+#     target role, stops apply.sh before it writes anything;
 #   - a role whose boundary, session duration and tags drifted: verify.sh
 #     fails on each, apply.sh puts them back, verify.sh passes again;
-#   - a role of the same name under another IAM path stops apply.sh.
+#   - a role of the same name under another IAM path stops apply.sh;
+#   - an apply.sh without its Kubernetes step: the state check and verify.sh
+#     fail; a namespace apply.sh created that still holds a pod is kept;
+#   - an existing OIDC provider without the sts.amazonaws.com audience:
+#     verify.sh fails, apply.sh adds it;
+#   - --pod-identity-agent existing on a cluster without the add-on: apply.sh
+#     stops before writing, verify.sh fails; with the add-on, apply.sh passes
+#     and creates none;
+#   - the identity type verify.sh reports equals SkyPilot 0.14.1's reading of
+#     `aws configure list`, on canned outputs.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv runbook
@@ -29,25 +39,124 @@ oidc="https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMP
 "$PODIAM" generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --out "$OUT/dry-pi" >/dev/null
 "$PODIAM" generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --method irsa \
   --account-id "$ACCOUNT" --oidc-issuer "$oidc" --namespace ml-team --out "$OUT/dry-irsa" >/dev/null
+"$PODIAM" generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --namespace ml-team \
+  --service-account s3-reader --out "$OUT/dry-custom" >/dev/null
 PATH="$OUT/record:$PATH" expect 0 dry-run-pod-identity "$OUT/dry-pi/scripts/apply.sh" --dry-run
+PATH="$OUT/record:$PATH" expect 0 dry-run-custom "$OUT/dry-custom/scripts/apply.sh" --dry-run
+PATH="$OUT/record:$PATH" expect 0 dry-run-custom-teardown "$OUT/dry-custom/scripts/teardown.sh" --dry-run
 PATH="$OUT/record:$PATH" expect 0 dry-run-irsa "$OUT/dry-irsa/scripts/apply.sh" --dry-run
 PATH="$OUT/record:$PATH" expect 0 dry-run-teardown "$OUT/dry-irsa/scripts/teardown.sh" --dry-run --delete-oidc-provider
 [ ! -s "$OUT/record/calls" ] || fail "--dry-run ran commands: $(cat "$OUT/record/calls")"
-for cmd in "aws sts get-caller-identity" "aws eks list-addons" "aws eks create-addon" "aws eks describe-addon" \
+for cmd in "aws sts get-caller-identity" "aws eks create-addon" "aws eks describe-addon" \
   "aws iam create-policy --policy-name" "aws iam create-role" "aws iam attach-role-policy" \
   "aws eks create-pod-identity-association" "aws configure list"; do
   grep -q "^+ $cmd" "$OUT/dry-run-pod-identity.out" || fail "pod-identity --dry-run did not print: $cmd"
 done
 for cmd in "aws eks describe-cluster" "aws iam create-open-id-connect-provider" "aws iam create-policy --policy-name" \
-  "aws iam create-role" "aws iam attach-role-policy" "kubectl create namespace ml-team --dry-run=client" \
+  "aws iam create-role" "aws iam attach-role-policy" "kubectl get namespace ml-team" \
+  "kubectl create -f $OUT/dry-irsa/kubernetes/serviceaccount.yaml -l app.kubernetes.io/component=namespace" \
+  "kubectl create -f $OUT/dry-irsa/kubernetes/serviceaccount.yaml -l app.kubernetes.io/component=serviceaccount" \
   "kubectl annotate serviceaccount skypilot-service-account --namespace ml-team eks.amazonaws.com/role-arn="; do
   grep -q "^+ $cmd" "$OUT/dry-run-irsa.out" || fail "irsa --dry-run did not print: $cmd"
 done
+for c in namespace serviceaccount role rolebinding clusterrole clusterrolebinding system-namespace system-role system-rolebinding; do
+  file=rbac.yaml
+  case "$c" in namespace | serviceaccount) file=serviceaccount.yaml ;; esac
+  grep -q "^+ kubectl create -f $OUT/dry-custom/kubernetes/$file -l app.kubernetes.io/component=$c\$" "$OUT/dry-run-custom.out" ||
+    fail "custom --dry-run did not print the creation of $c"
+done
+for cmd in "kubectl delete clusterrole podiam:ml-team.s3-reader" "kubectl delete serviceaccount s3-reader --namespace ml-team" \
+  "kubectl delete namespace ml-team"; do
+  grep -q "^+ $cmd" "$OUT/dry-run-custom-teardown.out" || fail "custom teardown --dry-run did not print: $cmd"
+done
+! grep -q "^+ kubectl delete namespace skypilot-system" "$OUT/dry-run-custom-teardown.out" ||
+  fail "teardown would delete the shared skypilot-system namespace"
 for cmd in "kubectl annotate serviceaccount skypilot-service-account --namespace ml-team eks.amazonaws.com/role-arn-" "aws iam detach-role-policy" "aws iam delete-role" "aws iam delete-policy" \
   "aws iam delete-open-id-connect-provider"; do
   grep -q "^+ $cmd" "$OUT/dry-run-teardown.out" || fail "teardown --dry-run did not print: $cmd"
 done
 echo "  --dry-run: every command printed, none run"
+
+# identity_types BUNDLE: verify.sh's sky_identity_type against SkyPilot
+# 0.14.1's own reading (sky/clouds/aws.py, AWS._current_identity_type and
+# should_use_env_auth_for_s3, quoted below) of canned `aws configure list`
+# outputs, with `aws` replaced by a stub; apply.sh carries the same function.
+identity_types() {
+  local bundle="$1" cases="$OUT/identity" fn
+  mkdir -p "$cases/bin"
+  fn="$(sed -n '/^sky_identity_type() {$/,/^}$/p' "$bundle/scripts/verify.sh")"
+  [ -n "$fn" ] || fail "verify.sh has no sky_identity_type function"
+  [ "$fn" = "$(sed -n '/^sky_identity_type() {$/,/^}$/p' "$bundle/scripts/apply.sh")" ] ||
+    fail "apply.sh and verify.sh read the identity type differently"
+  cat >"$cases/bin/aws" <<'SH'
+#!/bin/sh
+printf '%s\n' "$*" >>"$CASES/calls"
+[ "$1 $2" = "configure list" ] || exit 97
+[ -f "$CASES/output" ] || exit 255
+cat "$CASES/output"
+SH
+  chmod +x "$cases/bin/aws"
+  "$VENV/bin/python" - "$cases" "$fn" <<'PY'
+import os, re, subprocess, sys
+cases, fn = sys.argv[1], sys.argv[2]
+
+# SkyPilot 0.14.1, sky/clouds/aws.py: AWSIdentityType values in enum order,
+# _current_identity_type() and should_use_env_auth_for_s3().
+TYPES = ["sso", "env", "iam-role", "container-role", "custom-process", "assume-role", "login", "shared-credentials-file"]
+ENV_AUTH = {"sso", "iam-role", "container-role", "login"}
+
+def skypilot(output):
+    if output is None:
+        return None
+    for t in TYPES:
+        results = re.findall(fr"access_key.*{t}", output)
+        if len(results) > 1:
+            return "error"  # RuntimeError('Unexpected `aws configure list` output')
+        if len(results) == 1:
+            return t
+    return "shared-credentials-file"
+
+def listing(kind, location="None"):
+    return ("      Name                    Value             Type    Location\n"
+            "      ----                    -----             ----    --------\n"
+            "   profile                <not set>             None    None\n"
+            f"access_key     ****************ABCD {kind:>16}    {location}\n"
+            f"secret_key     ****************WXYZ {kind:>16}    {location}\n"
+            "    region                us-west-2      config-file    ~/.aws/config\n")
+
+outputs = {t: listing(t) for t in TYPES}
+outputs.update({
+    "process-in-path": listing("shared-credentials-file", "~/.aws/envfiles/credentials"),
+    "no-credentials": listing("None").replace("****************ABCD", "<not set>"),
+    "two-access-keys": listing("env") + "access_key     ****************EFGH              env    \n",
+    "empty": "",
+    "command-fails": None,
+})
+env = dict(os.environ, PATH=f"{cases}/bin:" + os.environ["PATH"], CASES=cases, HOME=cases)
+checked = 0
+for name, output in outputs.items():
+    path = os.path.join(cases, "output")
+    if output is None:
+        if os.path.exists(path):
+            os.remove(path)
+    else:
+        open(path, "w").write(output)
+    got = subprocess.run(["bash", "-c", fn + '\nDRY_RUN=0; sky_identity_type; printf "%s" "$SKY_IDENTITY"'],
+                         env=env, capture_output=True, text=True).stdout
+    want = skypilot(output)
+    want = {None: "unknown", "error": "ambiguous"}.get(want, want)
+    assert got == want, f"{name}: verify.sh says {got!r}, SkyPilot 0.14.1 says {want!r}"
+    checked += 1
+# aws.profile in ~/.sky/config.yaml is passed on, as SkyPilot does (--profile).
+os.makedirs(os.path.join(cases, ".sky"), exist_ok=True)
+open(os.path.join(cases, ".sky/config.yaml"), "w").write("aws:\n  remote_identity: NO_UPLOAD\n  profile: team-sso\n")
+open(os.path.join(cases, "output"), "w").write(listing("sso"))
+subprocess.run(["bash", "-c", fn + "\nDRY_RUN=0; sky_identity_type"], env=env, check=True)
+calls = open(os.path.join(cases, "calls")).read().splitlines()
+assert calls[-1] == "configure list --profile team-sso", calls[-1]
+print(f"  identity type: {checked} canned outputs read as SkyPilot 0.14.1 reads them; aws.profile passed on")
+PY
+}
 
 # fresh EMULATOR_CASE NAME METHOD [PODIAM ARGS...]: a new emulator with a
 # cluster, and a bundle for it in $OUT/NAME.
@@ -117,10 +226,31 @@ try:
 except eks.exceptions.InvalidParameterException:
     pass
 PY
+mark="$(wc -l <"$OUT/aws.log")"
 expect fail taken-apply "$OUT/taken/scripts/apply.sh"
 grep -q 'uses role arn:aws:iam::123456789012:role/someone-else' "$OUT/taken-apply.out" || fail "the foreign association was not reported"
 grep -q '^Remedy: Point it at this role: aws eks update-pod-identity-association' "$OUT/taken-apply.out" || fail "no remedy for the foreign association"
-echo "  foreign association: apply.sh stops and names the update command"
+[ -z "$(aws_writes "$mark")" ] || fail "apply.sh wrote before refusing the foreign association: $(aws_writes "$mark")"
+echo "  foreign association: apply.sh stops before writing and names the update command"
+
+# --- an association of the service account with this role but a target role.
+fresh target pod-identity
+"$VENV/bin/python" - "$OUT/target" <<'PY'
+import boto3, pathlib, sys
+bundle = pathlib.Path(sys.argv[1])
+iam, eks = boto3.client("iam", region_name="us-west-2"), boto3.client("eks", region_name="us-west-2")
+arn = iam.create_role(RoleName="SkyPilotS3Role-my-bucket", AssumeRolePolicyDocument=(bundle / "iam/trust-policy.json").read_text())["Role"]["Arn"]
+eks.create_pod_identity_association(clusterName="my-eks-cluster", namespace="default", serviceAccount="skypilot-service-account",
+    roleArn=arn, targetRoleArn="arn:aws:iam::210987654321:role/elsewhere")
+PY
+mark="$(wc -l <"$OUT/aws.log")"
+expect fail target-apply "$OUT/target/scripts/apply.sh"
+grep -q 'has the target role arn:aws:iam::210987654321:role/elsewhere' "$OUT/target-apply.out" || fail "the target role was not reported: $(cat "$OUT/target-apply.out")"
+[ -z "$(aws_writes "$mark")" ] || fail "apply.sh wrote before refusing the target role: $(aws_writes "$mark")"
+expect fail target-verify "$OUT/target/scripts/verify.sh"
+grep -q '^FAIL: Pod Identity association .* names no target role (found: arn:aws:iam::210987654321:role/elsewhere)' "$OUT/target-verify.out" ||
+  fail "verify.sh did not fail on the target role"
+echo "  association with a target role: apply.sh stops before writing, verify.sh fails"
 
 # --- drifted role options: verify.sh names each, apply.sh repairs them.
 boundary="arn:aws:iam::$ACCOUNT:policy/TeamBoundary"
@@ -168,5 +298,77 @@ grep -q 'role SkyPilotS3Role-my-bucket exists with IAM path /other/, not /team/'
   fail "the role under another path was not reported: $(cat "$OUT/moved-apply.out")"
 grep -q '^Remedy: IAM cannot move a role' "$OUT/moved-apply.out" || fail "no remedy for the role under another path"
 echo "  role under another IAM path: apply.sh stops and says why"
+
+# --- an apply.sh without its Kubernetes step; then a namespace that holds a pod.
+fresh custom pod-identity --namespace ml-team --service-account s3-reader
+cp "$OUT/custom/scripts/apply.sh" "$OUT/custom/scripts/apply-no-kube.sh"
+sed -i '/^kube_objects$/d' "$OUT/custom/scripts/apply-no-kube.sh"
+! grep -q '^kube_objects$' "$OUT/custom/scripts/apply-no-kube.sh" || fail "could not remove the Kubernetes step"
+expect 0 no-kube-apply "$OUT/custom/scripts/apply-no-kube.sh"
+export EXPECT_PREEXISTING=""
+if state kube-applied "$OUT/custom" pod-identity ml-team s3-reader MOUNT_CACHED >"$OUT/no-kube-state.out" 2>&1; then
+  fail "the Kubernetes state check passed without the Kubernetes step"
+fi
+grep -q "namespace /ml-team was not created" "$OUT/no-kube-state.out" || fail "the state check failed for another reason: $(cat "$OUT/no-kube-state.out")"
+expect fail no-kube-verify "$OUT/custom/scripts/verify.sh"
+for what in "namespace ml-team exists" "serviceaccount ml-team/s3-reader exists" "clusterrole podiam:ml-team.s3-reader exists"; do
+  grep -q "^FAIL: $what" "$OUT/no-kube-verify.out" || fail "verify.sh missed: $what"
+done
+expect 0 custom-apply "$OUT/custom/scripts/apply.sh"
+state kube-applied "$OUT/custom" pod-identity ml-team s3-reader MOUNT_CACHED
+"$VENV/bin/python" - "$KUBECTL_STUB_STATE" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1]))
+state.setdefault("pods", {})["ml-team/sky-abc-head"] = {"labels": {}, "annotations": {}}
+json.dump(state, open(sys.argv[1], "w"))
+PY
+expect 0 custom-teardown "$OUT/custom/scripts/teardown.sh" --yes
+grep -q "^kept: namespace ml-team (it still holds pod/sky-abc-head)" "$OUT/custom-teardown.out" ||
+  fail "teardown did not keep the namespace that holds a pod: $(cat "$OUT/custom-teardown.out")"
+EXPECT_PREEXISTING="namespace//ml-team" state kube-gone "$OUT/custom" pod-identity ml-team s3-reader MOUNT_CACHED
+echo "  no Kubernetes step: state check and verify.sh fail; a namespace with a pod is kept"
+
+# --- an existing OIDC provider without the sts.amazonaws.com audience.
+fresh audience irsa
+provider="$("$VENV/bin/python" - "$OUT/audience" <<'PY'
+import boto3, json, pathlib, sys
+trust = json.loads((pathlib.Path(sys.argv[1]) / "iam/trust-policy.json").read_text())
+host = trust["Statement"][0]["Principal"]["Federated"].split("oidc-provider/", 1)[1]
+print(boto3.client("iam", region_name="us-west-2").create_open_id_connect_provider(
+    Url="https://" + host, ClientIDList=["other-audience"])["OpenIDConnectProviderArn"])
+PY
+)"
+expect fail audience-verify "$OUT/audience/scripts/verify.sh"
+grep -q "^FAIL: OIDC provider accepts the audience sts.amazonaws.com (its client ids: other-audience)" "$OUT/audience-verify.out" ||
+  fail "verify.sh did not fail on the missing audience: $(grep OIDC "$OUT/audience-verify.out")"
+expect 0 audience-apply "$OUT/audience/scripts/apply.sh"
+grep -q "^updated: OIDC provider $provider (added the audience sts.amazonaws.com)" "$OUT/audience-apply.out" ||
+  fail "apply.sh did not add the audience"
+"$VENV/bin/python" - "$provider" <<'PY'
+import boto3, sys
+ids = boto3.client("iam", region_name="us-west-2").get_open_id_connect_provider(OpenIDConnectProviderArn=sys.argv[1])["ClientIDList"]
+assert sorted(ids) == ["other-audience", "sts.amazonaws.com"], ids
+PY
+expect 0 audience-verify-again "$OUT/audience/scripts/verify.sh"
+echo "  OIDC provider without the audience: verify.sh fails, apply.sh adds it"
+
+# --- --pod-identity-agent existing: the add-on is checked, never created.
+fresh agent pod-identity --pod-identity-agent existing
+mark="$(wc -l <"$OUT/aws.log")"
+expect fail agent-apply "$OUT/agent/scripts/apply.sh"
+grep -q 'FAILED at step "1/6 EKS Pod Identity Agent add-on": add-on eks-pod-identity-agent is not installed' "$OUT/agent-apply.out" ||
+  fail "apply.sh did not stop on the missing add-on: $(cat "$OUT/agent-apply.out")"
+grep -q '^Remedy: .*--pod-identity-agent create' "$OUT/agent-apply.out" || fail "no remedy for the missing add-on"
+[ -z "$(aws_writes "$mark")" ] || fail "apply.sh wrote with the add-on missing: $(aws_writes "$mark")"
+expect fail agent-verify "$OUT/agent/scripts/verify.sh"
+grep -q "^FAIL: add-on eks-pod-identity-agent is ACTIVE (status: not installed)" "$OUT/agent-verify.out" || fail "verify.sh missed the add-on"
+"$VENV/bin/python" -c 'import boto3; boto3.client("eks", region_name="us-west-2").create_addon(clusterName="my-eks-cluster", addonName="eks-pod-identity-agent")'
+mark="$(wc -l <"$OUT/aws.log")"
+expect 0 agent-apply-again "$OUT/agent/scripts/apply.sh"
+! grep -q '^eks POST /clusters/my-eks-cluster/addons' <(tail -n "+$((mark + 1))" "$OUT/aws.log") || fail "apply.sh created an add-on with --pod-identity-agent existing"
+echo "  --pod-identity-agent existing: stops without the add-on, creates none with it"
 stop_emulator
-echo "runbook checks bite: 6 broken or hostile setups fail as they must"
+
+# --- the identity type, as SkyPilot 0.14.1 reads `aws configure list`.
+identity_types "$OUT/dry-pi"
+echo "runbook checks bite: 13 broken or hostile setups fail as they must"

@@ -1,11 +1,13 @@
 //! podiam's one integration-test binary: snapshots of every artifact for each
 //! fixture, binary-level behaviour, and schema mutation tests.
 
+mod agreement;
 mod batch;
 mod cli;
 mod corpus;
 mod fixtures;
 mod hostile;
+mod kubernetes;
 mod layout;
 mod overrides;
 mod privilege;

@@ -245,6 +245,7 @@ fn check_form(body: &Body, forms: &Forms, form: &str) {
             "aws_iam_role",
             "aws_iam_role_policy_attachment",
             "kubernetes_annotations",
+            "kubernetes_namespace_v1",
             "kubernetes_service_account_v1",
         ],
     };
@@ -422,14 +423,11 @@ fn pod_identity_association_and_optional_agent() {
         defaults["s3_my_bucket_service_account"],
         json!("skypilot-service-account")
     );
-    assert_eq!(
-        defaults["s3_my_bucket_manage_pod_identity_agent"],
-        json!(false)
-    );
+    assert_eq!(defaults["s3_my_bucket_pod_identity_agent"], json!("create"));
     let addon = one(body, "resource", "aws_eks_addon");
     assert_eq!(
         text(attr(addon, "count")),
-        "var.s3_my_bucket_manage_pod_identity_agent ? 1 : 0"
+        "var.s3_my_bucket_pod_identity_agent == \"create\" ? 1 : 0"
     );
     assert_eq!(
         attr(addon, "addon_name"),
@@ -594,7 +592,7 @@ fn terraform_schema_rejects_mutations() {
         .expect("rendered")
         .text;
     assert!(podiam::artifacts::check::check(artifact, text).is_empty());
-    let mutations: [(&str, String); 6] = [
+    let mutations: [(&str, String); 7] = [
         (
             "unknown resource type",
             text.replace("\"aws_eks_addon\"", "\"aws_s3_bucket\""),
@@ -605,13 +603,20 @@ fn terraform_schema_rejects_mutations() {
         ),
         (
             "a variable without type",
-            text.replace("  type        = bool\n", ""),
+            text.replace("  type        = number\n", ""),
         ),
         (
             "a provider block",
             format!("{text}\nprovider \"aws\" {{}}\n"),
         ),
         ("not HCL", text.replace("default     = {}", "default = {")),
+        (
+            "association with session tags off",
+            text.replace(
+                "disable_session_tags = false",
+                "disable_session_tags = true",
+            ),
+        ),
         (
             "association without tags",
             text.replace("  tags            = var.s3_my_bucket_tags\n", ""),

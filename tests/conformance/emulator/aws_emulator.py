@@ -8,8 +8,15 @@ endpoints from in-memory state, with the error codes EKS returns:
 - ResourceNotFoundException (404) for an unknown cluster, add-on or association;
 - ResourceInUseException (409) for a second association of one namespace and
   service account, or a second add-on of one name;
-- InvalidParameterException (400) for a role ARN that IAM does not know, or a
-  missing parameter.
+- InvalidParameterException (400) for a role ARN that IAM does not know, a
+  missing parameter, or a session policy on an association that keeps its
+  session tags (EKS requires disableSessionTags for one).
+
+Associations carry disableSessionTags (false unless asked), and targetRoleArn
+with its externalId when a target role is given, as EKS returns them since
+June 2025; UpdatePodIdentityAssociation changes the role, the target role and
+disableSessionTags. IAM's AddClientIDToOpenIDConnectProvider, which moto
+lacks, adds an audience to a provider moto holds.
 
 Every request is appended to the log file given by --log as
 "<service> <operation>" so a test can tell reads from writes.
@@ -118,10 +125,31 @@ class EksExtension:
         if assoc_id not in table:
             return error(404, "ResourceNotFoundException", f"No Pod Identity Association found for id: {assoc_id}")
         if method == "GET":
-            return 200, {"association": dict(table[assoc_id])}
+            return 200, {"association": shown(table[assoc_id])}
         if method == "DELETE":
             return 200, {"association": table.pop(assoc_id)}
+        if method == "POST":
+            return self.update_association(table[assoc_id], body)
         return error(400, "InvalidParameterException", f"{method} is not supported on an association")
+
+    def update_association(self, record, body):
+        role = body.get("roleArn") or record["roleArn"]
+        if not self.role_exists(role):
+            return error(400, "InvalidParameterException", f"Role {role} does not exist")
+        changed = dict(record, roleArn=role)
+        if "disableSessionTags" in body:
+            changed["disableSessionTags"] = bool(body["disableSessionTags"])
+        if "policy" in body:
+            changed["policy"] = body["policy"] or None
+        if "targetRoleArn" in body:
+            changed["targetRoleArn"] = body["targetRoleArn"] or None
+        problem = session_problem(changed)
+        if problem:
+            return error(400, "InvalidParameterException", problem)
+        record.clear()
+        record.update(with_target(changed))
+        record["modifiedAt"] = time.time()
+        return 200, {"association": shown(record)}
 
     def create_association(self, table, region, cluster, body):
         for key in ("namespace", "serviceAccount", "roleArn"):
@@ -129,6 +157,9 @@ class EksExtension:
                 return error(400, "InvalidParameterException", f"{key} is required")
         if not self.role_exists(body["roleArn"]):
             return error(400, "InvalidParameterException", f"Role {body['roleArn']} does not exist")
+        problem = session_problem(body)
+        if problem:
+            return error(400, "InvalidParameterException", problem)
         for a in table.values():
             if (a["namespace"], a["serviceAccount"]) == (body["namespace"], body["serviceAccount"]):
                 return error(409, "ResourceInUseException", f"Association already exists: {a['associationArn']}")
@@ -144,8 +175,12 @@ class EksExtension:
             "tags": body.get("tags") or {},
             "createdAt": now,
             "modifiedAt": now,
+            "disableSessionTags": bool(body.get("disableSessionTags", False)),
+            "targetRoleArn": body.get("targetRoleArn") or None,
+            "policy": body.get("policy") or None,
         }
-        return 200, {"association": dict(table[assoc_id])}
+        table[assoc_id] = with_target(table[assoc_id])
+        return 200, {"association": shown(table[assoc_id])}
 
 
 def addon_record(region, cluster, name, body):
@@ -161,6 +196,27 @@ def addon_record(region, cluster, name, body):
         "modifiedAt": now,
         "tags": body.get("tags") or {},
     }
+
+
+def session_problem(a):
+    """EKS refuses a session policy on an association that keeps session tags."""
+    if a.get("policy") and not a.get("disableSessionTags"):
+        return "disableSessionTags must be true when a session policy is given"
+    return None
+
+
+def with_target(a):
+    """The record with externalId set exactly when it names a target role."""
+    a = dict(a)
+    a.pop("externalId", None)
+    if a.get("targetRoleArn"):
+        a["externalId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, a["associationArn"] + a["targetRoleArn"]))
+    return a
+
+
+def shown(a):
+    """An association as DescribePodIdentityAssociation returns it: optional fields only when set."""
+    return {k: v for k, v in a.items() if v is not None}
 
 
 def summary(a):
@@ -194,8 +250,11 @@ class App:
         region = scope["region"] if scope else "us-east-1"
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         if service in ("iam", "sts"):
-            action = parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
+            form = parse_qs(body.decode("utf-8", "replace"))
+            action = form.get("Action", ["?"])[0]
             self.log(f"{service} {action}")
+            if action == "AddClientIDToOpenIDConnectProvider":
+                return respond_xml(start_response, add_client_id(form))
         else:
             self.log(f"{service} {method} {path}")
         if service == "eks":
@@ -205,6 +264,41 @@ class App:
             if answer is not None:
                 return respond(start_response, answer)
         return self.moto(environ, start_response)
+
+
+def add_client_id(form):
+    """IAM AddClientIDToOpenIDConnectProvider on moto's provider (idempotent, as in IAM)."""
+    arn = form.get("OpenIDConnectProviderArn", [""])[0]
+    client_id = form.get("ClientID", [""])[0]
+    partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
+    provider = iam_backends[ACCOUNT][partition].open_id_providers.get(arn)
+    if not client_id:
+        return 400, iam_error("Sender", "ValidationError", "ClientID is required")
+    if provider is None:
+        return 404, iam_error("Sender", "NoSuchEntity", f"OpenIDConnect Provider not found for arn {arn}")
+    if client_id not in provider.client_id_list:
+        provider.client_id_list.append(client_id)
+    return 200, (
+        '<AddClientIDToOpenIDConnectProviderResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        "</AddClientIDToOpenIDConnectProviderResponse>"
+    )
+
+
+def iam_error(kind, code, message):
+    return (
+        '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        f"<Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+
+
+def respond_xml(start_response, answer):
+    status, text = answer
+    data = text.encode()
+    headers = [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))]
+    start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers)
+    return [data]
 
 
 def respond(start_response, answer):

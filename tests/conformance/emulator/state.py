@@ -9,6 +9,26 @@
                                           asserts what teardown.sh must have removed,
                                           and that the add-on / OIDC provider are kept
 
+  state.py kube-applied BUNDLE METHOD NAMESPACE SA MODE
+                                          asserts the Kubernetes objects apply.sh must
+                                          have created (kubectl stub state), each equal
+                                          to the bundle's manifest and labelled podiam's
+  state.py kube-count METHOD NAMESPACE SA MODE
+                                          prints how many objects apply.sh creates
+  state.py kube-gone BUNDLE METHOD NAMESPACE SA MODE
+                                          asserts teardown.sh removed exactly those,
+                                          and kept what existed before and skypilot-system
+
+The Kubernetes objects expected follow SkyPilot 0.14.1, independently of the
+scripts: a namespace other than `default`; the service account when it is
+not SkyPilot's default (SkyPilot creates that one) or for IRSA (it carries
+the annotation); for a custom service account, the Role, RoleBinding,
+ClusterRole and ClusterRoleBinding SkyPilot documents, and with MOUNT or
+MOUNT_CACHED the skypilot-system namespace with a Role and RoleBinding for
+the FUSE DaemonSet. EXPECT_PREEXISTING ("kind/namespace/name;...") names
+objects that existed before apply.sh: they must be there, unlabelled, after
+apply.sh and after teardown.sh.
+
 The endpoint and credentials come from the AWS_* environment variables. The
 role options the bundle was generated with come from the test, not from the
 bundle: EXPECT_PATH (default "/"), EXPECT_BOUNDARY (default: none),
@@ -139,6 +159,109 @@ def gone(bundle, method, cluster, namespace, sa, role, policy):
     print(f"state: {method} resources removed; shared ones kept")
 
 
+DEFAULT_SA = "skypilot-service-account"
+MANAGED = "app.kubernetes.io/managed-by"
+INSTANCE = "app.kubernetes.io/instance"
+
+
+def kube_state():
+    with open(os.environ["KUBECTL_STUB_STATE"], encoding="utf-8") as f:
+        return json.load(f)
+
+
+def kube_find(state, kind, namespace, name):
+    if kind == "namespace":
+        return state["namespaces"].get(name)
+    if kind == "serviceaccount":
+        return state["serviceaccounts"].get(f"{namespace}/{name}")
+    return state.get("rbac", {}).get(f"{kind}/{namespace}/{name}")
+
+
+def manifests(bundle):
+    """Every document of the bundle's kubernetes/*.yaml, by (kind, namespace, name)."""
+    import yaml
+
+    found = {}
+    for path in sorted((bundle / "kubernetes").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                meta = doc["metadata"]
+                found[(doc["kind"].lower(), meta.get("namespace", ""), meta["name"])] = doc
+    return found
+
+
+def expected_objects(method, namespace, sa, mode):
+    """(kind, namespace, name) of what apply.sh creates, per SkyPilot 0.14.1 (see above)."""
+    objects = []
+    if namespace != "default":
+        objects.append(("namespace", "", namespace))
+    custom = sa != DEFAULT_SA
+    if custom or method == "irsa":
+        objects.append(("serviceaccount", namespace, sa))
+    if custom:
+        for kind, ns in (("role", namespace), ("rolebinding", namespace), ("clusterrole", ""), ("clusterrolebinding", "")):
+            objects.append((kind, ns, None))
+        if mode != "COPY":
+            objects.append(("namespace", "", "skypilot-system"))
+            objects.append(("role", "skypilot-system", None))
+            objects.append(("rolebinding", "skypilot-system", None))
+    return objects
+
+
+def preexisting():
+    return [tuple(item.split("/", 2)) for item in os.environ.get("EXPECT_PREEXISTING", "").split(";") if item]
+
+
+def resolve(bundle, method, namespace, sa, mode):
+    """The expected objects with their manifests; RBAC names come from the bundle's files."""
+    docs = manifests(bundle)
+    out = []
+    for kind, ns, name in expected_objects(method, namespace, sa, mode):
+        if name is None:
+            names = [n for (k, d, n) in docs if k == kind and d == ns]
+            assert len(names) == 1, f"the bundle holds {len(names)} {kind} in {ns or 'the cluster'}: {names}"
+            name = names[0]
+        assert (kind, ns, name) in docs, f"the bundle has no manifest for {kind} {ns}/{name}"
+        out.append((kind, ns, name, docs[(kind, ns, name)]))
+    return out
+
+
+def kube_applied(bundle, method, namespace, sa, mode):
+    state = kube_state()
+    before = preexisting()
+    instance = None
+    for kind, ns, name, doc in resolve(bundle, method, namespace, sa, mode):
+        obj = kube_find(state, kind, ns, name)
+        assert obj is not None, f"{kind} {ns}/{name} was not created"
+        if (kind, ns, name) in before:
+            assert MANAGED not in obj["labels"], f"pre-existing {kind} {ns}/{name} was labelled: {obj['labels']}"
+            continue
+        if name == "skypilot-system" and obj["labels"].get("parent") == "skypilot":
+            continue  # SkyPilot's own
+        labels = doc["metadata"]["labels"]
+        assert obj["labels"] == labels, f"{kind} {ns}/{name} labels {obj['labels']} != {labels}"
+        assert labels[MANAGED] == "podiam", labels
+        instance = instance or labels[INSTANCE]
+        assert labels[INSTANCE] == instance, labels
+        if "object" in obj:
+            assert obj["object"] == doc, f"{kind} {ns}/{name} differs from the bundle's manifest"
+    for kind, ns, name in before:
+        assert kube_find(state, kind, ns, name) is not None, f"pre-existing {kind} {ns}/{name} is gone"
+    print(f"kube state: {len(resolve(bundle, method, namespace, sa, mode))} objects as the bundle's manifests, labelled podiam")
+
+
+def kube_gone(bundle, method, namespace, sa, mode):
+    state = kube_state()
+    before = preexisting()
+    for kind, ns, name, _ in resolve(bundle, method, namespace, sa, mode):
+        obj = kube_find(state, kind, ns, name)
+        if (kind, ns, name) in before or name == "skypilot-system":
+            assert obj is not None, f"{kind} {ns}/{name} must be kept"
+        else:
+            assert obj is None, f"{kind} {ns}/{name} is still there"
+    print(f"kube state: podiam's objects removed; {len(before)} pre-existing kept")
+
+
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     if command == "create-cluster":
@@ -147,6 +270,10 @@ def main():
         create_boundary(*args)
     elif command in ("applied", "gone"):
         globals()[command](pathlib.Path(args[0]), *args[1:])
+    elif command == "kube-count":
+        print(len(expected_objects(*args)))
+    elif command in ("kube-applied", "kube-gone"):
+        globals()[command.replace("-", "_")](pathlib.Path(args[0]), *args[1:])
     elif command == "providers":
         print("\n".join(providers()))
     else:
