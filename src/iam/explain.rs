@@ -70,7 +70,7 @@ fn who(model: &Model, trust: &Value, out: &mut String) -> Result<(), String> {
             "an EKS Pod Identity association on cluster {cluster} for namespace {ns} and service account {sa} hands the role to those pods"
         ),
         Method::Irsa => format!(
-            "pods in namespace {ns} that use service account {sa} on cluster {cluster} get a projected token the OIDC provider signs; the account carries the `eks.amazonaws.com/role-arn` annotation (`kubernetes/serviceaccount.yaml`)"
+            "pods in namespace {ns} that use service account {sa} on cluster {cluster} get a projected token the OIDC provider signs; the account carries the `eks.amazonaws.com/role-arn` annotation (`kubernetes/serviceaccount.yaml`). The provider must list `sts.amazonaws.com`, the audience the trust policy requires, among its client ids: `scripts/apply.sh` adds it to an existing provider and `scripts/verify.sh` checks it"
         ),
     };
     writeln!(out, "- **Method:** {}: {how}.\n", model.method.as_str()).map_err(fmt)?;
@@ -187,6 +187,14 @@ fn boundary_risks(model: &Model, out: &mut String) -> Result<(), String> {
         markdown_code(model.service_account.as_str())?,
     );
     writeln!(out, "- **Whoever can create pods in namespace {ns}** (or exec into its pods) can run them as service account {sa} and so gets the role: Kubernetes RBAC on that namespace is the real boundary. SkyPilot tasks may override `kubernetes.remote_identity` (it is in SkyPilot's `OVERRIDEABLE_CONFIG_KEYS_IN_TASK`), so any SkyPilot user who can launch into namespace {ns} can choose service account {sa}.").map_err(fmt)?;
+    if !model.default_service_account() {
+        let fuse = if model.mount_mode == MountMode::Copy {
+            ""
+        } else {
+            " With the mount mode it also may manage DaemonSets in namespace `skypilot-system` (SkyPilot runs its FUSE DaemonSet there), so it can start privileged pods there."
+        };
+        writeln!(out, "- **The custom service account's RBAC** (`kubernetes/rbac.yaml`, the permissions SkyPilot documents for a custom account): every verb on pods (exec and port-forward included), services and secrets in namespace {ns}, read-only events, and cluster-wide read access to nodes, runtime classes and storage classes. Whoever runs pods as {sa} can read every secret in namespace {ns}.{fuse}").map_err(fmt)?;
+    }
     if model.method == Method::PodIdentity && !model.trust.minimal {
         out.push_str("- **The pinned trust needs session tags.** Its conditions read the session tags EKS attaches (`aws:RequestTag/...`). An association with `disableSessionTags: true` (AWS requires it for association session policies) sends none, and every pod is refused. `scripts/apply.sh` refuses to reuse such an association, `scripts/verify.sh` fails on it, and the Terraform sets `disable_session_tags = false`.\n");
     }
