@@ -350,6 +350,18 @@ impl Model {
     }
 }
 
+/// A model of cluster `c` in `us-west-2` for `bucket`, with `extra`'s other fields (unit tests).
+#[cfg(test)]
+pub fn test_model(bucket: &str, extra: RawParams) -> Model {
+    let raw = RawParams {
+        cluster: Some("c".into()),
+        region: Some("us-west-2".into()),
+        bucket: Some(vec![bucket.into()]),
+        ..extra
+    };
+    Model::from_raw(&raw).expect("valid")
+}
+
 /// Every bucket, checked; at least one, no duplicates.
 fn buckets(c: &mut Checker, values: &[String]) -> Vec<Bucket> {
     if values.is_empty() {

@@ -192,13 +192,7 @@ mod tests {
     use crate::input::params::RawParams;
 
     fn model(extra: RawParams) -> Model {
-        let raw = RawParams {
-            cluster: Some("c".into()),
-            region: Some("us-west-2".into()),
-            bucket: Some(vec!["my-bucket".into()]),
-            ..extra
-        };
-        Model::from_raw(&raw).expect("valid")
+        crate::input::model::test_model("my-bucket", extra)
     }
 
     fn kinds(k: &Kubernetes) -> Vec<&str> {

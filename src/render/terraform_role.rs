@@ -105,13 +105,7 @@ mod tests {
     use crate::input::params::RawParams;
 
     fn model(extra: RawParams) -> Model {
-        let raw = RawParams {
-            cluster: Some("c".into()),
-            region: Some("us-west-2".into()),
-            bucket: Some(vec!["bkt1".into()]),
-            ..extra
-        };
-        Model::from_raw(&raw).expect("valid")
+        crate::input::model::test_model("bkt1", extra)
     }
 
     #[test]

@@ -6,6 +6,7 @@ use hcl::eval::{Context, Evaluate};
 use hcl::{Block, Body, Expression};
 
 use crate::cli::{DOCS, podiam, stderr, stdout};
+use crate::terraform::attr;
 
 /// `podiam render ARTIFACT` for the docs values plus `extra`.
 fn render(artifact: &str, extra: &[&str]) -> String {
@@ -29,15 +30,6 @@ fn find<'a>(body: &'a Body, kind: &str, label: &str) -> Option<&'a Block> {
 
 fn block<'a>(body: &'a Body, kind: &str, label: &str) -> &'a Block {
     find(body, kind, label).unwrap_or_else(|| panic!("{kind} {label}"))
-}
-
-fn attr<'a>(block: &'a Block, key: &str) -> &'a Expression {
-    block
-        .body
-        .attributes()
-        .find(|a| a.key.as_str() == key)
-        .map(|a| &a.expr)
-        .unwrap_or_else(|| panic!("{key}"))
 }
 
 fn text(expr: &Expression) -> String {

@@ -72,7 +72,8 @@ fn one<'a>(body: &'a Body, kind: &'a str, label: &str) -> &'a Block {
     found[0]
 }
 
-fn attr<'a>(block: &'a Block, key: &str) -> &'a Expression {
+/// The expression of attribute `key` of `block`; panics when it has none.
+pub fn attr<'a>(block: &'a Block, key: &str) -> &'a Expression {
     block
         .body
         .attributes()
