@@ -191,7 +191,7 @@ fn boundary_risks(model: &Model, out: &mut String) -> Result<(), String> {
         let fuse = if model.mount_mode == MountMode::Copy {
             ""
         } else {
-            " With the mount mode it also may manage DaemonSets in namespace `skypilot-system` (SkyPilot runs its FUSE DaemonSet there), so it can start privileged pods there."
+            " With the mount mode it also may manage DaemonSets in namespace `skypilot-system` (SkyPilot runs its FUSE DaemonSet there), so it can run pods of its own design there, privileged ones included unless Pod Security admission forbids them."
         };
         writeln!(out, "- **The custom service account's RBAC** (`kubernetes/rbac.yaml`, the permissions SkyPilot documents for a custom account): every verb on pods (exec and port-forward included), services and secrets in namespace {ns}, read-only events, and cluster-wide read access to nodes, runtime classes and storage classes. Whoever runs pods as {sa} can read every secret in namespace {ns}.{fuse}").map_err(fmt)?;
     }

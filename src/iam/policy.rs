@@ -209,9 +209,9 @@ pub fn permission_policy_with(model: &Model, inputs: &Inputs) -> Value {
 }
 
 /// The canned ACLs an upload may name: both keep the object private to the bucket owner.
-pub const PRIVATE_ACLS: [&str; 2] = ["private", "bucket-owner-full-control"];
+const PRIVATE_ACLS: [&str; 2] = ["private", "bucket-owner-full-control"];
 /// The grant headers of PutObject, each of which could share an object.
-pub const GRANT_HEADERS: [&str; 4] = [
+const GRANT_HEADERS: [&str; 4] = [
     "s3:x-amz-grant-full-control",
     "s3:x-amz-grant-read",
     "s3:x-amz-grant-read-acp",

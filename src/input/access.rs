@@ -108,7 +108,7 @@ impl Prefix {
 pub struct KmsKey {
     arn: String,
     #[serde(skip)]
-    region: String,
+    region: Region,
 }
 
 impl KmsKey {
@@ -132,13 +132,12 @@ impl KmsKey {
             && service == "kms"
             && crate::input::rules::account_id(account).is_ok()
             && id_ok;
-        let parsed = Region::parse(key_region).map_err(|_| RULE.to_owned())?;
+        let mut parsed = Region::parse(key_region).map_err(|_| RULE.to_owned())?;
         if !shape_ok || parsed.partition().id() != partition {
             return Err(RULE.into());
         }
         if !allow_unlisted {
-            parsed
-                .clone()
+            parsed = parsed
                 .listed()
                 .map_err(|why| format!("the key's region {key_region:?} {why}"))?;
         }
@@ -153,7 +152,7 @@ impl KmsKey {
         }
         Ok(KmsKey {
             arn: value.to_owned(),
-            region: key_region.to_owned(),
+            region: parsed,
         })
     }
 
@@ -164,7 +163,12 @@ impl KmsKey {
 
     /// The region the key lives in: S3 calls KMS from there.
     pub fn region(&self) -> &str {
-        &self.region
+        self.region.as_str()
+    }
+
+    /// Whether podiam's region list holds the key's region.
+    pub fn region_is_listed(&self) -> bool {
+        self.region.is_listed()
     }
 }
 

@@ -301,8 +301,8 @@ impl Model {
                 .chain(
                     self.kms_keys
                         .iter()
-                        .map(|k| k.region())
-                        .filter(|r| Region::parse(r).map_or(true, |r| !r.is_listed())),
+                        .filter(|k| !k.region_is_listed())
+                        .map(|k| k.region()),
                 )
                 .collect();
             if !unlisted.is_empty() {
@@ -380,10 +380,15 @@ fn buckets(c: &mut Checker, values: &[String]) -> Vec<Bucket> {
     buckets
 }
 
+/// Whether any key prefix was given.
+fn has_prefix(raw: &RawParams) -> bool {
+    raw.prefix.as_ref().is_some_and(|p| !p.is_empty())
+}
+
 /// The mount mode when none is given: COPY with a prefix (SkyPilot mounts
 /// only whole buckets), else the docs page's MOUNT_CACHED.
 fn default_mode(raw: &RawParams) -> &'static str {
-    if raw.prefix.as_ref().is_some_and(|p| !p.is_empty()) {
+    if has_prefix(raw) {
         "COPY"
     } else {
         "MOUNT_CACHED"
@@ -392,8 +397,9 @@ fn default_mode(raw: &RawParams) -> &'static str {
 
 /// Rules across the mount mode, prefixes, access and multipart cleanup.
 fn mode_rules(c: &mut Checker, raw: &RawParams, mode: Option<MountMode>, access: Option<Level>) {
-    let has_prefix = raw.prefix.as_ref().is_some_and(|p| !p.is_empty());
-    if let (true, Some(mode @ (MountMode::Mount | MountMode::MountCached))) = (has_prefix, mode) {
+    if let (true, Some(mode @ (MountMode::Mount | MountMode::MountCached))) =
+        (has_prefix(raw), mode)
+    {
         c.rule("mount-mode", Some(mode.as_str()), "cannot be combined with --prefix: SkyPilot's MOUNT and MOUNT_CACHED mount whole buckets only and refuse a sub-path source (StorageModeError); drop --mount-mode (the task then uses COPY) or drop --prefix");
     }
     if raw.multipart_cleanup == Some(true) && access == Some(Level::ReadOnly) {
