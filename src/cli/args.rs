@@ -2,11 +2,13 @@
 //! as flags and environment variables, turned into raw parameters and then
 //! validated targets.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, Parser, Subcommand};
 
-use crate::cli::targets::{self, Target};
+use crate::cli::targets::{self, Given, Target};
 use crate::cli::ui::Ui;
 use crate::error::Error;
 use crate::input::params::{ParamsFile, RawParams};
@@ -146,6 +148,9 @@ pub struct ParamArgs {
     /// Directory of template overrides: `<name>.tera` replaces the built-in of that name.
     #[arg(long, value_name = "DIR", help_heading = "Rendering")]
     templates: Option<PathBuf>,
+    /// The parameters that came from environment variables: field → variable.
+    #[arg(skip)]
+    pub(crate) from_env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,9 +230,50 @@ pub(crate) enum TemplatesCommand {
     },
 }
 
+impl Command {
+    /// The parameters of a command that takes them.
+    pub(crate) fn params_mut(&mut self) -> Option<&mut ParamArgs> {
+        match self {
+            Command::Generate { params, .. }
+            | Command::Check { params, .. }
+            | Command::Explain { params }
+            | Command::Render { params, .. } => Some(params),
+            _ => None,
+        }
+    }
+}
+
+/// Which parameters of the chosen subcommand took their value from an
+/// environment variable (clap records each value's source).
+pub(crate) fn from_env(matches: &ArgMatches) -> BTreeMap<String, String> {
+    let Some((name, sub)) = matches.subcommand() else {
+        return BTreeMap::new();
+    };
+    let command = Cli::command();
+    let Some(definition) = command.find_subcommand(name) else {
+        return BTreeMap::new();
+    };
+    definition
+        .get_arguments()
+        .filter_map(|arg| {
+            let var = arg.get_env()?;
+            let id = arg.get_id().as_str();
+            (sub.value_source(id) == Some(ValueSource::EnvVariable))
+                .then(|| (id.to_owned(), var.to_string_lossy().into_owned()))
+        })
+        .collect()
+}
+
 impl ParamArgs {
-    /// Flags and environment as one raw set.
-    fn given(&self) -> RawParams {
+    /// Flags and environment as one raw set, with the variables used.
+    fn given(&self) -> Given {
+        Given {
+            params: self.raw(),
+            from_env: self.from_env.clone(),
+        }
+    }
+
+    fn raw(&self) -> RawParams {
         RawParams {
             cluster: self.cluster.clone(),
             region: self.region.clone(),
@@ -262,11 +308,11 @@ impl ParamArgs {
     /// Notices go to stderr, naming their target in a batch.
     pub fn targets(&self, ui: &Ui) -> Result<Vec<Target>, Error> {
         let file = self.params.as_deref().map(ParamsFile::load).transpose()?;
-        let targets = targets::models(targets::raw_targets(
-            self.given(),
-            file,
-            self.target.as_deref(),
-        )?)?;
+        let given = self.given();
+        if let Some(note) = given.note() {
+            ui.note(&note);
+        }
+        let targets = targets::models(targets::raw_targets(given, file, self.target.as_deref())?)?;
         for t in &targets {
             let prefix = targets::prefix(t.name.as_deref());
             t.model

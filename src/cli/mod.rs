@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::error::Error;
 use args::{Cli, Command, TemplatesCommand};
@@ -20,7 +20,7 @@ pub mod ui;
 
 /// Parses the command line, runs it, and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -35,6 +35,16 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The command line, noting which parameters came from the environment.
+fn parse() -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let Some(params) = cli.command.params_mut() {
+        params.from_env = args::from_env(&matches);
+    }
+    Ok(cli)
 }
 
 /// Runs one parsed command.

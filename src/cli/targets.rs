@@ -33,27 +33,57 @@ pub struct TargetBundle {
     pub rendered: Vec<Rendered>,
 }
 
+/// The parameters from flags and environment variables, and which of them
+/// came from the environment (field → variable).
+#[derive(Debug, Default)]
+pub struct Given {
+    /// Their values.
+    pub params: RawParams,
+    /// The fields set by an environment variable, and that variable.
+    pub from_env: BTreeMap<String, String>,
+}
+
+impl Given {
+    /// A note naming the environment variables used, with their values.
+    pub fn note(&self) -> Option<String> {
+        if self.from_env.is_empty() {
+            return None;
+        }
+        let vars: BTreeMap<&str, String> = self
+            .from_env
+            .values()
+            .map(|var| (var.as_str(), std::env::var(var).unwrap_or_default()))
+            .collect();
+        let listed: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        Some(format!("from the environment: {}", listed.join(", ")))
+    }
+
+    /// Where a field's value came from: its variable, or its flag.
+    fn source(&self, field: &str) -> String {
+        self.from_env
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| format!("--{}", field.replace('_', "-")))
+    }
+}
+
 /// Combines flags and environment (`given`) with the params file, giving
 /// each target's raw parameters. `only` selects one target of a batch.
+///
+/// A plain run or a single params file: flag > environment > file. A batch:
+/// flags and environment only fill what a target and `defaults:` leave
+/// unset; a different value there is refused, never silently replaced.
 pub fn raw_targets(
-    given: RawParams,
+    given: Given,
     file: Option<ParamsFile>,
     only: Option<&str>,
 ) -> Result<Vec<(Option<String>, RawParams)>, Error> {
     let targets = match file {
         None if only.is_some() => return Err(needs_batch(only)),
         Some(ParamsFile::Single(_)) if only.is_some() => return Err(needs_batch(only)),
-        None => vec![(None, given)],
-        Some(ParamsFile::Single(params)) => vec![(None, given.or(params))],
-        Some(ParamsFile::Batch { defaults, targets }) => targets
-            .into_iter()
-            .map(|t| {
-                (
-                    Some(t.name),
-                    given.clone().or(t.params).or(defaults.clone()),
-                )
-            })
-            .collect(),
+        None => vec![(None, given.params)],
+        Some(ParamsFile::Single(params)) => vec![(None, given.params.or(params))],
+        Some(ParamsFile::Batch { defaults, targets }) => batch(&given, &defaults, targets)?,
     };
     let Some(only) = only else { return Ok(targets) };
     let names: Vec<String> = targets.iter().filter_map(|(n, _)| n.clone()).collect();
@@ -73,6 +103,76 @@ pub fn raw_targets(
         )]));
     }
     Ok(chosen)
+}
+
+/// A batch's targets over `defaults:`, then the flags and environment
+/// wherever both leave a field unset; every conflict is named.
+fn batch(
+    given: &Given,
+    defaults: &RawParams,
+    targets: Vec<crate::input::params::Target>,
+) -> Result<Vec<(Option<String>, RawParams)>, Error> {
+    let mut problems = Vec::new();
+    let mut raws = Vec::new();
+    for t in targets {
+        problems.extend(conflicts(given, defaults, &t));
+        let file = t.params.or(defaults.clone());
+        raws.push((Some(t.name), file.or(given.params.clone())));
+    }
+    if problems.is_empty() {
+        Ok(raws)
+    } else {
+        Err(Error::Targets { problems, code: 2 })
+    }
+}
+
+/// The fields where a flag or variable differs from what the target (or
+/// `defaults:`) sets.
+fn conflicts(
+    given: &Given,
+    defaults: &RawParams,
+    target: &crate::input::params::Target,
+) -> Vec<String> {
+    let fields = |p: &RawParams| match serde_json::to_value(p) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (given_fields, own, inherited) = (
+        fields(&given.params),
+        fields(&target.params),
+        fields(defaults),
+    );
+    let mut problems = Vec::new();
+    for (field, value) in given_fields.iter().filter(|(_, v)| !v.is_null()) {
+        let (set, place) = match own.get(field).filter(|v| !v.is_null()) {
+            Some(v) => (v, "the target"),
+            None => match inherited.get(field).filter(|v| !v.is_null()) {
+                Some(v) => (v, "defaults:"),
+                None => continue,
+            },
+        };
+        if set != value {
+            let (name, source) = (&target.name, given.source(field));
+            let fix = if given.from_env.contains_key(field) {
+                "unset"
+            } else {
+                "drop"
+            };
+            let (set, value) = (shown(set), shown(value));
+            problems.push(format!(
+                "target {name:?}: {field} {set} (set in {place}) conflicts with {source} {value}; in a batch, flags and environment variables only fill what the params file leaves unset: {fix} {source}, or change the params file"
+            ));
+        }
+    }
+    problems
+}
+
+/// A value as the user wrote it: a one-element list as its element.
+fn shown(value: &serde_json::Value) -> String {
+    match value.as_array().map(Vec::as_slice) {
+        Some([one]) => one.to_string(),
+        _ => value.to_string(),
+    }
 }
 
 fn needs_batch(only: Option<&str>) -> Error {

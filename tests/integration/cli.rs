@@ -18,7 +18,7 @@ pub const DOCS: [&str; 6] = [
 ];
 
 /// Runs podiam with a clean environment plus `env`.
-fn podiam_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+pub fn podiam_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_podiam"));
     cmd.env_clear().args(args).envs(env.iter().copied());
     cmd.stdin(if stdin.is_some() {

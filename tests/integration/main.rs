@@ -5,6 +5,7 @@ mod agreement;
 mod batch;
 mod cli;
 mod corpus;
+mod environment;
 mod fixtures;
 mod hostile;
 mod kubernetes;
