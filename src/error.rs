@@ -149,10 +149,12 @@ pub enum Error {
         message: String,
     },
     /// A template from `--templates DIR` failed to parse or render.
-    #[error("template override {template}: {message}")]
+    #[error("template override {location} ({context}): {message}")]
     OverrideTemplate {
-        /// The template's name.
-        template: String,
+        /// The override file, with line and column when Tera gives them.
+        location: String,
+        /// Which template it is, and what was being rendered.
+        context: String,
         /// Tera's message, with the line.
         message: String,
     },

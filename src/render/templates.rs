@@ -3,7 +3,7 @@
 //! escaping filters registered. `--templates DIR` swaps in overrides.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use tera::{Kwargs, State, Tera};
@@ -122,7 +122,8 @@ pub const EXTENSION: &str = ".tera";
 /// A parsed set of templates, and which of them came from overrides.
 pub struct Engine {
     tera: Tera,
-    overridden: Vec<String>,
+    /// Overridden template name → the override file.
+    overridden: BTreeMap<String, PathBuf>,
 }
 
 impl Engine {
@@ -130,7 +131,8 @@ impl Engine {
     pub fn builtin() -> Result<&'static Engine, Error> {
         static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
         let sources: BTreeMap<&str, String> = BTreeMap::new();
-        match ENGINE.get_or_init(|| Engine::build(sources).map_err(|e| e.to_string())) {
+        let build = || Engine::build(sources, BTreeMap::new()).map_err(|e| e.to_string());
+        match ENGINE.get_or_init(build) {
             Ok(engine) => Ok(engine),
             Err(message) => Err(Error::Template {
                 template: "(built-in templates)".into(),
@@ -142,12 +144,22 @@ impl Engine {
     /// The built-in templates with every `<name>.tera` file below `dir` in
     /// place of the built-in of the same name.
     pub fn with_overrides(dir: &Path) -> Result<Engine, Error> {
+        if !dir.is_dir() {
+            let shown = dir.display().to_string();
+            let rule = "the template override directory does not exist (or is not a directory); `podiam templates export DIR` creates one";
+            return Err(Error::Invalid(vec![crate::error::Violation::new(
+                "--templates",
+                Some(&shown),
+                rule,
+            )]));
+        }
         let mut found = Vec::new();
         collect(dir, dir, &mut found).map_err(|source| Error::InputRead {
             path: dir.display().to_string(),
             source,
         })?;
         let mut sources = BTreeMap::new();
+        let mut files = BTreeMap::new();
         for (name, path) in found {
             let Some((builtin, _)) = TEMPLATES.iter().find(|(n, _)| *n == name) else {
                 return Err(Error::UnknownTemplate {
@@ -160,15 +172,18 @@ impl Engine {
                 source,
             })?;
             sources.insert(*builtin, text);
+            files.insert(name, path);
         }
-        Engine::build(sources)
+        Engine::build(sources, files)
     }
 
-    fn build(overrides: BTreeMap<&str, String>) -> Result<Engine, Error> {
+    fn build(
+        overrides: BTreeMap<&str, String>,
+        overridden: BTreeMap<String, PathBuf>,
+    ) -> Result<Engine, Error> {
         let mut tera = Tera::new();
         tera.autoescape_on(Vec::<&str>::new());
         register_filters(&mut tera);
-        let overridden: Vec<String> = overrides.keys().map(|n| n.to_string()).collect();
         let merged = TEMPLATES
             .iter()
             .map(|(name, text)| (*name, overrides.get(name).map_or(*text, String::as_str)));
@@ -179,7 +194,7 @@ impl Engine {
 
     /// Whether `template` came from `--templates DIR`.
     pub fn is_overridden(&self, template: &str) -> bool {
-        self.overridden.iter().any(|o| o == template)
+        self.overridden.contains_key(template)
     }
 
     /// Renders one template, naming it (and its line) in any error.
@@ -190,22 +205,63 @@ impl Engine {
     }
 }
 
-/// A template error: from an override it is the user's input (exit 2); from
-/// a built-in it is a bug in podiam (exit 1).
-fn template_error(template: &str, overridden: &[String], error: &tera::Error) -> Error {
+/// A template error: from an override it is the user's input (exit 2),
+/// named by the override file and line; from a built-in it is a bug in
+/// podiam (exit 1). The error's own location decides, so an error inside an
+/// overridden partial is the override's even when a built-in includes it.
+fn template_error(
+    template: &str,
+    overridden: &BTreeMap<String, PathBuf>,
+    error: &tera::Error,
+) -> Error {
     let message = describe(error);
-    if !overridden.is_empty() && (overridden.iter().any(|o| o == template) || template == "(parse)")
-    {
-        Error::OverrideTemplate {
+    let at = location(error);
+    let culprit = match &at {
+        Some((name, _, _)) if overridden.contains_key(name.as_str()) => Some(name.as_str()),
+        Some(_) => None,
+        None if overridden.contains_key(template) => Some(template),
+        None => None,
+    };
+    let Some((culprit, file)) = culprit.and_then(|c| overridden.get_key_value(c)) else {
+        return Error::Template {
             template: template.to_owned(),
             message,
-        }
+        };
+    };
+    let location = match at {
+        Some((_, line, col)) => format!("{}:{line}:{col}", file.display()),
+        None => file.display().to_string(),
+    };
+    let context = if culprit == template || template == "(parse)" {
+        format!("template {culprit}")
     } else {
-        Error::Template {
-            template: template.to_owned(),
-            message,
-        }
+        format!("template {culprit}, rendering {template}")
+    };
+    Error::OverrideTemplate {
+        location,
+        context,
+        message,
     }
+}
+
+/// The template, line and column (1-based) where Tera places an error.
+fn location(error: &tera::Error) -> Option<(String, usize, usize)> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(tera_error) = e.downcast_ref::<tera::Error>()
+            && let tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) =
+                tera_error.kind()
+        {
+            let span = report.span();
+            return Some((
+                report.filename().to_owned(),
+                span.start_line,
+                span.start_col + 1,
+            ));
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// Every `*.tera` file below `dir`, as (template name, path).

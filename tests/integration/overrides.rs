@@ -49,11 +49,11 @@ fn an_override_with_an_undefined_variable_names_template_and_line() {
     );
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
+    let file = dir.path().join("iam/s3-access-policy.json.tera");
     assert!(
-        err.contains("template override iam/s3-access-policy.json"),
+        err.contains(&format!("template override {}:1:", file.display())),
         "{err}"
     );
-    assert!(err.contains("iam/s3-access-policy.json:1:"), "{err}");
     let plain = override_dir("skypilot/task.yaml", "run: {{ bucket_nmae }}\n");
     let o = podiam(
         &[
@@ -104,6 +104,61 @@ fn an_override_whose_output_breaks_the_schema_is_refused_and_nothing_written() {
         "{}",
         stderr(&o)
     );
+    assert!(!out.exists());
+}
+
+/// Generates the docs page's bundle with `--templates DIR` below `out`.
+fn generate_with(templates: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    let (t, o) = (
+        templates.to_str().expect("utf8"),
+        out.to_str().expect("utf8"),
+    );
+    podiam(&[&["generate", "--templates", t, "--out", o][..], &DOCS].concat())
+}
+
+#[test]
+fn an_error_in_an_overridden_partial_exits_2_and_names_the_override_file_and_line() {
+    let header = include_str!("../../templates/partials/header.tera");
+    let cases = [
+        (
+            format!("{header}{{{{ nope_var }}}}\n"),
+            "Variable `nope_var` is not defined",
+        ),
+        (
+            "first line\n{{ broken \n".to_owned(),
+            "Unexpected end of input",
+        ),
+    ];
+    for (text, message) in cases {
+        let dir = override_dir("partials/header", &text);
+        let out = dir.path().join("out");
+        let o = generate_with(dir.path(), &out);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{message}: {err}");
+        let line = text.lines().count();
+        let file = dir.path().join("partials/header.tera");
+        assert!(
+            err.contains(&format!("template override {}:{line}:", file.display())),
+            "{message}: the override file and line {line} are named: {err}"
+        );
+        assert!(err.contains(message), "{err}");
+        assert!(!out.exists(), "{message}: something was written");
+    }
+}
+
+#[test]
+fn a_templates_directory_that_does_not_exist_exits_2_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-templates");
+    let out = dir.path().join("out");
+    let o = generate_with(&missing, &out);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("--templates {:?}", missing.display().to_string())),
+        "{err}"
+    );
+    assert!(err.contains("does not exist"), "{err}");
     assert!(!out.exists());
 }
 
