@@ -182,6 +182,29 @@ mod tests {
         }
     }
 
+    /// YAML 1.1's booleans and nulls (yaml.org/type/bool.html and
+    /// null.html), which a 1.1 loader such as PyYAML turns into `true`,
+    /// `false` or `None` when they stand plain; serde_yaml (1.2) would not
+    /// notice, so each must come out quoted.
+    #[test]
+    fn yaml_quotes_every_yaml_1_1_boolean_and_null() {
+        let words = [
+            "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~",
+        ];
+        for word in words {
+            let upper = word.to_ascii_uppercase();
+            let title = format!("{}{}", &upper[..1], &word[1..]);
+            for variant in [word.to_owned(), upper, title] {
+                let scalar = yaml(&variant);
+                assert_eq!(
+                    scalar,
+                    format!("\"{variant}\""),
+                    "{variant:?} must be quoted"
+                );
+            }
+        }
+    }
+
     #[test]
     fn yaml_keeps_simple_names_plain() {
         assert_eq!(yaml("my-bucket"), "my-bucket");
@@ -208,6 +231,28 @@ mod tests {
             assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{script}");
         }
         assert!(shell("a\0b").is_err());
+    }
+
+    /// A glob that matches nothing stays as written, so the round trip above
+    /// cannot see an unquoted `*`; here every pattern has files to match.
+    #[test]
+    fn shell_words_do_not_glob_or_expand_a_tilde() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for file in ["ab", "axb", "a-b", "abc"] {
+            std::fs::write(dir.path().join(file), "").expect("file");
+        }
+        for v in [
+            "a*b", "a?b", "a[x-]b", "ab*", "*", "?", "~", "~root", "a{b,c}",
+        ] {
+            let script = format!("printf '%s' {}", shell(v).expect(v));
+            let out = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(&script)
+                .current_dir(dir.path())
+                .output()
+                .expect("bash");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{script}");
+        }
     }
 
     #[test]

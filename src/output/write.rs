@@ -1,12 +1,11 @@
 //! Writing a bundle: plan every file first, refuse to replace files that
-//! differ unless forced, then write each file atomically (temporary file in
-//! the same directory, then rename).
+//! differ unless forced, stage every new content in a temporary file beside
+//! its destination, then rename them all into place.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::artifacts::artifact::Rendered;
 use crate::error::Error;
 
 /// What happened, or will happen, to one file.
@@ -43,26 +42,11 @@ pub struct OutFile<'a> {
     pub executable: bool,
 }
 
-/// Writes every rendered artifact below `dir`. Nothing is written when any
-/// existing file differs and `force` is false.
-pub fn write_bundle(
-    dir: &Path,
-    rendered: &[Rendered],
-    force: bool,
-) -> Result<Vec<(PathBuf, Status)>, Error> {
-    let files: Vec<OutFile> = rendered
-        .iter()
-        .map(|r| OutFile {
-            path: r.artifact.path.to_owned(),
-            text: &r.text,
-            executable: r.artifact.executable,
-        })
-        .collect();
-    write_files(dir, &files, force)
-}
-
 /// Writes `files` below `dir`. Nothing is written when any existing file
-/// differs and `force` is false.
+/// differs and `force` is false. Every new content is first staged in a
+/// temporary file beside its destination; only when all are staged are they
+/// renamed into place, so a write failure (a read-only directory, a full
+/// disk) leaves nothing behind: no file, no temporary, no new directory.
 pub fn write_files(
     dir: &Path,
     files: &[OutFile],
@@ -83,11 +67,16 @@ pub fn write_files(
     if !force && !conflicts.is_empty() {
         return Err(Error::WouldOverwrite(conflicts));
     }
+    let mut staging = Staging::default();
     for ((path, status), file) in plan.iter().zip(files) {
-        if *status != Status::Unchanged {
-            write_atomic(path, file.text.as_bytes(), file.executable)?;
+        if *status != Status::Unchanged
+            && let Err(e) = staging.stage(path, file.text.as_bytes(), file.executable)
+        {
+            staging.abandon();
+            return Err(e);
         }
     }
+    staging.commit()?;
     Ok(plan)
 }
 
@@ -115,32 +104,88 @@ fn set_executable(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory,
-/// so readers see either the old file or the whole new one. A script gets
-/// mode 0755 before the rename.
-pub fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<(), Error> {
-    let err = |source| Error::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(err)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(".{name}.podiam-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        if executable {
-            set_executable(&tmp)?;
+/// Temporary files waiting to be renamed into place, and the directories
+/// made for them.
+#[derive(Default)]
+struct Staging {
+    /// (temporary file, destination).
+    staged: Vec<(PathBuf, PathBuf)>,
+    /// Directories that did not exist before, outermost first.
+    made: Vec<PathBuf>,
+}
+
+impl Staging {
+    /// Writes `bytes` to a synced temporary file beside `path` (mode 0755
+    /// for a script), making the missing directories.
+    fn stage(&mut self, path: &Path, bytes: &[u8], executable: bool) -> Result<(), Error> {
+        let err = |source| Error::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        let parent = path.parent().unwrap_or(Path::new("."));
+        self.make_dirs(parent).map_err(err)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let tmp = parent.join(format!(".{name}.podiam-{}.tmp", std::process::id()));
+        let result = (|| {
+            let mut file = fs::File::create(&tmp)?;
+            file.write_all(bytes)?;
+            if executable {
+                set_executable(&tmp)?;
+            }
+            file.sync_all()
+        })();
+        match result {
+            Ok(()) => {
+                self.staged.push((tmp, path.to_owned()));
+                Ok(())
+            }
+            Err(source) => {
+                let _ = fs::remove_file(&tmp);
+                Err(err(source))
+            }
         }
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
     }
-    result.map_err(err)
+
+    /// `create_dir_all`, remembering each directory it makes.
+    fn make_dirs(&mut self, dir: &Path) -> std::io::Result<()> {
+        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+        for d in missing.into_iter().rev() {
+            if d.as_os_str().is_empty() {
+                continue;
+            }
+            fs::create_dir(d)?;
+            self.made.push(d.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Renames every staged file into place.
+    fn commit(mut self) -> Result<(), Error> {
+        let staged = std::mem::take(&mut self.staged);
+        for (i, (tmp, path)) in staged.iter().enumerate() {
+            if let Err(source) = fs::rename(tmp, path) {
+                staged[i..].iter().for_each(|(t, _)| {
+                    let _ = fs::remove_file(t);
+                });
+                return Err(Error::Write {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every staged file and every directory made for them.
+    fn abandon(self) {
+        for (tmp, _) in &self.staged {
+            let _ = fs::remove_file(tmp);
+        }
+        for dir in self.made.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
 }

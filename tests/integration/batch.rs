@@ -142,6 +142,13 @@ fn targets_that_share_a_role_name_or_folder_are_refused() {
             "targets \"team-a\" and \"team-b\" share the role name",
         ),
         (
+            BATCH.replace(
+                "    bucket: team-b-data\n",
+                "    bucket: team-b-data\n    policy_name: SkyPilotS3Access-TEAM-A-DATA\n",
+            ),
+            "targets \"team-a\" and \"team-b\" share the policy name",
+        ),
+        (
             BATCH.replace("name: team-b", "name: team-a"),
             "share the output folder",
         ),

@@ -195,6 +195,42 @@ fn kubernetes_schema_rejects_mutations() {
 }
 
 #[test]
+fn manifest_schema_rejects_mutations() {
+    assert_mutations_fail(
+        "docs-irsa",
+        "manifest",
+        &[
+            ("no artifacts", |d| {
+                d.as_object_mut().map(|o| o.remove("artifacts"));
+            }),
+            ("empty artifact list", |d| d["artifacts"] = json!([])),
+            ("sha256 that is no digest", |d| {
+                d["artifacts"][0]["sha256"] = json!("not-a-digest")
+            }),
+            ("a path that climbs out", |d| {
+                d["artifacts"][0]["path"] = json!("../etc/passwd")
+            }),
+            ("an absolute path", |d| {
+                d["artifacts"][0]["path"] = json!("/etc/passwd")
+            }),
+            ("unknown partition", |d| {
+                d["parameters"]["partition"] = json!("aws-moon")
+            }),
+            ("unknown method", |d| {
+                d["parameters"]["method"] = json!("keys")
+            }),
+            ("no role name", |d| {
+                d["parameters"]
+                    .as_object_mut()
+                    .map(|o| o.remove("role_name"));
+            }),
+            ("unknown top-level key", |d| d["signed"] = json!(true)),
+            ("no podiam version", |d| d["podiam"] = json!({})),
+        ],
+    );
+}
+
+#[test]
 fn every_artifact_has_a_compiling_schema_and_a_template() {
     for a in artifact::ARTIFACTS {
         assert!(

@@ -1,0 +1,192 @@
+//! Writing: what reaches the disk when a write is refused or fails, and
+//! the exact bytes of every file.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::cli::{DOCS, podiam, stderr, stdout};
+use crate::fixtures;
+
+/// Every path below `dir`, directories included, relative and sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).expect("read_dir").flatten() {
+            let path = entry.path();
+            found.push(path.strip_prefix(dir).expect("below").display().to_string());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn generate(out: &Path, extra: &[&str]) -> Output {
+    podiam(
+        &[
+            &["generate"][..],
+            &DOCS,
+            &["--out", out.to_str().expect("utf8")],
+            extra,
+        ]
+        .concat(),
+    )
+}
+
+#[test]
+fn a_refused_overwrite_writes_no_new_file_either() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    assert_eq!(generate(&out, &[]).status.code(), Some(0));
+    fs::write(out.join("iam/s3-access-policy.json"), "{}\n").expect("edit");
+    fs::remove_file(out.join("RUNBOOK.md")).expect("delete");
+    fs::remove_dir_all(out.join("scripts")).expect("delete");
+    let before = tree(&out);
+    let refused = generate(&out, &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("refusing to overwrite"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(tree(&out), before, "a refused run created files");
+}
+
+#[test]
+fn an_out_that_is_a_file_exits_1_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    fs::write(&out, "not a directory\n").expect("file");
+    let o = generate(&out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(out.to_str().expect("utf8")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read_to_string(&out).expect("read"), "not a directory\n");
+    assert_eq!(tree(dir.path()), vec!["B".to_owned()]);
+}
+
+/// Runs podiam as a user the directory's permissions apply to: root
+/// ignores them, so as root the run drops to `nobody` (uid 65534).
+fn generate_unprivileged(out: &Path) -> Output {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podiam"));
+    cmd.env_clear().args(
+        [
+            &["generate"][..],
+            &DOCS,
+            &["--out", out.to_str().expect("utf8")],
+        ]
+        .concat(),
+    );
+    if fs::metadata(out).expect("out").uid() == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    cmd.output().expect("podiam runs")
+}
+
+#[test]
+fn a_read_only_directory_exits_1_and_nothing_is_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).expect("chmod");
+    let dir = tempfile::tempdir().expect("tempdir");
+    mode(dir.path(), 0o755);
+    let out = dir.path().join("B");
+    // The whole directory read-only, then only `scripts/`, which comes after
+    // files that could be written: neither run may leave anything behind.
+    for read_only in ["", "scripts"] {
+        let _ = fs::remove_dir_all(&out);
+        fs::create_dir_all(out.join(read_only)).expect("mkdir");
+        mode(&out, 0o777);
+        mode(&out.join(read_only), 0o555);
+        let before = tree(&out);
+        let o = generate_unprivileged(&out);
+        mode(&out.join(read_only), 0o755);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{read_only:?}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("Permission denied"),
+            "{read_only:?}: {}",
+            stderr(&o)
+        );
+        assert_eq!(tree(&out), before, "{read_only:?}: something was written");
+    }
+}
+
+#[test]
+fn templates_export_refuses_to_replace_an_edited_file_unless_forced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = dir.path().join("t");
+    let t_str = t.to_str().expect("utf8");
+    assert_eq!(
+        podiam(&["templates", "export", t_str]).status.code(),
+        Some(0)
+    );
+    let task = t.join("skypilot/task.yaml.tera");
+    fs::write(&task, "edited\n").expect("edit");
+    let again = podiam(&["templates", "export", t_str]);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("task.yaml.tera"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(fs::read_to_string(&task).expect("read"), "edited\n");
+    let forced = podiam(&["templates", "export", t_str, "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert!(stdout(&forced).contains("replaced"), "{}", stdout(&forced));
+    assert_eq!(
+        fs::read_to_string(&task).expect("read"),
+        include_str!("../../templates/skypilot/task.yaml.tera")
+    );
+}
+
+/// insta compares snapshots with trailing newlines trimmed, so the bytes
+/// are pinned here: every file ends in exactly one newline, and the
+/// manifest (itself snapshotted) records each bundle file's SHA-256.
+#[test]
+fn every_file_ends_in_one_newline_and_the_manifest_pins_its_bytes() {
+    for (fixture, raw) in fixtures::all() {
+        let rendered = fixtures::render(&raw);
+        let manifest = rendered
+            .iter()
+            .find(|r| r.artifact.name == "manifest")
+            .expect("manifest");
+        let manifest: serde_json::Value = serde_json::from_str(&manifest.text).expect("json");
+        for r in &rendered {
+            let name = r.artifact.name;
+            assert!(
+                r.text.ends_with('\n') && !r.text.ends_with("\n\n"),
+                "{fixture}: {name} must end in exactly one newline: {:?}",
+                &r.text[r.text.len().saturating_sub(20)..]
+            );
+            if !r.artifact.in_bundle() || name == "manifest" {
+                continue;
+            }
+            let entry = manifest["artifacts"]
+                .as_array()
+                .expect("artifacts")
+                .iter()
+                .find(|e| e["name"] == name)
+                .unwrap_or_else(|| panic!("{fixture}: {name} is not in the manifest"));
+            assert_eq!(
+                entry["sha256"],
+                podiam::artifacts::manifest::sha256_hex(r.text.as_bytes()),
+                "{fixture}: {name}"
+            );
+        }
+    }
+}
