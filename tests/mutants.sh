@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Mutation testing (cargo-mutants) of podiam's security-relevant modules:
+# escaping, input rules, policy building, drift, output writing and batch
+# merging. Every mutant must be caught by a test, or be listed in
+# tests/mutants-equivalent.txt with the reason it cannot change behaviour.
+#
+#   tests/mutants.sh                  # every mutant of those modules (hours)
+#   tests/mutants.sh --in-diff D.diff # only mutants on lines of a change
+#   tests/mutants.sh --iterate        # skip mutants caught by the last run
+#   tests/mutants.sh --shard 1/4      # a quarter of them
+#
+# Results go to target/mutants/mutants.out/ (caught.txt, missed.txt, ...).
+# Too slow for every push, so CI does not run it; README.md records the
+# last score. Settings: .cargo/mutants.toml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version=27.1.0
+if ! cargo mutants --version 2>/dev/null | grep -q "$version"; then
+  cargo install --locked "cargo-mutants@$version"
+fi
+command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+modules=(
+  src/formats/escape.rs src/formats/hclwrite.rs src/formats/awscli.rs
+  src/input/rules.rs src/input/names.rs src/input/access.rs
+  src/iam/policy.rs
+  src/output/drift.rs src/output/write.rs
+  src/cli/targets.rs
+)
+args=()
+for m in "${modules[@]}"; do args+=(--file "$m"); done
+status=0
+cargo mutants "${args[@]}" "$@" || status=$?
+out=target/mutants/mutants.out
+if [ -f "$out/missed.txt" ]; then
+  # A missed mutant is explained when tests/mutants-equivalent.txt lists it:
+  # the line as cargo-mutants prints it, without line and column (they move
+  # as code changes), then " # " and the reason.
+  strip() { sed -E 's/^([^:]+):[0-9]+:[0-9]+: /\1: /; s/ # .*//' "$@"; }
+  unexplained=$(grep -vxFf <(strip tests/mutants-equivalent.txt | grep -Ev '^(#|$)') <(strip "$out/missed.txt") || true)
+  caught=$(wc -l <"$out/caught.txt")
+  missed=$(wc -l <"$out/missed.txt")
+  echo "mutants: $caught caught, $missed missed, of which unexplained:"
+  echo "${unexplained:-  (none)}"
+  [ -z "$unexplained" ] || exit 2
+  # cargo-mutants exits 2 when it missed mutants; all of them are explained.
+  [ "$status" -eq 2 ] && status=0
+fi
+exit "$status"
