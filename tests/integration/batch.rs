@@ -4,7 +4,8 @@ use std::fs;
 
 use crate::cli::{podiam, stderr, stdout};
 
-const BATCH: &str = "\
+/// Three targets over `defaults:`: two Pod Identity, one IRSA.
+pub const BATCH: &str = "\
 defaults:
   cluster: my-eks-cluster
   region: us-west-2
@@ -21,7 +22,8 @@ targets:
     oidc_issuer: https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE
 ";
 
-fn write(dir: &tempfile::TempDir, text: &str) -> String {
+/// Writes `text` as `batch.yaml` in `dir`, returning its path.
+pub fn write(dir: &tempfile::TempDir, text: &str) -> String {
     let path = dir.path().join("batch.yaml");
     fs::write(&path, text).expect("write batch");
     path.to_str().expect("utf8").to_owned()

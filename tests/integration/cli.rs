@@ -67,6 +67,21 @@ fn files_below(dir: &Path) -> BTreeSet<String> {
     found
 }
 
+/// Generates the docs page's bundle into `dir/B`, which it returns.
+pub fn docs_bundle(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let out = dir.path().join("B");
+    let o = podiam(
+        &[
+            &["generate"][..],
+            &DOCS,
+            &["--out", out.to_str().expect("utf8")],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    out
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(path).expect("read")).expect("json")
 }

@@ -4,21 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::cli::{DOCS, podiam, stderr, stdout};
-
-fn bundle(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    let out = dir.path().join("B");
-    let o = podiam(
-        &[
-            &["generate"][..],
-            &DOCS,
-            &["--out", out.to_str().expect("utf8")],
-        ]
-        .concat(),
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    out
-}
+use crate::cli::{DOCS, docs_bundle, podiam, stderr, stdout};
 
 fn check(out: &Path, extra: &[&str]) -> std::process::Output {
     podiam(&[&["check", out.to_str().expect("utf8")][..], &DOCS, extra].concat())
@@ -27,7 +13,7 @@ fn check(out: &Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn a_deleted_file_is_drift_in_text_and_json() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = bundle(&dir);
+    let out = docs_bundle(&dir);
     fs::remove_file(out.join("scripts/verify.sh")).expect("delete");
     let o = check(&out, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -61,7 +47,7 @@ fn a_missing_directory_exits_2_and_names_it() {
 #[test]
 fn quiet_check_prints_nothing_when_clean_and_the_drift_when_not() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = bundle(&dir);
+    let out = docs_bundle(&dir);
     let o = check(&out, &["-q"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!((stdout(&o), stderr(&o)), (String::new(), String::new()));
@@ -74,7 +60,7 @@ fn quiet_check_prints_nothing_when_clean_and_the_drift_when_not() {
 #[test]
 fn json_check_of_a_clean_bundle_says_it_matches() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = bundle(&dir);
+    let out = docs_bundle(&dir);
     let o = check(&out, &["--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");

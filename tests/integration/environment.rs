@@ -4,6 +4,7 @@
 use std::fs;
 use std::process::Output;
 
+use crate::batch::BATCH;
 use crate::cli::{podiam_env, stderr, stdout};
 
 /// One parameter with an environment variable: its params-file key, the
@@ -166,25 +167,9 @@ fn in_a_plain_run_every_variable_sits_between_its_flag_and_the_params_file() {
     }
 }
 
-const BATCH: &str = "\
-defaults:
-  cluster: my-eks-cluster
-  region: us-west-2
-targets:
-  - name: team-a
-    bucket: team-a-data
-    namespace: team-a
-  - name: team-b
-    bucket: team-b-data
-";
-
-fn batch(dir: &tempfile::TempDir, text: &str) -> (String, std::path::PathBuf) {
-    let path = dir.path().join("batch.yaml");
-    fs::write(&path, text).expect("write batch");
-    (
-        path.to_str().expect("utf8").to_owned(),
-        dir.path().join("out"),
-    )
+/// The batch tests' file, and the output directory beside it.
+fn batch(dir: &tempfile::TempDir) -> (String, std::path::PathBuf) {
+    (crate::batch::write(dir, BATCH), dir.path().join("out"))
 }
 
 fn generate(file: &str, out: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
@@ -199,7 +184,7 @@ fn generate(file: &str, out: &std::path::Path, extra: &[&str], env: &[(&str, &st
 #[test]
 fn in_a_batch_a_variable_never_replaces_a_value_the_file_sets() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (file, out) = batch(&dir, BATCH);
+    let (file, out) = batch(&dir);
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a [&'a str]);
     let cases: [Case; 4] = [
         (
@@ -245,7 +230,7 @@ fn in_a_batch_a_variable_never_replaces_a_value_the_file_sets() {
 #[test]
 fn in_a_batch_a_variable_fills_only_what_the_file_leaves_unset() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (file, out) = batch(&dir, BATCH);
+    let (file, out) = batch(&dir);
     let env = [
         ("K8S_SERVICE_ACCOUNT", "env-sa"),
         ("AWS_REGION", "us-west-2"),
@@ -255,7 +240,11 @@ fn in_a_batch_a_variable_fills_only_what_the_file_leaves_unset() {
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("K8S_SERVICE_ACCOUNT=\"env-sa\""), "{err}");
     assert!(err.contains("AWS_REGION=\"us-west-2\""), "{err}");
-    for (target, namespace) in [("team-a", "team-a"), ("team-b", "default")] {
+    for (target, namespace) in [
+        ("team-a", "team-a"),
+        ("team-b", "default"),
+        ("team-c", "default"),
+    ] {
         let sa = fs::read_to_string(out.join(target).join("kubernetes/serviceaccount.yaml"))
             .expect(target);
         assert!(sa.contains("name: env-sa"), "{target}: {sa}");
