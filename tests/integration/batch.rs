@@ -232,3 +232,31 @@ fn a_script_that_does_not_parse_is_caught_in_a_batch_and_named() {
         stderr(&single)
     );
 }
+
+#[test]
+fn target_without_a_batch_params_file_says_what_it_needs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let single = dir.path().join("single.yaml");
+    fs::write(
+        &single,
+        "cluster: c1\nregion: us-west-2\nbucket: team-a-data\n",
+    )
+    .expect("write");
+    let single = single.to_str().expect("utf8");
+    for extra in [&[][..], &["--params", single][..]] {
+        let o = podiam(
+            &[
+                &["render", "s3-access-policy", "--target", "team-a"][..],
+                &crate::cli::DOCS,
+                extra,
+            ]
+            .concat(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(
+            stderr(&o).contains("target \"team-a\": --target selects a target of a batch params file (one with `targets:`)"),
+            "{extra:?}: {}",
+            stderr(&o)
+        );
+    }
+}

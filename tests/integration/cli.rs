@@ -293,6 +293,10 @@ fn bad_input_exits_2_names_every_field_and_writes_nothing() {
         ),
         "{err}"
     );
+    assert!(
+        err.starts_with("podiam: error: invalid parameters:\n"),
+        "a plain run is no batch: {err}"
+    );
     assert!(err.contains("cluster \"-bad\": EKS cluster names"), "{err}");
     assert!(
         err.contains("region \"mars-1\": AWS regions look like"),
@@ -343,6 +347,7 @@ fn irsa_generate_without_account_id_names_the_artifacts_and_writes_nothing() {
         "{err}"
     );
     assert!(err.contains("give --oidc-issuer"), "{err}");
+    assert!(!err.contains("batch"), "a plain run is no batch: {err}");
     assert!(!out.exists());
 }
 

@@ -196,21 +196,25 @@ fn in_a_batch_a_variable_never_replaces_a_value_the_file_sets() {
             &[("S3_BUCKET", "stolen-bucket")],
             &[],
             &[
-                "target \"team-a\"",
-                "target \"team-b\"",
-                "bucket",
-                "S3_BUCKET",
+                "target \"team-a\": bucket \"team-a-data\" (set in the target) conflicts with S3_BUCKET \"stolen-bucket\"",
+                "target \"team-b\": bucket \"team-b-data\"",
+                "unset S3_BUCKET",
             ],
         ),
         (
             &[("AWS_REGION", "eu-west-1")],
             &[],
-            &["target \"team-b\"", "region", "AWS_REGION", "defaults"],
+            &[
+                "target \"team-b\": region \"us-west-2\" (set in defaults:) conflicts with AWS_REGION \"eu-west-1\"",
+            ],
         ),
         (
             &[],
             &["--namespace", "prod"],
-            &["target \"team-a\"", "namespace", "--namespace"],
+            &[
+                "target \"team-a\": namespace \"team-a\" (set in the target) conflicts with --namespace \"prod\"",
+                "drop --namespace",
+            ],
         ),
     ];
     for (env, flags, needles) in cases {
