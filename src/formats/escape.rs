@@ -319,6 +319,33 @@ mod tests {
         assert_eq!(md("my-bucket").expect("ok"), "my-bucket");
     }
 
+    /// Reviewers read the Markdown source too: punctuation that cannot
+    /// start syntax stays bare, and a list marker is escaped only after
+    /// leading digits.
+    #[test]
+    fn md_escapes_only_what_could_start_syntax() {
+        for (value, source) in [
+            ("my-bucket.example.com", "my-bucket.example.com"),
+            ("v1.2", "v1.2"),
+            ("team-a/prefix:x@y,z=w+1", "team-a/prefix:x@y,z=w+1"),
+            ("12. item", "12\\. item"),
+            ("3) item", "3\\) item"),
+            ("1a.b", "1a.b"),
+            (".hidden", "\\.hidden"),
+        ] {
+            assert_eq!(md(value).expect(value), source, "{value:?}");
+        }
+    }
+
+    /// Non-ASCII characters are escaped as `\uXXXX` inside the Basic
+    /// Multilingual Plane and `\UXXXXXXXX` beyond it: the short form keeps
+    /// the files readable, and both parse back (checked above).
+    #[test]
+    fn yaml_escapes_use_the_short_form_inside_the_bmp() {
+        assert_eq!(yaml("\u{202e}evil"), "\"\\u202Eevil\"");
+        assert_eq!(yaml("\u{1d518}"), "\"\\U0001D518\"");
+    }
+
     #[test]
     fn md_code_spans_render_as_the_value() {
         for v in MD_HOSTILE
