@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves the runbook checks can fail, and checks --dry-run and the emulator's
 # realistic errors:
+#   - the write counters count a known write as one and a read as none;
 #   - apply.sh --dry-run prints every command and runs none (recording stubs);
 #   - an apply.sh without its attach step: the state check and verify.sh fail;
 #   - an apply.sh with a misspelled AWS CLI flag fails, naming the step;
@@ -173,6 +174,12 @@ fresh() {
   mkdir -p "$HOME/.sky"
   cp "$OUT/$name/skypilot/config.yaml" "$HOME/.sky/config.yaml"
 }
+
+# --- the write counters the checks below rely on must bite (runbook.sh).
+start_emulator "$OUT"
+kube_state ""
+counter_controls
+stop_emulator
 
 # --- a missing attach step must be caught.
 fresh no-attach pod-identity
