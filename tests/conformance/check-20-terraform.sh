@@ -4,8 +4,10 @@
 # reports no failed check on every module directory and single file (the
 # docs values, IRSA, China, GovCloud, the restricted fixture and a pinned
 # source ARN) but CKV_K8S_21 in the `default` namespace, and the variables'
-# validation blocks accept and refuse exactly what podiam does. The
-# association keeps session tags with hashicorp/aws >= 6.2.0.
+# validation blocks accept and refuse exactly what podiam does (a refusal
+# counts only when terraform names that variable's validation error_message;
+# a control proves an erroring condition does not count). The association
+# keeps session tags with hashicorp/aws >= 6.2.0.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv terraform
@@ -199,15 +201,59 @@ fi
 vars="$(fresh_dir terraform-validation)"
 cp "$out/bundle-pod-identity/terraform/variables.tf" "$vars/"
 (cd "$vars" && "$tf" init -input=false -no-color >/dev/null) || fail "terraform init of variables.tf"
+# A refusal counts only when terraform names the variable's own validation
+# error_message (or, with TF_REFUSAL=type, its type constraint): a plan that
+# fails for another reason (an HCL error in the value, a condition that
+# errors) is not the validation agreeing with podiam. Each variable's
+# messages, whitespace collapsed as in terraform's wrapped output:
+declare -A messages=()
+while IFS=$'\t' read -r variable message; do
+  messages[$variable]+="$message"$'\n'
+done < <("$VENV/bin/python" - "$vars/variables.tf" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+count = 0
+for block in re.split(r"(?m)^variable ", text)[1:]:
+    name = json.loads(block.split(None, 1)[0])
+    for m in re.finditer(r'(?m)^\s*error_message\s*=\s*("(?:[^"\\]|\\.)*")\s*$', block):
+        print(f"{name}\t{' '.join(json.loads(m.group(1)).split())}")
+        count += 1
+assert count >= 10, f"only {count} error_message lines in {sys.argv[1]}"
+PY
+)
+# refused_by VARIABLE FILE: FILE (terraform plan's output) is VARIABLE's
+# validation refusing the value, naming one of its error_messages.
+refused_by() {
+  local variable="$1" said message
+  said="$(tr -s ' \n' '  ' <"$2")"
+  if [ "${TF_REFUSAL:-validation}" = type ]; then
+    [[ "$said" == *"Error: Invalid value for input variable"* ]] &&
+      [[ "$said" == *"does not contain a valid value for variable \"$variable\":"* ]]
+    return
+  fi
+  [[ "$said" == *"Error: Invalid value for variable"* ]] && [[ "$said" == *"variable \"$variable\" {"* ]] || return 1
+  while IFS= read -r message; do
+    if [ -n "$message" ] && [[ "$said" == *"$message"* ]]; then
+      return 0
+    fi
+  done <<<"${messages[$variable]:-}"
+  return 1
+}
 checked=0
-agree_args() { # VARIABLE=HCL-VALUE PODIAM-ARGS...: both accept or both refuse
-  local assignment="$1" podiam_ok=0 tf_ok=0
+refusals=0
+agree_args() { # VARIABLE=HCL-VALUE PODIAM-ARGS...: both accept or both refuse, terraform by VARIABLE's validation
+  local assignment="$1" variable="${1%%=*}" podiam_ok=0 tf_ok=0
   shift
   "$PODIAM" render s3-access-policy "$@" >/dev/null 2>&1 || podiam_ok=$?
-  (cd "$vars" && "$tf" plan -input=false -no-color -var "$assignment" >/dev/null 2>&1) || tf_ok=$?
+  (cd "$vars" && "$tf" plan -input=false -no-color -var "$assignment" >"$vars/plan.out" 2>&1) || tf_ok=$?
   [ "$podiam_ok" -eq 0 ] || [ "$podiam_ok" -eq 2 ] || fail "podiam exit $podiam_ok for $*"
   if [ $((podiam_ok == 0)) -ne $((tf_ok == 0)) ]; then
     fail "$assignment: podiam exit $podiam_ok, terraform validation exit $tf_ok"
+  fi
+  if [ "$tf_ok" -ne 0 ]; then
+    refused_by "$variable" "$vars/plan.out" ||
+      fail "$assignment: terraform refused it, but not by the ${TF_REFUSAL:-validation} of variable $variable: $(cat "$vars/plan.out")"
+    refusals=$((refusals + 1))
   fi
   checked=$((checked + 1))
 }
@@ -260,9 +306,11 @@ for v in arn:aws:iam::123456789012:policy/Boundary arn:aws:iam::aws:policy/Power
   "arn:aws:iam::123456789012:policy/$(printf 'n%.0s' {1..129})" arn:aws:s3:::x arn:aws:iam::123456789012:policy/a:b; do
   agree permissions-boundary permissions_boundary "$v"
 done
-for v in 3600 7200 43200 3599 43201 0 1h 3600.5 -3600; do
+for v in 3600 7200 43200 3599 43201 0 3600.5 -3600; do
   agree max-session-duration max_session_duration "$v"
 done
+# Not a number: the variable's type refuses it before any validation runs.
+TF_REFUSAL="type" agree max-session-duration max_session_duration 1h
 # shellcheck disable=SC2016 # '$(id)' is a literal tag value
 for t in team=ml 'k:1/2=+@- x' 'owner=a=b' k= =v aws:x=1 AWS:x=1 'k=$(id)' 'k=é' \
   "$(printf 'k%.0s' {1..128})=v" "$(printf 'k%.0s' {1..129})=v" "k=$(printf 'v%.0s' {1..256})" \
@@ -271,4 +319,22 @@ for t in team=ml 'k:1/2=+@- x' 'owner=a=b' k= =v aws:x=1 AWS:x=1 'k=$(id)' 'k=é
 done
 agree_args 'tags={"a"="1", "A"="2"}' "${docs[@]}" --tag a=1 --tag A=2
 agree_args 'tags={"a"="1", "b"="2"}' "${docs[@]}" --tag a=1 --tag b=2
-echo "variable validation agrees with podiam on $checked values"
+echo "variable validation agrees with podiam on $checked values; $refusals refusals each by the variable's error_message"
+
+# The refusal rule must bite: a namespace validation written with regex()
+# instead of can(regex()) also refuses a bad value, but with "Error in
+# function call", and another variable's refusal is not this one's.
+mutant="$(fresh_dir terraform-validation-mutant)"
+sed 's/can(regex(\("[^"]*"\), var\.namespace))/length(regex(\1, var.namespace)) > 0/' "$vars/variables.tf" >"$mutant/variables.tf"
+grep -q 'length(regex(".*", var.namespace)) > 0' "$mutant/variables.tf" || fail "could not break the namespace validation"
+(cd "$mutant" && "$tf" init -input=false -no-color >/dev/null) || fail "terraform init of the broken variables.tf"
+if (cd "$mutant" && "$tf" plan -input=false -no-color -var namespace=a- >"$mutant/plan.out" 2>&1); then
+  fail "the broken namespace validation accepted a-"
+fi
+grep -q 'Error in function call' "$mutant/plan.out" || fail "the broken validation failed otherwise: $(cat "$mutant/plan.out")"
+! refused_by namespace "$mutant/plan.out" || fail "a function-call error counted as the namespace validation's refusal"
+(cd "$vars" && "$tf" plan -input=false -no-color -var cluster_name=_a >"$mutant/cluster.out" 2>&1) && fail "cluster_name=_a was accepted"
+refused_by cluster_name "$mutant/cluster.out" || fail "the cluster_name refusal was not recognised: $(cat "$mutant/cluster.out")"
+! refused_by namespace "$mutant/cluster.out" || fail "the cluster_name refusal counted as the namespace's"
+! TF_REFUSAL="type" refused_by cluster_name "$mutant/cluster.out" || fail "a validation refusal counted as a type refusal"
+echo "terraform refusals: controls bite (an erroring condition and another variable's message do not count)"

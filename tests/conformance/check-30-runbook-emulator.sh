@@ -38,7 +38,7 @@ mode_of() {
 # sequence NAME METHOD NAMESPACE SA CONTEXT ROLE POLICY [PODIAM ARGS...]
 # With PREEXISTING_NAMESPACE=1 the namespace exists (unlabelled) before apply.sh.
 sequence() {
-  local name="$1" method="$2" ns="$3" sa="$4" ctx="$5" role="$6" policy="$7" issuer="" mark kmark mode
+  local name="$1" method="$2" ns="$3" sa="$4" ctx="$5" role="$6" policy="$7" issuer="" mark kmark mode objects
   shift 7
   mode="$(mode_of "$@")"
   OUT="$(fresh_dir "runbook/$name")"
@@ -60,9 +60,22 @@ sequence() {
   [ -z "$ctx" ] || args+=(--kube-context "$ctx")
   [ "$method" = pod-identity ] || args+=(--account-id "$ACCOUNT" --oidc-issuer "$issuer")
   "$PODIAM" generate "${args[@]}" --out "$OUT/bundle" >/dev/null
-  local b="$OUT/bundle"
+  local b="$OUT/bundle" first created
+  objects="$(kube_objects "$b" "$method" "$ns" "$sa" "$mode")"
 
+  mark="$(wc -l <"$OUT/aws.log")"
+  kmark="$(wc -l <"$KUBECTL_STUB_LOG")"
   expect 0 1-apply "$b/scripts/apply.sh"
+  # The counters that must find no write in the second apply find the first
+  # apply's: the policy, the role and the attachment at least, and one
+  # kubectl write per Kubernetes object created (not those that existed).
+  first="$(aws_writes "$mark")"
+  for call in "iam CreatePolicy" "iam CreateRole" "iam AttachRolePolicy"; do
+    grep -qx "$call" <<<"$first" || fail "the write counter did not find $call in the first apply: $first"
+  done
+  created=$((objects - $(tr ';' '\n' <<<"$EXPECT_PREEXISTING" | grep -c . || true)))
+  [ "$(kube_writes "$kmark" | wc -l)" -ge "$created" ] ||
+    fail "the kubectl write counter found $(kube_writes "$kmark" | wc -l) writes in the first apply, expected >= $created"
   state applied "$b" "$method" my-eks-cluster "$ns" "$sa" "$role" "$policy"
   state kube-applied "$b" "$method" "$ns" "$sa" "$mode"
   [ "$(count '^created: ' "$OUT/1-apply.out")" -ge 4 ] || fail "first apply reported too few creations"
@@ -79,10 +92,9 @@ sequence() {
   # (+ tags); the SkyPilot config; Pod Identity: agent, association, session
   # tags, no target role; IRSA: provider, audience, annotation; and one per
   # Kubernetes object.
-  local want_pass=8 objects
+  local want_pass=8
   [ -z "${EXPECT_TAGS:-}" ] || want_pass=9
   [ "$method" = irsa ] && want_pass=$((want_pass + 3)) || want_pass=$((want_pass + 4))
-  objects="$(kube_objects "$b" "$method" "$ns" "$sa" "$mode")"
   want_pass=$((want_pass + objects))
   [ "$(count '^PASS: ' "$OUT/3-verify.out")" = "$want_pass" ] ||
     fail "verify.sh: expected $want_pass PASS lines ($objects for Kubernetes objects), got $(count '^PASS: ' "$OUT/3-verify.out")"
@@ -205,6 +217,15 @@ PY
   echo "  session tags disabled: apply.sh refused before writing, verify.sh failed, the printed remedy repaired it"
   stop_emulator
 }
+
+# The write counters first (runbook.sh): a known write counts 1, a read 0.
+OUT="$(fresh_dir runbook/counter-controls)"
+echo "== counter-controls"
+start_emulator "$OUT"
+script_env "$OUT"
+kube_state ""
+counter_controls
+stop_emulator
 
 sequence pod-identity pod-identity default skypilot-service-account "" \
   SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket

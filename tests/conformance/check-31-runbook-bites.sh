@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves the runbook checks can fail, and checks --dry-run and the emulator's
 # realistic errors:
+#   - the write counters count a known write as one and a read as none;
 #   - apply.sh --dry-run prints every command and runs none (recording stubs);
 #   - an apply.sh without its attach step: the state check and verify.sh fail;
 #   - an apply.sh with a misspelled AWS CLI flag fails, naming the step;
@@ -12,6 +13,10 @@
 #   - a role of the same name under another IAM path stops apply.sh;
 #   - an apply.sh without its Kubernetes step: the state check and verify.sh
 #     fail; a namespace apply.sh created that still holds a pod is kept;
+#   - IRSA in the `default` namespace with a service account that existed
+#     before apply.sh: teardown.sh removes the role annotation (dry run and
+#     emulator) and keeps the account; a teardown.sh that skips `default`
+#     fails the state check;
 #   - an existing OIDC provider without the sts.amazonaws.com audience:
 #     verify.sh fails, apply.sh adds it;
 #   - --pod-identity-agent existing on a cluster without the add-on: apply.sh
@@ -41,11 +46,14 @@ oidc="https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMP
   --account-id "$ACCOUNT" --oidc-issuer "$oidc" --namespace ml-team --out "$OUT/dry-irsa" >/dev/null
 "$PODIAM" generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --namespace ml-team \
   --service-account s3-reader --out "$OUT/dry-custom" >/dev/null
+"$PODIAM" generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --method irsa \
+  --account-id "$ACCOUNT" --oidc-issuer "$oidc" --out "$OUT/dry-irsa-default" >/dev/null
 PATH="$OUT/record:$PATH" expect 0 dry-run-pod-identity "$OUT/dry-pi/scripts/apply.sh" --dry-run
 PATH="$OUT/record:$PATH" expect 0 dry-run-custom "$OUT/dry-custom/scripts/apply.sh" --dry-run
 PATH="$OUT/record:$PATH" expect 0 dry-run-custom-teardown "$OUT/dry-custom/scripts/teardown.sh" --dry-run
 PATH="$OUT/record:$PATH" expect 0 dry-run-irsa "$OUT/dry-irsa/scripts/apply.sh" --dry-run
 PATH="$OUT/record:$PATH" expect 0 dry-run-teardown "$OUT/dry-irsa/scripts/teardown.sh" --dry-run --delete-oidc-provider
+PATH="$OUT/record:$PATH" expect 0 dry-run-teardown-default "$OUT/dry-irsa-default/scripts/teardown.sh" --dry-run
 [ ! -s "$OUT/record/calls" ] || fail "--dry-run ran commands: $(cat "$OUT/record/calls")"
 for cmd in "aws sts get-caller-identity" "aws eks create-addon" "aws eks describe-addon" \
   "aws iam create-policy --policy-name" "aws iam create-role" "aws iam attach-role-policy" \
@@ -75,6 +83,9 @@ for cmd in "kubectl annotate serviceaccount skypilot-service-account --namespace
   "aws iam delete-open-id-connect-provider"; do
   grep -q "^+ $cmd" "$OUT/dry-run-teardown.out" || fail "teardown --dry-run did not print: $cmd"
 done
+# The annotation comes off in the `default` namespace too.
+grep -q "^+ kubectl annotate serviceaccount skypilot-service-account --namespace default eks.amazonaws.com/role-arn-$" \
+  "$OUT/dry-run-teardown-default.out" || fail "teardown --dry-run in the default namespace did not print the annotation's removal"
 echo "  --dry-run: every command printed, none run"
 
 # identity_types BUNDLE: verify.sh's sky_identity_type against SkyPilot
@@ -173,6 +184,12 @@ fresh() {
   mkdir -p "$HOME/.sky"
   cp "$OUT/$name/skypilot/config.yaml" "$HOME/.sky/config.yaml"
 }
+
+# --- the write counters the checks below rely on must bite (runbook.sh).
+start_emulator "$OUT"
+kube_state ""
+counter_controls
+stop_emulator
 
 # --- a missing attach step must be caught.
 fresh no-attach pod-identity
@@ -328,6 +345,39 @@ grep -q "^kept: namespace ml-team (it still holds pod/sky-abc-head)" "$OUT/custo
 EXPECT_PREEXISTING="namespace//ml-team" state kube-gone "$OUT/custom" pod-identity ml-team s3-reader MOUNT_CACHED
 echo "  no Kubernetes step: state check and verify.sh fail; a namespace with a pod is kept"
 
+# --- IRSA in the `default` namespace, with the service account SkyPilot
+# created before apply.sh (unlabelled, unannotated): apply.sh annotates it,
+# teardown.sh removes the annotation and keeps the account. A teardown.sh
+# that skips the annotation in `default` must fail the state check.
+fresh default-sa irsa
+"$VENV/bin/python" - "$KUBECTL_STUB_STATE" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1]))
+state["serviceaccounts"]["default/skypilot-service-account"] = {"labels": {}, "annotations": {}}
+json.dump(state, open(sys.argv[1], "w"))
+PY
+export EXPECT_PREEXISTING="serviceaccount/default/skypilot-service-account"
+expect 0 default-sa-apply "$OUT/default-sa/scripts/apply.sh"
+state kube-applied "$OUT/default-sa" irsa default skypilot-service-account MOUNT_CACHED
+cp "$OUT/default-sa/scripts/teardown.sh" "$OUT/default-sa/scripts/teardown-keeps-default.sh"
+# shellcheck disable=SC2016 # '$NAMESPACE' is script text, expanded by teardown.sh
+sed -i 's/^unannotate() {$/&\n  [ "$NAMESPACE" != default ] || return 0/' "$OUT/default-sa/scripts/teardown-keeps-default.sh"
+# shellcheck disable=SC2016 # a literal line of the broken teardown.sh
+grep -q '^  \[ "\$NAMESPACE" != default \] || return 0$' "$OUT/default-sa/scripts/teardown-keeps-default.sh" ||
+  fail "could not make teardown.sh skip the default namespace"
+expect 0 default-sa-teardown-broken "$OUT/default-sa/scripts/teardown-keeps-default.sh" --yes
+if state kube-gone "$OUT/default-sa" irsa default skypilot-service-account MOUNT_CACHED >"$OUT/default-sa-gone.out" 2>&1; then
+  fail "the state check passed with the role annotation left on default/skypilot-service-account"
+fi
+grep -q "is kept, but teardown.sh left its annotation eks.amazonaws.com/role-arn=" "$OUT/default-sa-gone.out" ||
+  fail "the state check failed for another reason: $(cat "$OUT/default-sa-gone.out")"
+expect 0 default-sa-teardown "$OUT/default-sa/scripts/teardown.sh" --yes
+grep -q "^deleted: annotation eks.amazonaws.com/role-arn of default/skypilot-service-account" "$OUT/default-sa-teardown.out" ||
+  fail "teardown.sh did not report removing the annotation: $(cat "$OUT/default-sa-teardown.out")"
+state kube-gone "$OUT/default-sa" irsa default skypilot-service-account MOUNT_CACHED
+export EXPECT_PREEXISTING=""
+echo "  IRSA in default: teardown.sh removes the annotation from the account SkyPilot created; one that skips it fails"
+
 # --- an existing OIDC provider without the sts.amazonaws.com audience.
 fresh audience irsa
 provider="$("$VENV/bin/python" - "$OUT/audience" <<'PY'
@@ -371,4 +421,4 @@ stop_emulator
 
 # --- the identity type, as SkyPilot 0.14.1 reads `aws configure list`.
 identity_types "$OUT/dry-pi"
-echo "runbook checks bite: 13 broken or hostile setups fail as they must"
+echo "runbook checks bite: 14 broken or hostile setups fail as they must"

@@ -2,6 +2,9 @@
 # parliament on every generated permission policy (fixtures x access
 # profiles) and trust policy. Only the two known false positives on trust
 # policies are filtered, each by finding code and detail, with its reason.
+# A parliament crash fails the check (exit code and --json output format are
+# both checked); controls: two broken policies must be reported by finding
+# code, a crashing parliament and garbage output must fail lint.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv parliament
@@ -33,24 +36,56 @@ cases=(
   "irsa-china --region cn-north-1 --method irsa --account-id 123456789012 --oidc-issuer oidc.eks.cn-north-1.amazonaws.com.cn/id/$oidc"
 )
 
-lint() { # lint FILE KIND -> prints unfiltered findings as JSON lines
+# lint FILE KIND [COMMAND...]: prints parliament's unfiltered findings on FILE
+# as JSON lines; fails when parliament did not run cleanly. COMMAND (default:
+# the venv's parliament) is there for the crash controls below.
+# parliament 1.6.4 (parliament/cli.py, main and print_finding) exits 0 and
+# prints nothing when it finds nothing, and exits 1 printing one JSON object
+# per finding with --json. An uncaught exception exits 1 as well, so neither
+# the exit code nor an empty output alone means "no findings": anything but
+# exit 0 with no output, or exit 1 with only well-formed findings and no
+# traceback, is a crash.
+lint() {
   local file="$1" kind="$2"
-  "$VENV/bin/parliament" --json <"$file" | "$VENV/bin/python" -c '
-import json, sys
-kind = sys.argv[1]
-for line in sys.stdin:
-    line = line.strip()
-    if not line:
-        continue
-    f = json.loads(line)
+  shift 2
+  [ "$#" -gt 0 ] || set -- "$VENV/bin/parliament"
+  "$VENV/bin/python" - "$file" "$kind" "$@" <<'PY'
+import json, subprocess, sys
+file, kind, command = sys.argv[1], sys.argv[2], sys.argv[3:]
+with open(file) as f:
+    run = subprocess.run(command + ["--json"], stdin=f, capture_output=True, text=True)
+KEYS = {"issue", "title", "severity", "description", "detail", "location"}
+
+def crash(why):
+    sys.exit(f"parliament did not run cleanly on {file}: {why} (exit {run.returncode})\n"
+             f"stdout: {run.stdout[-1500:]}\nstderr: {run.stderr[-1500:]}")
+
+if "Traceback (most recent call last)" in run.stderr:
+    crash("it raised an exception")
+if run.returncode not in (0, 1):
+    crash("an exit code parliament does not use")
+findings = []
+for line in run.stdout.splitlines():
+    try:
+        finding = json.loads(line)
+    except ValueError:
+        crash(f"an output line that is not JSON: {line[:200]!r}")
+    if not isinstance(finding, dict) or set(finding) != KEYS:
+        crash(f"an output line that is not a finding: {line[:200]!r}")
+    findings.append(finding)
+if run.returncode == 0 and findings:
+    crash("findings, but exit 0")
+if run.returncode == 1 and not findings:
+    crash("exit 1 without a finding")
+for f in findings:
     # Trust policies have no Resource by design: IAM forbids one there.
     if kind == "trust" and f["issue"] == "MALFORMED" and f["detail"] == "Statement contains neither Resource nor NotResource":
         continue
     # parliament knows no EKS OIDC providers; an EKS issuer ARN is a valid federation source.
     if kind == "trust" and f["issue"] == "UNKNOWN_FEDERATION_SOURCE" and ":oidc-provider/oidc.eks." in str(f["detail"]):
         continue
-    print(line)
-' "$kind" || true
+    print(json.dumps(f, sort_keys=True))
+PY
 }
 
 checked=0
@@ -62,7 +97,7 @@ for case in "${cases[@]}"; do
   # shellcheck disable=SC2086
   "$PODIAM" render trust-policy "${base[@]}" $extra >"$out/$name.trust.json" 2>/dev/null
   for kind in policy trust; do
-    result="$(lint "$out/$name.$kind.json" "$kind")"
+    result="$(lint "$out/$name.$kind.json" "$kind")" || fail "parliament crashed on $name.$kind.json"
     checked=$((checked + 1))
     if [ -n "$result" ]; then
       echo "parliament: $name.$kind.json:" >&2
@@ -72,12 +107,27 @@ for case in "${cases[@]}"; do
   done
 done
 
-# The linter must bite: a policy that grants an object action on a bucket ARN
-# is a finding.
+# The linter must bite: a policy that grants an object action on a bucket
+# ARN, and one with an action S3 does not have, are findings, each by its code.
 printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::my-bucket"}]}' >"$out/broken.json"
-if [ -z "$(lint "$out/broken.json" policy)" ]; then
-  fail "parliament reported nothing on a deliberately broken policy"
+printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObjekt","Resource":"arn:aws:s3:::my-bucket/*"}]}' >"$out/unknown-action.json"
+for control in broken:RESOURCE_MISMATCH unknown-action:UNKNOWN_ACTION; do
+  result="$(lint "$out/${control%%:*}.json" policy)" || fail "parliament crashed on the control ${control%%:*}.json"
+  grep -q "\"issue\": \"${control#*:}\"" <<<"$result" ||
+    fail "parliament did not report ${control#*:} on the deliberately broken ${control%%:*}.json: ${result:-nothing}"
+done
+# A crash must fail the check, not read as "no findings": parliament itself
+# raising an exception (--minimal with --json, cli.py), and a stand-in that
+# prints garbage and exits 1.
+if lint "$out/docs.policy.json" policy "$VENV/bin/parliament" --minimal >"$out/crash.out" 2>&1; then
+  fail "lint passed a parliament that raised an exception: $(cat "$out/crash.out")"
 fi
+grep -q 'it raised an exception' "$out/crash.out" || fail "the crash was not reported as one: $(cat "$out/crash.out")"
+if lint "$out/docs.policy.json" policy "$VENV/bin/python" -c 'print("Segmentation fault"); raise SystemExit(1)' >"$out/garbage.out" 2>&1; then
+  fail "lint passed a parliament that printed garbage: $(cat "$out/garbage.out")"
+fi
+grep -q 'an output line that is not JSON' "$out/garbage.out" || fail "the garbage was not reported: $(cat "$out/garbage.out")"
+echo "parliament: controls bite (RESOURCE_MISMATCH, UNKNOWN_ACTION found; a crash and garbage output fail)"
 
 echo "parliament: $checked documents checked, $findings with findings"
 [ "$findings" -eq 0 ]

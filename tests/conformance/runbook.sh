@@ -94,5 +94,36 @@ kube_writes() {
 
 state() { "$VENV/bin/python" "$EMULATOR/state.py" "$@"; }
 
+# counter_controls: aws_writes and kube_writes must bite. A known write
+# counts as exactly one and a read as none, for IAM, EKS and kubectl: a
+# change in the emulator's or the stub's log format would otherwise make
+# "wrote nothing" pass vacuously. Needs a running emulator and stub state;
+# it adds a policy, a cluster and an annotation there.
+counter_controls() {
+  local mark kmark n
+  mark="$(wc -l <"$OUT/aws.log")"
+  state create-boundary CounterControl >/dev/null
+  n="$(aws_writes "$mark" | wc -l)"
+  [ "$n" = 1 ] || fail "one IAM write (CreatePolicy) counted as $n writes; the log says: $(tail -n "+$((mark + 1))" "$OUT/aws.log")"
+  mark="$(wc -l <"$OUT/aws.log")"
+  state create-cluster counter-control >/dev/null
+  n="$(aws_writes "$mark" | wc -l)"
+  [ "$n" = 1 ] || fail "one EKS write (CreateCluster) counted as $n writes; the log says: $(tail -n "+$((mark + 1))" "$OUT/aws.log")"
+  mark="$(wc -l <"$OUT/aws.log")"
+  aws iam get-policy --policy-arn arn:aws:iam::123456789012:policy/CounterControl >/dev/null
+  aws eks describe-cluster --name counter-control >/dev/null
+  [ "$(wc -l <"$OUT/aws.log")" -ge $((mark + 2)) ] || fail "the emulator did not log two reads"
+  [ -z "$(aws_writes "$mark")" ] || fail "reads counted as writes: $(aws_writes "$mark")"
+  kmark="$(wc -l <"$KUBECTL_STUB_LOG")"
+  kubectl annotate namespace kube-system podiam.example/counter-control=1 >/dev/null
+  n="$(kube_writes "$kmark" | wc -l)"
+  [ "$n" = 1 ] || fail "one kubectl write counted as $n writes; the log says: $(tail -n "+$((kmark + 1))" "$KUBECTL_STUB_LOG")"
+  kmark="$(wc -l <"$KUBECTL_STUB_LOG")"
+  kubectl get namespace kube-system -o name >/dev/null
+  [ "$(wc -l <"$KUBECTL_STUB_LOG")" -gt "$kmark" ] || fail "the kubectl stub did not log a read"
+  [ -z "$(kube_writes "$kmark")" ] || fail "a kubectl read counted as a write: $(kube_writes "$kmark")"
+  echo "  write counters: one IAM, one EKS and one kubectl write count 1 each; reads count 0"
+}
+
 # count PATTERN FILE: lines of FILE matching PATTERN.
 count() { grep -c -- "$1" "$2" || true; }

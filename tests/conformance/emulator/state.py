@@ -27,7 +27,10 @@ ClusterRole and ClusterRoleBinding SkyPilot documents, and with MOUNT or
 MOUNT_CACHED the skypilot-system namespace with a Role and RoleBinding for
 the FUSE DaemonSet. EXPECT_PREEXISTING ("kind/namespace/name;...") names
 objects that existed before apply.sh: they must be there, unlabelled, after
-apply.sh and after teardown.sh.
+apply.sh and after teardown.sh. For IRSA the service account, created or
+pre-existing, must carry the bundle's eks.amazonaws.com/role-arn annotation
+after apply.sh; one that existed before, and so is kept, must have lost it
+after teardown.sh, in any namespace, `default` included.
 
 The endpoint and credentials come from the AWS_* environment variables. The
 role options the bundle was generated with come from the test, not from the
@@ -161,6 +164,7 @@ def gone(bundle, method, cluster, namespace, sa, role, policy):
 
 DEFAULT_SA = "skypilot-service-account"
 MANAGED = "app.kubernetes.io/managed-by"
+ROLE_ARN = "eks.amazonaws.com/role-arn"
 INSTANCE = "app.kubernetes.io/instance"
 
 
@@ -233,6 +237,9 @@ def kube_applied(bundle, method, namespace, sa, mode):
     for kind, ns, name, doc in resolve(bundle, method, namespace, sa, mode):
         obj = kube_find(state, kind, ns, name)
         assert obj is not None, f"{kind} {ns}/{name} was not created"
+        if kind == "serviceaccount" and method == "irsa":
+            want, got = doc["metadata"]["annotations"][ROLE_ARN], obj["annotations"].get(ROLE_ARN)
+            assert got == want, f"serviceaccount {ns}/{name}: annotation {ROLE_ARN} is {got!r}, not {want!r}"
         if (kind, ns, name) in before:
             assert MANAGED not in obj["labels"], f"pre-existing {kind} {ns}/{name} was labelled: {obj['labels']}"
             continue
@@ -257,6 +264,9 @@ def kube_gone(bundle, method, namespace, sa, mode):
         obj = kube_find(state, kind, ns, name)
         if (kind, ns, name) in before or name == "skypilot-system":
             assert obj is not None, f"{kind} {ns}/{name} must be kept"
+            if kind == "serviceaccount" and method == "irsa":
+                left = obj["annotations"].get(ROLE_ARN)
+                assert left is None, f"serviceaccount {ns}/{name} is kept, but teardown.sh left its annotation {ROLE_ARN}={left}"
         else:
             assert obj is None, f"{kind} {ns}/{name} is still there"
     print(f"kube state: podiam's objects removed; {len(before)} pre-existing kept")
