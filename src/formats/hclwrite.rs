@@ -458,6 +458,20 @@ mod tests {
         assert!(w.expression(&json!("\0x"), 0).is_err());
         assert!(w.expression(&json!("\0x\0"), 0).is_err());
         assert!(w.expression(&json!(marker(3)), 0).is_err());
+        // An empty marker (two NULs in a row) is malformed, not nothing.
+        let refs = ["var.x".to_owned()];
+        let w = Writer::new(&refs);
+        assert!(w.expression(&json!("a\0\0b"), 0).is_err());
+        assert!(w.expression(&json!(format!("a\0\0b{}", marker(0))), 0).is_err());
+    }
+
+    /// Non-ASCII characters are written `\uXXXX` inside the Basic
+    /// Multilingual Plane and `\UXXXXXXXX` beyond it: the short form keeps
+    /// the files readable, and both evaluate back (checked above).
+    #[test]
+    fn escapes_use_the_short_form_inside_the_bmp() {
+        assert_eq!(string("\u{202e}x"), "\"\\u202Ex\"");
+        assert_eq!(string("\u{1d518}"), "\"\\U0001D518\"");
     }
 
     #[test]
