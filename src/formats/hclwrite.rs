@@ -462,7 +462,10 @@ mod tests {
         let refs = ["var.x".to_owned()];
         let w = Writer::new(&refs);
         assert!(w.expression(&json!("a\0\0b"), 0).is_err());
-        assert!(w.expression(&json!(format!("a\0\0b{}", marker(0))), 0).is_err());
+        assert!(
+            w.expression(&json!(format!("a\0\0b{}", marker(0))), 0)
+                .is_err()
+        );
     }
 
     /// Non-ASCII characters are written `\uXXXX` inside the Basic
