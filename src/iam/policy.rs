@@ -71,11 +71,6 @@ impl Inputs {
     }
 }
 
-/// `arn:<partition>:s3:::<bucket>` for the first bucket.
-pub fn bucket_arn(model: &Model) -> String {
-    s3_arn(model.region.partition().id(), model.bucket.as_str())
-}
-
 /// `arn:<partition>:s3:::<bucket>`, from its two parts.
 pub fn s3_arn(partition: &str, bucket: &str) -> String {
     format!("arn:{partition}:s3:::{bucket}")

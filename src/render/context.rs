@@ -83,8 +83,6 @@ pub struct Context {
     pub policy_arn: Option<String>,
     /// IAM role ARN, when the account id is known.
     pub role_arn: Option<String>,
-    /// `arn:<partition>:s3:::<bucket>`.
-    pub bucket_arn: String,
     /// The cluster's OIDC provider (IRSA).
     pub oidc: Option<Oidc>,
     /// The S3 permission policy document.
@@ -136,7 +134,6 @@ impl Context {
             role_name: model.role_name.as_str().to_owned(),
             policy_arn: policy::policy_arn(model),
             role_arn: policy::role_arn(model),
-            bucket_arn: policy::bucket_arn(model),
             oidc: model.oidc.as_ref().map(|o| Oidc {
                 issuer_url: o.issuer_url(),
                 provider: o.provider(),
