@@ -90,6 +90,16 @@ fn kms_via_service_is_s3_in_each_keys_region() {
             ),
         ]
     );
+    // "In IAM, the Sid value must be unique within a JSON policy" (IAM User
+    // Guide, reference_policies_elements_sid.html).
+    let sids: Vec<&str> = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = sids.iter().copied().collect();
+    assert_eq!(unique.len(), sids.len(), "duplicate Sids: {sids:?}");
     let china = podiam(&in_region(
         "cn-north-1",
         &[
