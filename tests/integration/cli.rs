@@ -89,16 +89,7 @@ fn json(path: &Path) -> serde_json::Value {
 #[test]
 fn generate_writes_the_pod_identity_bundle_with_the_docs_permissions() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("B");
-    let o = podiam(
-        &[
-            &["generate"][..],
-            &DOCS,
-            &["--out", out.to_str().expect("utf8")],
-        ]
-        .concat(),
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = docs_bundle(&dir);
     assert_eq!(
         files_below(&out).len(),
         podiam::artifacts::bundle::in_bundle().len()
