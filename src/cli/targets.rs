@@ -49,12 +49,18 @@ impl Given {
         if self.from_env.is_empty() {
             return None;
         }
+        let values = fields(&self.params);
         let vars: BTreeMap<&str, String> = self
             .from_env
-            .values()
-            .map(|var| (var.as_str(), std::env::var(var).unwrap_or_default()))
+            .iter()
+            .map(|(field, var)| {
+                (
+                    var.as_str(),
+                    values.get(field).map(shown).unwrap_or_default(),
+                )
+            })
             .collect();
-        let listed: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        let listed: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
         Some(format!("from the environment: {}", listed.join(", ")))
     }
 
@@ -133,10 +139,6 @@ fn conflicts(
     defaults: &RawParams,
     target: &crate::input::params::Target,
 ) -> Vec<String> {
-    let fields = |p: &RawParams| match serde_json::to_value(p) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    };
     let (given_fields, own, inherited) = (
         fields(&given.params),
         fields(&target.params),
@@ -165,6 +167,14 @@ fn conflicts(
         }
     }
     problems
+}
+
+/// Raw parameters as a JSON object, field by field.
+fn fields(params: &RawParams) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(params) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// A value as the user wrote it: a one-element list as its element.

@@ -188,6 +188,13 @@ mod tests {
         ] {
             assert!(Prefix::parse(bad).is_err(), "{bad:?}");
         }
+        let longest = "a".repeat(512);
+        assert!(Prefix::parse(&longest).is_ok(), "512 characters");
+        assert!(Prefix::parse(&format!("{longest}/")).is_ok(), "and a '/'");
+        let over = Prefix::parse(&"a".repeat(513)).expect_err("513 characters");
+        assert!(over.contains("1 to 512"), "{over}");
+        let empty = Prefix::parse("").expect_err("empty");
+        assert!(empty.contains("1 to 512"), "{empty}");
     }
 
     #[test]
@@ -227,6 +234,19 @@ mod tests {
         assert!(err.contains("us-east-1"), "{err}");
         let key = KmsKey::parse(unlisted, region.as_ref(), true).expect("opted in");
         assert_eq!(key.region(), "us-esat-1");
+        assert!(!key.region_is_listed());
+        let longest = format!("arn:aws:kms:us-west-2:123456789012:key/{}", "a".repeat(128));
+        assert!(
+            KmsKey::parse(&longest, region.as_ref(), false).is_ok_and(|k| k.region_is_listed())
+        );
+        let too_long = "a".repeat(129);
+        for id in ["", "ab_c", "a b", "a/b", too_long.as_str()] {
+            let bad = format!("arn:aws:kms:us-west-2:123456789012:key/{id}");
+            assert!(
+                KmsKey::parse(&bad, region.as_ref(), false).is_err(),
+                "{id:?}"
+            );
+        }
     }
 
     #[test]

@@ -269,3 +269,41 @@ fn bad_prefixes_and_role_options_are_refused_with_their_rule() {
     );
     assert_eq!(irsa.status.code(), Some(2));
 }
+
+#[test]
+fn a_policy_of_exactly_the_limit_is_accepted_and_one_more_is_refused() {
+    let run = |buckets: usize, key_id: &str| {
+        let names: Vec<String> = (0..buckets)
+            .map(|i| format!("team-bucket-{i:03}"))
+            .collect();
+        let key = format!("arn:aws:kms:us-west-2:123456789012:key/{key_id}");
+        let mut args = vec!["render", "s3-access-policy", "--cluster", "c"];
+        args.extend(["--region", "us-west-2", "--kms-key", key.as_str()]);
+        for name in &names {
+            args.extend(["--bucket", name.as_str()]);
+        }
+        podiam(&args)
+    };
+    let size = |o: &std::process::Output| {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        stdout(o).chars().filter(|c| !c.is_whitespace()).count()
+    };
+    // Add buckets until a key id of at most 127 characters reaches the
+    // limit: each character of the id is one character of the policy.
+    let mut buckets = 1;
+    let mut base = size(&run(buckets, "a"));
+    while base + 126 < 6144 {
+        buckets += 1;
+        base = size(&run(buckets, "a"));
+    }
+    assert!(base <= 6144, "{buckets} buckets give {base}");
+    let id = "a".repeat(6144 - base + 1);
+    assert_eq!(size(&run(buckets, &id)), 6144, "exactly the limit");
+    let over = run(buckets, &format!("{id}a"));
+    assert_eq!(over.status.code(), Some(2));
+    assert!(
+        stderr(&over).contains("would be 6145 characters"),
+        "{}",
+        stderr(&over)
+    );
+}

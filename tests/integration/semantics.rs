@@ -263,6 +263,28 @@ fn unknown_regions_are_refused_with_the_closest_known_ones() {
 }
 
 #[test]
+fn the_unlisted_region_notice_names_only_the_unlisted_regions() {
+    let key = |region: &str| format!("arn:aws:kms:{region}:123456789012:key/abc");
+    let notice = |key: &str| {
+        let o = podiam(&in_region(
+            "us-west-2",
+            &["--allow-unlisted-region", "--kms-key", key],
+        ));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stderr(&o)
+            .lines()
+            .find(|l| l.contains("--allow-unlisted-region:"))
+            .map(str::to_owned)
+    };
+    assert_eq!(notice(&key("us-east-1")), None, "every region is listed");
+    let unlisted = notice(&key("eu-north-9")).expect("a notice");
+    assert!(
+        unlisted.contains("does not hold eu-north-9;"),
+        "only the key's region: {unlisted}"
+    );
+}
+
+#[test]
 fn uploads_cannot_set_a_public_acl() {
     let policy = render_json("s3-access-policy", &[]);
     let denies: Vec<&Value> = policy["Statement"]
