@@ -1,5 +1,5 @@
-//! `podiam check`: deleted files, a missing directory, quiet mode and JSON
-//! output on a clean bundle.
+//! `podiam check`: deleted or unreadable files, a missing directory, quiet
+//! mode and JSON output on a clean bundle.
 
 use std::fs;
 use std::path::Path;
@@ -42,6 +42,23 @@ fn a_missing_directory_exits_2_and_names_it() {
         stderr(&o)
     );
     assert!(!missing.exists());
+}
+
+#[test]
+fn an_unreadable_file_is_an_error_not_a_missing_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = docs_bundle(&dir);
+    let verify = out.join("scripts/verify.sh");
+    fs::remove_file(&verify).expect("delete");
+    fs::create_dir(&verify).expect("a directory where the script was");
+    let o = check(&out, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(verify.to_str().expect("utf8")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("missing:"), "{}", stdout(&o));
 }
 
 #[test]
