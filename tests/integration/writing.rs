@@ -1,5 +1,5 @@
-//! Writing: what reaches the disk when a write is refused or fails, and
-//! the exact bytes of every file.
+//! Writing: what reaches the disk when a write is refused or fails, file
+//! modes, and the exact bytes of every file.
 
 use std::fs;
 use std::path::Path;
@@ -70,6 +70,49 @@ fn an_out_that_is_a_file_exits_1_and_leaves_it_alone() {
     );
     assert_eq!(fs::read_to_string(&out).expect("read"), "not a directory\n");
     assert_eq!(tree(dir.path()), vec!["B".to_owned()]);
+}
+
+#[test]
+fn a_destination_that_cannot_be_read_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    // manifest.json is written last: a directory in its place must stop the
+    // run before any other file is renamed into place.
+    let manifest = out.join("manifest.json");
+    fs::create_dir_all(&manifest).expect("mkdir");
+    let o = generate(&out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(manifest.to_str().expect("utf8")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tree(&out), vec!["manifest.json".to_owned()]);
+}
+
+#[test]
+fn scripts_are_executable_and_nothing_else_is() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    assert_eq!(generate(&out, &[]).status.code(), Some(0));
+    let files: Vec<String> = tree(&out)
+        .into_iter()
+        .filter(|p| out.join(p).is_file())
+        .collect();
+    assert_eq!(files.len(), 16, "15 artifacts and the manifest: {files:?}");
+    for path in files {
+        let mode = fs::metadata(out.join(&path))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o777;
+        if path.starts_with("scripts/") {
+            assert_eq!(mode, 0o755, "{path}");
+        } else {
+            assert_eq!(mode & 0o111, 0, "{path}: {mode:o}");
+        }
+    }
 }
 
 /// Runs podiam as a user the directory's permissions apply to: root
