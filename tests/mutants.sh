@@ -4,7 +4,7 @@
 # merging. Every mutant must be caught by a test, or be listed in
 # tests/mutants-equivalent.txt with the reason it cannot change behaviour.
 #
-#   tests/mutants.sh                  # every mutant of those modules (hours)
+#   tests/mutants.sh                  # every mutant of those modules (over an hour)
 #   tests/mutants.sh --in-diff D.diff # only mutants on lines of a change
 #   tests/mutants.sh --iterate        # skip mutants caught by the last run
 #   tests/mutants.sh --shard 1/4      # a quarter of them

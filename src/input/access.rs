@@ -237,7 +237,8 @@ mod tests {
         assert!(!key.region_is_listed());
         let longest = format!("arn:aws:kms:us-west-2:123456789012:key/{}", "a".repeat(128));
         assert!(
-            KmsKey::parse(&longest, region.as_ref(), false).is_ok_and(|k| k.region_is_listed())
+            KmsKey::parse(&longest, region.as_ref(), false).is_ok_and(|k| k.region_is_listed()),
+            "a 128-character key id in a listed region"
         );
         let too_long = "a".repeat(129);
         for id in ["", "ab_c", "a b", "a/b", too_long.as_str()] {
