@@ -51,6 +51,12 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts that podiam's error output names `path`.
+pub fn assert_names(o: &Output, path: &Path) {
+    let err = stderr(o);
+    assert!(err.contains(path.to_str().expect("utf8")), "{err}");
+}
+
 fn files_below(dir: &Path) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let Ok(entries) = fs::read_dir(dir) else {

@@ -5,6 +5,10 @@ use serde_json::{Value, json};
 
 use crate::cli::{DOCS, podiam, stderr, stdout};
 
+/// IAM's limit for a managed policy document, in characters without white
+/// space (IAM User Guide, reference_iam-quotas.html).
+const POLICY_LIMIT: usize = 6144;
+
 fn render_json(artifact: &str, extra: &[&str]) -> Value {
     let o = podiam(&[&["render", artifact][..], &DOCS, extra].concat());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -213,7 +217,7 @@ fn two_hundred_buckets_exceed_the_policy_limit_with_the_measured_size() {
         .and_then(|s| s.split(' ').next())
         .and_then(|n| n.parse().ok())
         .expect("a measured size");
-    assert!(size > 6144, "{size}");
+    assert!(size > POLICY_LIMIT, "{size}");
     assert!(stdout(&o).is_empty());
 }
 
@@ -292,15 +296,15 @@ fn a_policy_of_exactly_the_limit_is_accepted_and_one_more_is_refused() {
     // limit: each character of the id is one character of the policy.
     let one = size(&run(1, "a"));
     let per_bucket = size(&run(2, "a")) - one;
-    let mut buckets = 1 + (6144 - 126 - one) / per_bucket;
+    let mut buckets = 1 + (POLICY_LIMIT - 126 - one) / per_bucket;
     let mut base = size(&run(buckets, "a"));
-    while base + 126 < 6144 {
+    while base + 126 < POLICY_LIMIT {
         buckets += 1;
         base = size(&run(buckets, "a"));
     }
-    assert!(base <= 6144, "{buckets} buckets give {base}");
-    let id = "a".repeat(6144 - base + 1);
-    assert_eq!(size(&run(buckets, &id)), 6144, "exactly the limit");
+    assert!(base <= POLICY_LIMIT, "{buckets} buckets give {base}");
+    let id = "a".repeat(POLICY_LIMIT - base + 1);
+    assert_eq!(size(&run(buckets, &id)), POLICY_LIMIT, "exactly the limit");
     let over = run(buckets, &format!("{id}a"));
     assert_eq!(over.status.code(), Some(2));
     assert!(
