@@ -2,7 +2,7 @@
 //! [`crate::cli`] and returns an [`Error`] for `main` to map to an exit code.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::artifacts::artifact::{self, ARTIFACTS};
 use crate::artifacts::bundle;
@@ -16,42 +16,66 @@ use crate::output::drift;
 use crate::output::write;
 use crate::render::templates::{EXTENSION, TEMPLATES};
 
-/// `podiam generate`: render and check every target, then write them all.
+/// `podiam generate`: validate every target, then render, check and stage
+/// them chunk by chunk, and move them all into place only when every one
+/// has passed ([`write::Writer`]).
 pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
-    let bundles = render_targets(params, ui)?;
-    let report = write::write_files(out, &targets::files(&bundles), force)?;
-    print_report(&report, ui);
+    let targets = params.targets(ui)?;
+    let engine = params.engine()?;
+    let batch = targets.iter().any(|t| t.name.is_some());
+    let mut writer = write::Writer::new(out, batch, force)?;
+    let mut report = Vec::new();
+    targets::stream(&engine, &targets, &bundle::in_bundle(), |b| {
+        detail(&b, ui);
+        let statuses = writer.add(b.name.as_deref(), &targets::files(&b))?;
+        report.push((writer.folder(b.name.as_deref()), statuses));
+        Ok(())
+    })?;
+    writer.commit()?;
+    if !ui.quiet() {
+        let paths: Vec<&str> = bundle::in_bundle().iter().map(|a| a.path).collect();
+        print_report(&report, &paths);
+    }
     Ok(())
 }
 
-/// Every target of `params`, rendered and checked in memory.
-fn render_targets(params: &ParamArgs, ui: &Ui) -> Result<Vec<TargetBundle>, Error> {
-    let targets = params.targets(ui)?;
-    let bundles = targets::render(&*params.engine()?, &targets, &bundle::in_bundle())?;
-    for r in bundles.iter().flat_map(|b| &b.rendered) {
+/// The verbose lines for one rendered target.
+fn detail(bundle: &TargetBundle, ui: &Ui) {
+    for r in &bundle.rendered {
         ui.detail(&format!(
-            "rendered and checked {} (schema {})",
+            "rendered and checked {}{} (schema {})",
+            targets::prefix(bundle.name.as_deref()),
             r.artifact.path,
             r.artifact.check_name()
         ));
     }
-    Ok(bundles)
 }
 
-fn print_report(report: &[(std::path::PathBuf, write::Status)], ui: &Ui) {
-    if !ui.quiet() {
-        let lines: String = report
-            .iter()
-            .map(|(path, status)| format!("{:<9} {}\n", status.word(), path.display()))
-            .collect();
-        print(&lines);
+/// One line per file: what happened to it, and its path.
+fn print_report(report: &[(PathBuf, Vec<write::Status>)], paths: &[&str]) {
+    let mut out = std::io::stdout().lock();
+    for (folder, statuses) in report {
+        for (status, path) in statuses.iter().zip(paths) {
+            let line = format!("{:<9} {}\n", status.word(), folder.join(path).display());
+            if out.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+        }
     }
 }
 
-/// `podiam check`: compare a directory with a fresh in-memory render.
+/// `podiam check`: compare a directory with a fresh in-memory render,
+/// target by target.
 pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Result<(), Error> {
-    let bundles = render_targets(params, ui)?;
-    let report = drift::compare(dir, &targets::files(&bundles))?;
+    let targets = params.targets(ui)?;
+    let engine = params.engine()?;
+    let batch = targets.iter().any(|t| t.name.is_some());
+    let mut drift = drift::Drift::new(dir, batch)?;
+    targets::stream(&engine, &targets, &bundle::in_bundle(), |b| {
+        detail(&b, ui);
+        drift.add(b.name.as_deref(), &targets::files(&b))
+    })?;
+    let report = drift.finish()?;
     if format == "json" {
         let json =
             serde_json::to_string_pretty(&report).map_err(|e| Error::Drift(e.to_string()))?;
@@ -158,8 +182,14 @@ pub fn export_templates(dir: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
             executable: false,
         })
         .collect();
-    let report = write::write_files(dir, &files, force)?;
-    print_report(&report, ui);
+    let mut writer = write::Writer::new(dir, false, force)?;
+    let statuses = writer.add(None, &files)?;
+    let folder = writer.folder(None);
+    writer.commit()?;
+    if !ui.quiet() {
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        print_report(&[(folder, statuses)], &paths);
+    }
     Ok(())
 }
 

@@ -305,21 +305,53 @@ fn check_scripts(engine: &Engine, bundles: &[TargetBundle]) -> Result<(), Error>
     Err(Error::Targets { problems, code: 1 })
 }
 
-/// Every file of every bundle, with its path below `--out`.
-pub fn files(bundles: &[TargetBundle]) -> Vec<OutFile<'_>> {
-    bundles
+/// A bundle's files, with their paths below the target's folder.
+pub fn files(bundle: &TargetBundle) -> Vec<OutFile<'_>> {
+    bundle
+        .rendered
         .iter()
-        .flat_map(|b| {
-            b.rendered.iter().map(move |r| OutFile {
-                path: match &b.name {
-                    Some(name) => format!("{name}/{}", r.artifact.path),
-                    None => r.artifact.path.to_owned(),
-                },
-                text: &r.text,
-                executable: r.artifact.executable,
-            })
+        .map(|r| OutFile {
+            path: r.artifact.path.to_owned(),
+            text: &r.text,
+            executable: r.artifact.executable,
         })
         .collect()
+}
+
+/// How many targets are rendered, checked and handed on at a time: what
+/// bounds a batch's memory, whatever its size.
+pub const CHUNK: usize = 64;
+
+/// Renders and checks `targets` [`CHUNK`] by chunk, handing each checked
+/// bundle to `each` as long as no target has failed. Every target is still
+/// rendered, so every failure is reported, and the run fails if any did.
+pub fn stream(
+    engine: &Engine,
+    targets: &[Target],
+    selection: &[&'static Artifact],
+    mut each: impl FnMut(TargetBundle) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut problems = Vec::new();
+    let mut code = 0;
+    for chunk in targets.chunks(CHUNK) {
+        match render(engine, chunk, selection) {
+            Ok(bundles) if problems.is_empty() => bundles.into_iter().try_for_each(&mut each)?,
+            Ok(_) => {}
+            Err(Error::Targets {
+                problems: p,
+                code: c,
+            }) => {
+                problems.extend(p);
+                code = code.max(c);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Targets { problems, code })
+    }
 }
 
 /// `target "<name>": ` in a batch, nothing for a plain run: how every

@@ -35,48 +35,112 @@ pub struct Report {
     pub extra: Vec<String>,
 }
 
-/// Compares `dir` with the files a run would write.
-pub fn compare(dir: &Path, files: &[OutFile]) -> Result<Report, Error> {
-    let read_err = |path: &Path, source| Error::InputRead {
+/// A comparison in progress: folders are added one by one (a batch streams
+/// its targets), then [`Drift::finish`] lists what no target accounts for.
+pub struct Drift {
+    dir: std::path::PathBuf,
+    /// The targets' folder names (a batch), to find top-level extras.
+    folders: BTreeSet<String>,
+    batch: bool,
+    changed: Vec<Changed>,
+    missing: Vec<String>,
+    extra: Vec<String>,
+}
+
+impl Drift {
+    /// Starts comparing `dir`, which must be a directory; in a batch
+    /// (`batch`) each target is a folder below it.
+    pub fn new(dir: &Path, batch: bool) -> Result<Drift, Error> {
+        if !dir.is_dir() {
+            let source = std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory");
+            return Err(read_err(dir, source));
+        }
+        Ok(Drift {
+            dir: dir.to_owned(),
+            folders: BTreeSet::new(),
+            batch,
+            changed: Vec::new(),
+            missing: Vec::new(),
+            extra: Vec::new(),
+        })
+    }
+
+    /// Compares one target's folder (`name`, or `dir` itself for a plain
+    /// run) with the files a run would write there.
+    pub fn add(&mut self, name: Option<&str>, files: &[OutFile]) -> Result<(), Error> {
+        let prefix = name.map(|n| format!("{n}/")).unwrap_or_default();
+        let folder = name.map_or(self.dir.clone(), |n| self.dir.join(n));
+        if let Some(n) = name {
+            self.folders.insert(n.to_owned());
+        }
+        for OutFile { path, text, .. } in files {
+            let shown = format!("{prefix}{path}");
+            let on_disk = folder.join(path);
+            match std::fs::read(&on_disk) {
+                Ok(bytes) if bytes == text.as_bytes() => {}
+                Ok(bytes) => self.changed.push(Changed {
+                    diff: diff(&shown, &bytes, text),
+                    path: shown,
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.missing.push(shown),
+                Err(source) => return Err(read_err(&on_disk, source)),
+            }
+        }
+        if !folder.is_dir() {
+            return Ok(());
+        }
+        let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let mut found = Vec::new();
+        walk(&folder, &folder, &mut found).map_err(|source| read_err(&folder, source))?;
+        self.extra.extend(
+            found
+                .into_iter()
+                .filter(|p| !expected.contains(p.as_str()))
+                .map(|p| format!("{prefix}{p}")),
+        );
+        Ok(())
+    }
+
+    /// The report: in a batch, everything below `dir` outside the targets'
+    /// folders is extra too.
+    pub fn finish(mut self) -> Result<Report, Error> {
+        if self.batch {
+            let entries =
+                std::fs::read_dir(&self.dir).map_err(|source| read_err(&self.dir, source))?;
+            for entry in entries {
+                let path = entry.map_err(|source| read_err(&self.dir, source))?.path();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if self.folders.contains(&name) {
+                    continue;
+                }
+                if path.is_dir() {
+                    walk(&self.dir, &path, &mut self.extra)
+                        .map_err(|source| read_err(&path, source))?;
+                } else {
+                    self.extra.push(name);
+                }
+            }
+        }
+        self.extra.sort();
+        let matches = self.changed.is_empty() && self.missing.is_empty() && self.extra.is_empty();
+        Ok(Report {
+            dir: self.dir.display().to_string(),
+            matches,
+            changed: self.changed,
+            missing: self.missing,
+            extra: self.extra,
+        })
+    }
+}
+
+fn read_err(path: &Path, source: std::io::Error) -> Error {
+    Error::InputRead {
         path: path.display().to_string(),
         source,
-    };
-    if !dir.is_dir() {
-        let source = std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory");
-        return Err(read_err(dir, source));
     }
-    let mut changed = Vec::new();
-    let mut missing = Vec::new();
-    for OutFile {
-        path: relative,
-        text,
-        ..
-    } in files
-    {
-        let path = dir.join(relative);
-        match std::fs::read(&path) {
-            Ok(bytes) if bytes == text.as_bytes() => {}
-            Ok(bytes) => changed.push(Changed {
-                path: relative.clone(),
-                diff: diff(relative, &bytes, text),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(relative.clone()),
-            Err(source) => return Err(read_err(&path, source)),
-        }
-    }
-    let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    let mut extra = Vec::new();
-    walk(dir, dir, &mut extra).map_err(|source| read_err(dir, source))?;
-    extra.retain(|p| !expected.contains(p.as_str()));
-    extra.sort();
-    let matches = changed.is_empty() && missing.is_empty() && extra.is_empty();
-    Ok(Report {
-        dir: dir.display().to_string(),
-        matches,
-        changed,
-        missing,
-        extra,
-    })
 }
 
 fn diff(path: &str, on_disk: &[u8], rendered: &str) -> String {

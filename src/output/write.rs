@@ -1,9 +1,24 @@
-//! Writing a bundle: plan every file first, refuse to replace files that
-//! differ unless forced, stage every new content in a temporary file beside
-//! its destination, then rename them all into place.
+//! Writing bundles so that a failure or a kill never leaves half of one.
+//!
+//! Every run plans each folder against the disk first (created, replaced,
+//! unchanged) and refuses to replace a differing file unless forced. New
+//! content is assembled in one staging folder, `.podiam-staging-<pid>`,
+//! beside the bundle folders; nothing reaches a bundle folder until every
+//! target has rendered, passed its checks and been staged. Then:
+//!
+//! - a folder that did not exist is renamed into place whole, so it is either
+//!   absent or complete, manifest included, whenever the process stops;
+//! - a folder that exists gets its changed files renamed in one by one, each
+//!   whole, `manifest.json` last.
+//!
+//! Durability is one `syncfs` per run before the first rename (nothing is
+//! renamed into place before its bytes are on disk) and one after the last
+//! (the renames themselves are on disk when podiam exits); never one per
+//! file. A staging folder left by a killed run is removed by the next run
+//! in the same place, once its process is gone.
 
+use std::ffi::OsString;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -30,11 +45,11 @@ impl Status {
     }
 }
 
-/// One file to write: its path below the output directory, its text, and
-/// whether it is a script (mode 0755).
+/// One file to write: its path below its folder, its text, and whether it
+/// is a script (mode 0755).
 #[derive(Debug, Clone)]
 pub struct OutFile<'a> {
-    /// Path below the output directory, `/`-separated.
+    /// Path below the folder, `/`-separated.
     pub path: String,
     /// The content.
     pub text: &'a str,
@@ -42,42 +57,244 @@ pub struct OutFile<'a> {
     pub executable: bool,
 }
 
-/// Writes `files` below `dir`. Nothing is written when any existing file
-/// differs and `force` is false. Every new content is first staged in a
-/// temporary file beside its destination; only when all are staged are they
-/// renamed into place, so a write failure (a read-only directory, a full
-/// disk) leaves nothing behind: no file, no temporary, no new directory.
-pub fn write_files(
-    dir: &Path,
-    files: &[OutFile],
+/// The prefix of a staging folder's name; the process id follows.
+pub const STAGING: &str = ".podiam-staging-";
+
+/// A folder staged for the commit.
+enum Pending {
+    /// A new folder, staged whole at `staged`.
+    Whole { staged: PathBuf, folder: PathBuf },
+    /// An existing folder: these files (in order) move from `staged` into it.
+    Files {
+        staged: PathBuf,
+        folder: PathBuf,
+        files: Vec<String>,
+    },
+}
+
+/// A run's writes: folders are added one by one, then committed together.
+/// Dropped without [`Writer::commit`], it removes everything it staged.
+pub struct Writer {
+    /// The folder that holds the bundle folders.
+    root: PathBuf,
+    /// A plain run's one folder name (`None` in a batch).
+    single: Option<OsString>,
+    staging: PathBuf,
     force: bool,
-) -> Result<Vec<(PathBuf, Status)>, Error> {
-    let plan = files
-        .iter()
-        .map(|f| {
-            let path = dir.join(&f.path);
-            plan_one(&path, f.text).map(|status| (path, status))
+    staged_any: bool,
+    pending: Vec<Pending>,
+    conflicts: Vec<String>,
+    /// Directories made for `root`, outermost first.
+    made: Vec<PathBuf>,
+}
+
+impl Writer {
+    /// A writer for `out`: in a batch (`batch`), each target is a folder
+    /// below `out`; otherwise `out` itself is the one folder.
+    pub fn new(out: &Path, batch: bool, force: bool) -> Result<Writer, Error> {
+        let (root, single) = if batch {
+            (out.to_owned(), None)
+        } else {
+            let (root, name) = split(out)?;
+            (root, Some(name))
+        };
+        refuse_non_dir(&root)?;
+        let mut made = Vec::new();
+        make_dirs(&root, &mut made).map_err(|source| write_err(&root, source))?;
+        remove_stale(&root);
+        let staging = root.join(format!("{STAGING}{}", std::process::id()));
+        Ok(Writer {
+            root,
+            single,
+            staging,
+            force,
+            staged_any: false,
+            pending: Vec::new(),
+            conflicts: Vec::new(),
+            made,
         })
-        .collect::<Result<Vec<_>, Error>>()?;
-    let conflicts: Vec<String> = plan
-        .iter()
-        .filter(|(_, s)| *s == Status::Replaced)
-        .map(|(p, _)| p.display().to_string())
-        .collect();
-    if !force && !conflicts.is_empty() {
-        return Err(Error::WouldOverwrite(conflicts));
     }
-    let mut staging = Staging::default();
-    for ((path, status), file) in plan.iter().zip(files) {
-        if *status != Status::Unchanged
-            && let Err(e) = staging.stage(path, file.text.as_bytes(), file.executable)
-        {
-            staging.abandon();
-            return Err(e);
+
+    /// The folder of target `name` (`None` for a plain run).
+    pub fn folder(&self, name: Option<&str>) -> PathBuf {
+        match (name, &self.single) {
+            (Some(n), _) => self.root.join(n),
+            (None, Some(single)) => self.root.join(single),
+            (None, None) => self.root.clone(),
         }
     }
-    staging.commit()?;
-    Ok(plan)
+
+    /// Plans `files` for target `name` against the disk and stages what
+    /// changes; returns each file's status, in order.
+    pub fn add(&mut self, name: Option<&str>, files: &[OutFile]) -> Result<Vec<Status>, Error> {
+        let folder = self.folder(name);
+        refuse_non_dir(&folder)?;
+        let exists = folder.is_dir();
+        let plan = files
+            .iter()
+            .map(|f| match exists {
+                true => plan_one(&folder.join(&f.path), f.text),
+                false => Ok(Status::Created),
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        for (file, status) in files.iter().zip(&plan) {
+            if *status == Status::Replaced {
+                self.conflicts
+                    .push(folder.join(&file.path).display().to_string());
+            }
+        }
+        if (self.conflicts.is_empty() || self.force) && plan.iter().any(|s| *s != Status::Unchanged)
+        {
+            self.stage(folder, exists, files, &plan)?;
+        }
+        Ok(plan)
+    }
+
+    /// Writes the changed files of one folder below the staging folder.
+    fn stage(
+        &mut self,
+        folder: PathBuf,
+        exists: bool,
+        files: &[OutFile],
+        plan: &[Status],
+    ) -> Result<(), Error> {
+        let name = folder.file_name().map(OsString::from).unwrap_or_default();
+        let staged = self.staging.join(name);
+        self.staged_any = true;
+        let mut moved = Vec::new();
+        for (file, status) in files.iter().zip(plan) {
+            if *status != Status::Unchanged {
+                let path = staged.join(&file.path);
+                write_new(&path, file.text.as_bytes(), file.executable)
+                    .map_err(|source| write_err(&path, source))?;
+                moved.push(file.path.clone());
+            }
+        }
+        self.pending.push(match exists {
+            false => Pending::Whole { staged, folder },
+            true => Pending::Files {
+                staged,
+                folder,
+                files: moved,
+            },
+        });
+        Ok(())
+    }
+
+    /// Refuses the run when a differing file would be replaced without
+    /// `force`; otherwise syncs the staged content, moves every staged
+    /// folder or file into place, and syncs again.
+    pub fn commit(mut self) -> Result<(), Error> {
+        if !self.force && !self.conflicts.is_empty() {
+            return Err(Error::WouldOverwrite(std::mem::take(&mut self.conflicts)));
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.preflight()?;
+        sync(&self.staging)?;
+        for pending in std::mem::take(&mut self.pending) {
+            match pending {
+                Pending::Whole { staged, folder } => {
+                    fs::rename(&staged, &folder).map_err(|source| write_err(&folder, source))?
+                }
+                Pending::Files {
+                    staged,
+                    folder,
+                    files,
+                } => move_files(&staged, &folder, &files)?,
+            }
+        }
+        sync(&self.root)?;
+        self.made.clear();
+        Ok(())
+    }
+
+    /// Before anything moves: every existing folder's destination
+    /// directories must be writable, so a read-only `scripts/` stops the run
+    /// with nothing moved rather than halfway through.
+    fn preflight(&self) -> Result<(), Error> {
+        for pending in &self.pending {
+            if let Pending::Files { folder, files, .. } = pending {
+                for file in files {
+                    let target = folder.join(file);
+                    let dir = target
+                        .ancestors()
+                        .skip(1)
+                        .find(|d| d.exists())
+                        .unwrap_or(folder);
+                    writable(dir).map_err(|source| write_err(&target, source))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Writer {
+    /// Removes the staging folder and any directory made for the run, unless
+    /// the commit finished (then only the emptied staging folder goes).
+    fn drop(&mut self) {
+        if self.staged_any {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+        for dir in self.made.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Moves `files` from `staged` into the existing `folder`, in order, making
+/// the subdirectories they need.
+fn move_files(staged: &Path, folder: &Path, files: &[String]) -> Result<(), Error> {
+    for file in files {
+        let to = folder.join(file);
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(|source| write_err(parent, source))?;
+        }
+        fs::rename(staged.join(file), &to).map_err(|source| write_err(&to, source))?;
+    }
+    Ok(())
+}
+
+/// A plain run's folder split into the folder that holds it and its name.
+fn split(out: &Path) -> Result<(PathBuf, OsString), Error> {
+    let out = match out.file_name() {
+        Some(_) => out.to_owned(),
+        None => out
+            .canonicalize()
+            .map_err(|source| write_err(out, source))?,
+    };
+    let name = out.file_name().map(OsString::from).ok_or_else(|| {
+        let source = std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a bundle needs a folder of its own, not the file system root",
+        );
+        write_err(&out, source)
+    })?;
+    let root = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    Ok((root, name))
+}
+
+fn write_err(path: &Path, source: std::io::Error) -> Error {
+    Error::Write {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// An existing path that is not a directory cannot hold a bundle.
+fn refuse_non_dir(path: &Path) -> Result<(), Error> {
+    match fs::metadata(path) {
+        Ok(m) if !m.is_dir() => Err(write_err(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn plan_one(path: &Path, text: &str) -> Result<Status, Error> {
@@ -85,10 +302,54 @@ fn plan_one(path: &Path, text: &str) -> Result<Status, Error> {
         Ok(existing) if existing == text.as_bytes() => Ok(Status::Unchanged),
         Ok(_) => Ok(Status::Replaced),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Status::Created),
-        Err(source) => Err(Error::Write {
-            path: path.display().to_string(),
-            source,
-        }),
+        Err(source) => Err(write_err(path, source)),
+    }
+}
+
+/// Creates `path` (and its missing directories) with `bytes`; mode 0755
+/// for a script.
+fn write_new(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::write(path, bytes)?;
+    if executable {
+        set_executable(path)?;
+    }
+    Ok(())
+}
+
+/// `create_dir_all`, remembering each directory it makes.
+fn make_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    for d in missing.into_iter().rev() {
+        if d.as_os_str().is_empty() {
+            continue;
+        }
+        fs::create_dir(d)?;
+        made.push(d.to_owned());
+    }
+    Ok(())
+}
+
+/// Removes staging folders in `root` whose process is gone (a killed run's).
+/// Only on systems with `/proc`; elsewhere they stay for the user to remove.
+fn remove_stale(root: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(STAGING)) else {
+            continue;
+        };
+        let dead = pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists();
+        if dead {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -104,88 +365,27 @@ fn set_executable(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Temporary files waiting to be renamed into place, and the directories
-/// made for them.
-#[derive(Default)]
-struct Staging {
-    /// (temporary file, destination).
-    staged: Vec<(PathBuf, PathBuf)>,
-    /// Directories that did not exist before, outermost first.
-    made: Vec<PathBuf>,
+/// Flushes the file system that holds `dir` to disk: one `syncfs` (on
+/// Linux; elsewhere an `fsync` of the directory).
+fn sync(dir: &Path) -> Result<(), Error> {
+    let handle = fs::File::open(dir).map_err(|source| write_err(dir, source))?;
+    #[cfg(target_os = "linux")]
+    let result = rustix::fs::syncfs(&handle).map_err(std::io::Error::from);
+    #[cfg(not(target_os = "linux"))]
+    let result = handle.sync_all();
+    result.map_err(|source| write_err(dir, source))
 }
 
-impl Staging {
-    /// Writes `bytes` to a synced temporary file beside `path` (mode 0755
-    /// for a script), making the missing directories.
-    fn stage(&mut self, path: &Path, bytes: &[u8], executable: bool) -> Result<(), Error> {
-        let err = |source| Error::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        let parent = path.parent().unwrap_or(Path::new("."));
-        self.make_dirs(parent).map_err(err)?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        let tmp = parent.join(format!(".{name}.podiam-{}.tmp", std::process::id()));
-        let result = (|| {
-            let mut file = fs::File::create(&tmp)?;
-            file.write_all(bytes)?;
-            if executable {
-                set_executable(&tmp)?;
-            }
-            file.sync_all()
-        })();
-        match result {
-            Ok(()) => {
-                self.staged.push((tmp, path.to_owned()));
-                Ok(())
-            }
-            Err(source) => {
-                let _ = fs::remove_file(&tmp);
-                Err(err(source))
-            }
-        }
+/// Whether the current user may create entries in `dir`.
+fn writable(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::Access;
+        rustix::fs::access(dir, Access::WRITE_OK | Access::EXEC_OK).map_err(std::io::Error::from)
     }
-
-    /// `create_dir_all`, remembering each directory it makes.
-    fn make_dirs(&mut self, dir: &Path) -> std::io::Result<()> {
-        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
-        for d in missing.into_iter().rev() {
-            if d.as_os_str().is_empty() {
-                continue;
-            }
-            fs::create_dir(d)?;
-            self.made.push(d.to_owned());
-        }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
         Ok(())
-    }
-
-    /// Renames every staged file into place.
-    fn commit(mut self) -> Result<(), Error> {
-        let staged = std::mem::take(&mut self.staged);
-        for (i, (tmp, path)) in staged.iter().enumerate() {
-            if let Err(source) = fs::rename(tmp, path) {
-                staged[i..].iter().for_each(|(t, _)| {
-                    let _ = fs::remove_file(t);
-                });
-                return Err(Error::Write {
-                    path: path.display().to_string(),
-                    source,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Removes every staged file and every directory made for them.
-    fn abandon(self) {
-        for (tmp, _) in &self.staged {
-            let _ = fs::remove_file(tmp);
-        }
-        for dir in self.made.iter().rev() {
-            let _ = fs::remove_dir(dir);
-        }
     }
 }

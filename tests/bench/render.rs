@@ -50,9 +50,13 @@ fn main() {
         .collect();
     let start = Instant::now();
     let models = targets::models(raws).expect("valid batch");
-    let bundles = targets::render(engine, &models, &all).expect("batch renders");
+    let mut files = 0;
+    targets::stream(engine, &models, &all, |b| {
+        files += targets::files(&b).len();
+        Ok(())
+    })
+    .expect("batch renders");
     let batch = start.elapsed();
-    let files = targets::files(&bundles).len();
     println!(
         "bench: batch of 1000 targets ({files} files) validated, rendered and checked in-process: {:.1} ms",
         batch.as_secs_f64() * 1e3

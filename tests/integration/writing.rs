@@ -226,3 +226,77 @@ fn every_file_ends_in_one_newline_and_the_manifest_pins_its_bytes() {
         }
     }
 }
+
+/// A run that was killed leaves its staging folder beside the bundle
+/// folders; the next run in the same place removes it once its process is
+/// gone, and a finished run leaves none of its own.
+#[test]
+fn a_killed_runs_staging_folder_is_removed_by_the_next_run() {
+    use crate::batch::{BATCH, write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    // No process has this id: Linux pids stay below 2^22.
+    let stale = out.join(".podiam-staging-2147483647");
+    fs::create_dir_all(stale.join("team-a/iam")).expect("mkdir");
+    fs::write(stale.join("team-a/iam/trust-policy.json"), "{").expect("write");
+    let o = podiam(&[
+        "generate",
+        "--params",
+        &file,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_dir(&out)
+            .expect("read_dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["team-a", "team-b", "team-c"].map(String::from).into(),
+        "only the target folders remain"
+    );
+}
+
+/// An existing folder is updated file by file: with `--force`, only the
+/// files that differ are replaced, and a file the bundle does not know stays.
+#[test]
+fn forcing_over_an_edited_bundle_replaces_only_what_differs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    assert_eq!(generate(&out, &[]).status.code(), Some(0));
+    fs::write(out.join("iam/s3-access-policy.json"), "{}\n").expect("edit");
+    fs::write(out.join("notes.txt"), "mine\n").expect("own file");
+    let o = generate(&out, &["--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = stdout(&o);
+    let replaced: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("replaced"))
+        .collect();
+    assert_eq!(replaced.len(), 1, "{report}");
+    assert!(
+        replaced[0].ends_with("iam/s3-access-policy.json"),
+        "{report}"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("notes.txt")).expect("read"),
+        "mine\n"
+    );
+    assert!(
+        !tree(dir.path())
+            .iter()
+            .any(|p| p.contains("podiam-staging"))
+    );
+    let check = podiam(&[&["check", out.to_str().expect("utf8")][..], &DOCS].concat());
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "notes.txt is extra: {}",
+        stdout(&check)
+    );
+    fs::remove_file(out.join("notes.txt")).expect("rm");
+    let check = podiam(&[&["check", out.to_str().expect("utf8")][..], &DOCS].concat());
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Kill safety: a batch killed with SIGKILL at several points leaves every
+# target folder either absent or whole (every file the manifest lists, with
+# its SHA-256, and nothing else: no temporary file), and the next run
+# finishes the batch and clears what the killed one staged.
+#
+# The kill points are events seen on disk (the staging folder holds some
+# targets; the first target folder has appeared), plus fractions of one
+# uninterrupted run's duration. Nothing here asserts a duration.
+set -euo pipefail
+source "$CONFORMANCE_DIR/lib.sh"
+use_venv base
+
+work="$(fresh_dir kill)"
+"$VENV/bin/python" - "$PODIAM" "$work" <<'PY'
+import hashlib, json, os, pathlib, shutil, signal, subprocess, sys, time
+
+podiam, work = sys.argv[1], pathlib.Path(sys.argv[2])
+targets = 400
+params = work / "batch.yaml"
+lines = ["defaults:", "  cluster: my-eks-cluster", "  region: us-west-2", "targets:"]
+for i in range(targets):
+    lines += [f"  - name: t{i:04d}", f"    bucket: team-{i:04d}-data", f"    namespace: team-{i:04d}"]
+params.write_text("\n".join(lines) + "\n")
+STAGING = ".podiam-staging-"
+
+
+def run(out, *extra):
+    return subprocess.Popen([podiam, "generate", "--params", str(params), "--quiet", "--out", str(out), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def staged(out):
+    dirs = [d for d in out.iterdir() if d.name.startswith(STAGING)] if out.is_dir() else []
+    return sum(len(os.listdir(d)) for d in dirs)
+
+
+def folders(out):
+    return [d for d in out.iterdir() if not d.name.startswith(STAGING)] if out.is_dir() else []
+
+
+def verify(out, label):
+    """Every target folder is whole; returns how many there are."""
+    whole = 0
+    for folder in folders(out):
+        assert folder.is_dir(), f"{label}: {folder} is not a folder"
+        manifest = folder / "manifest.json"
+        assert manifest.is_file(), f"{label}: {folder.name} has no manifest.json: {sorted(os.listdir(folder))}"
+        listed = {e["path"]: e["sha256"] for e in json.loads(manifest.read_text())["artifacts"]}
+        found = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+        assert found == set(listed) | {"manifest.json"}, f"{label}: {folder.name} holds {sorted(found ^ (set(listed) | {'manifest.json'}))} beyond or short of its manifest"
+        for path, digest in listed.items():
+            got = hashlib.sha256((folder / path).read_bytes()).hexdigest()
+            assert got == digest, f"{label}: {folder.name}/{path} does not match its manifest"
+        whole += 1
+    return whole
+
+
+def finish(out, label):
+    """The next run completes the batch and removes the killed run's staging."""
+    again = run(out)
+    _, err = again.communicate()
+    assert again.returncode == 0, f"{label}: the run after the kill failed: {err.decode()}"
+    assert verify(out, label) == targets, label
+    left = [d.name for d in out.iterdir() if d.name.startswith(STAGING)]
+    assert not left, f"{label}: staging left after the next run: {left}"
+
+
+def kill_when(label, ready, timeout=60.0):
+    out = work / label
+    shutil.rmtree(out, ignore_errors=True)
+    proc = run(out)
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and not ready(out) and time.monotonic() < deadline:
+        pass
+    alive = proc.poll() is None
+    if alive:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    whole = verify(out, label)
+    state = "killed" if alive else "finished before the kill"
+    print(f"{label}: {state}; {whole} whole target folders, {staged(out)} targets left in staging")
+    finish(out, label)
+    return alive
+
+
+start = time.monotonic()
+full = run(work / "uninterrupted")
+_, err = full.communicate()
+duration = time.monotonic() - start
+assert full.returncode == 0, err.decode()
+assert verify(work / "uninterrupted", "uninterrupted") == targets
+
+killed = 0
+killed += kill_when("staging-1", lambda out: staged(out) >= 1)
+killed += kill_when("staging-half", lambda out: staged(out) >= targets // 2)
+killed += kill_when("renaming", lambda out: len(folders(out)) >= 1)
+for fraction in (0.1, 0.3, 0.5, 0.7, 0.9):
+    moment = duration * fraction
+    killed += kill_when(f"at-{int(fraction * 100)}pct", lambda out, t0=time.monotonic(): time.monotonic() - t0 >= moment)
+print(f"{killed} of 8 runs were killed before they finished; every target folder was absent or whole")
+assert killed >= 3, "too few runs were killed to test anything"
+PY
