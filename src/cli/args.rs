@@ -307,20 +307,25 @@ impl ParamArgs {
     /// Every target, validated: flags and environment over the params file.
     /// Notices go to stderr, naming their target in a batch.
     pub fn targets(&self, ui: &Ui) -> Result<Vec<Target>, Error> {
+        targets::build(&self.validated(ui)?)
+    }
+
+    /// Every target, validated, as raw parameters for [`targets::stream`];
+    /// notices go to stderr, naming their target in a batch.
+    pub fn validated(&self, ui: &Ui) -> Result<Vec<targets::Valid>, Error> {
         let file = self.params.as_deref().map(ParamsFile::load).transpose()?;
         let given = self.given();
         if let Some(note) = given.note() {
             ui.note(&note);
         }
-        let targets = targets::models(targets::raw_targets(given, file, self.target.as_deref())?)?;
-        for t in &targets {
+        let raws = targets::raw_targets(given, file, self.target.as_deref())?;
+        targets::validate(raws, |t| {
             let prefix = targets::prefix(t.name.as_deref());
             t.model
                 .notices
                 .iter()
                 .for_each(|n| ui.note(&format!("{prefix}{n}")));
-        }
-        Ok(targets)
+        })
     }
 
     /// The template engine: built-ins, or built-ins with overrides.

@@ -20,9 +20,9 @@ use crate::render::templates::{EXTENSION, TEMPLATES};
 /// them chunk by chunk, and move them all into place only when every one
 /// has passed ([`write::Writer`]).
 pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
-    let targets = params.targets(ui)?;
+    let targets = params.validated(ui)?;
     let engine = params.engine()?;
-    let batch = targets.iter().any(|t| t.name.is_some());
+    let batch = targets::is_batch(&targets);
     let mut writer = write::Writer::new(out, batch, force)?;
     let mut report = Vec::new();
     targets::stream(&engine, &targets, &bundle::in_bundle(), |b| {
@@ -67,9 +67,9 @@ fn print_report(report: &[(PathBuf, Vec<write::Status>)], paths: &[&str]) {
 /// `podiam check`: compare a directory with a fresh in-memory render,
 /// target by target.
 pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Result<(), Error> {
-    let targets = params.targets(ui)?;
+    let targets = params.validated(ui)?;
     let engine = params.engine()?;
-    let batch = targets.iter().any(|t| t.name.is_some());
+    let batch = targets::is_batch(&targets);
     let mut drift = drift::Drift::new(dir, batch)?;
     targets::stream(&engine, &targets, &bundle::in_bundle(), |b| {
         detail(&b, ui);
@@ -99,7 +99,7 @@ pub fn render(name: &str, params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
         let names: Vec<&str> = targets.iter().filter_map(|t| t.name.as_deref()).collect();
         let rule = format!(
             "render prints one target; choose one of {} with --target",
-            names.join(", ")
+            targets::listed(&names)
         );
         return Err(Error::Invalid(vec![crate::error::Violation::new(
             "target", None, rule,

@@ -83,7 +83,7 @@ pub fn raw_targets(
     given: Given,
     file: Option<ParamsFile>,
     only: Option<&str>,
-) -> Result<Vec<(Option<String>, RawParams)>, Error> {
+) -> Result<Vec<Raw>, Error> {
     let targets = match file {
         None if only.is_some() => return Err(needs_batch(only)),
         Some(ParamsFile::Single(_)) if only.is_some() => return Err(needs_batch(only)),
@@ -100,7 +100,7 @@ pub fn raw_targets(
     if chosen.is_empty() {
         let rule = format!(
             "the params file has no such target; it has: {}",
-            names.join(", ")
+            listed(&names)
         );
         return Err(Error::Invalid(vec![crate::error::Violation::new(
             "target",
@@ -190,11 +190,50 @@ fn needs_batch(only: Option<&str>) -> Error {
     Error::Invalid(vec![crate::error::Violation::new("target", only, rule)])
 }
 
+/// A target's raw parameters, named in a batch.
+pub type Raw = (Option<String>, RawParams);
+
+/// A validated target, held compactly until its chunk is rendered: its
+/// name and its merged parameters as JSON text. A batch of 10,000 targets
+/// holds 10,000 of these, never 10,000 models or parsed parameter sets.
+#[derive(Debug)]
+pub struct Valid {
+    /// The target's name (batch only).
+    pub name: Option<String>,
+    /// Its parameters, serialized after validation.
+    params: Box<str>,
+}
+
+/// A failure to hold a target's parameters as JSON: a bug in podiam.
+fn internal(doing: &str, e: &serde_json::Error) -> Error {
+    Error::Targets {
+        problems: vec![format!(
+            "{doing} a target's parameters failed (a bug in podiam): {e}"
+        )],
+        code: 1,
+    }
+}
+
+/// Whether these targets come from a batch (named targets).
+pub fn is_batch(targets: &[Valid]) -> bool {
+    targets.iter().any(|t| t.name.is_some())
+}
+
 /// Validates every target, then checks that targets do not clash.
-pub fn models(raws: Vec<(Option<String>, RawParams)>) -> Result<Vec<Target>, Error> {
+pub fn models(raws: Vec<Raw>) -> Result<Vec<Target>, Error> {
+    let valid = validate(raws, |_| {})?;
+    build(&valid)
+}
+
+/// Validates every target (handing each model to `each`, for its notices)
+/// and checks that targets do not clash, keeping only the raw parameters:
+/// a batch rebuilds each model when its chunk is rendered ([`stream`]), so
+/// it never holds every model at once.
+pub fn validate(raws: Vec<Raw>, mut each: impl FnMut(&Target)) -> Result<Vec<Valid>, Error> {
     let batch = raws.iter().any(|(n, _)| n.is_some());
     let mut problems = Vec::new();
-    let mut targets = Vec::new();
+    let mut keys = Vec::new();
+    let mut valid = Vec::new();
     for (name, raw) in raws {
         if let Some(n) = &name
             && let Err(rule) = rules::namespace(n)
@@ -205,17 +244,43 @@ pub fn models(raws: Vec<(Option<String>, RawParams)>) -> Result<Vec<Target>, Err
             continue;
         }
         match Model::from_raw(&raw).and_then(|model| policy::check_limits(&model).map(|()| model)) {
-            Ok(model) => targets.push(Target { name, model }),
+            Ok(model) => {
+                let target = Target { name, model };
+                each(&target);
+                keys.push(Keys::of(&target));
+                let params = serde_json::to_string(&raw)
+                    .map_err(|e| internal("holding", &e))?
+                    .into_boxed_str();
+                valid.push(Valid {
+                    name: target.name,
+                    params,
+                });
+            }
             Err(e) if batch => problems.extend(lines(name.as_deref(), &e)),
             Err(e) => return Err(e),
         }
     }
-    problems.extend(clashes(&targets));
+    problems.extend(clashes(&keys));
     if problems.is_empty() {
-        Ok(targets)
+        Ok(valid)
     } else {
         Err(Error::Targets { problems, code: 2 })
     }
+}
+
+/// The models of targets already validated.
+pub fn build(valid: &[Valid]) -> Result<Vec<Target>, Error> {
+    valid
+        .iter()
+        .map(|v| {
+            let raw: RawParams =
+                serde_json::from_str(&v.params).map_err(|e| internal("reading back", &e))?;
+            Model::from_raw(&raw).map(|model| Target {
+                name: v.name.clone(),
+                model,
+            })
+        })
+        .collect()
 }
 
 /// Renders `selection` for every target; all must succeed.
@@ -248,8 +313,9 @@ pub fn render(
     Ok(bundles)
 }
 
-/// Renders every target in memory, the targets spread over the cores; the
-/// results come back in the targets' order.
+/// Renders every target in memory, the targets spread over the cores (the
+/// first share on the calling thread, so its memory is reused from chunk to
+/// chunk); the results come back in the targets' order.
 fn render_parallel(
     engine: &Engine,
     targets: &[Target],
@@ -258,31 +324,29 @@ fn render_parallel(
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(targets.len().max(1));
-    let chunk = targets.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .chunks(chunk)
-            .map(|part| {
-                let work = move || {
-                    part.iter()
-                        .map(|t| bundle::render_in_process(engine, &t.model, selection))
-                        .collect::<Vec<_>>()
-                };
-                (part.len(), scope.spawn(work))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(len, handle)| {
-                handle.join().unwrap_or_else(|_| {
-                    let panicked = || Error::Targets {
-                        problems: vec!["a rendering thread panicked (a bug in podiam)".into()],
-                        code: 1,
-                    };
-                    (0..len).map(|_| Err(panicked())).collect()
-                })
-            })
+    let share = targets.len().div_ceil(workers).max(1);
+    let work = |part: &[Target]| -> Vec<Result<Vec<Rendered>, Error>> {
+        part.iter()
+            .map(|t| bundle::render_in_process(engine, &t.model, selection))
             .collect()
+    };
+    let mut parts = targets.chunks(share);
+    let first = parts.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .map(|part| (part.len(), scope.spawn(move || work(part))))
+            .collect();
+        let mut results = work(first);
+        for (len, handle) in handles {
+            results.extend(handle.join().unwrap_or_else(|_| {
+                let panicked = || Error::Targets {
+                    problems: vec!["a rendering thread panicked (a bug in podiam)".into()],
+                    code: 1,
+                };
+                (0..len).map(|_| Err(panicked())).collect()
+            }));
+        }
+        results
     })
 }
 
@@ -320,21 +384,21 @@ pub fn files(bundle: &TargetBundle) -> Vec<OutFile<'_>> {
 
 /// How many targets are rendered, checked and handed on at a time: what
 /// bounds a batch's memory, whatever its size.
-pub const CHUNK: usize = 64;
+pub const CHUNK: usize = 16;
 
 /// Renders and checks `targets` [`CHUNK`] by chunk, handing each checked
 /// bundle to `each` as long as no target has failed. Every target is still
 /// rendered, so every failure is reported, and the run fails if any did.
 pub fn stream(
     engine: &Engine,
-    targets: &[Target],
+    targets: &[Valid],
     selection: &[&'static Artifact],
     mut each: impl FnMut(TargetBundle) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut problems = Vec::new();
     let mut code = 0;
     for chunk in targets.chunks(CHUNK) {
-        match render(engine, chunk, selection) {
+        match render(engine, &build(chunk)?, selection) {
             Ok(bundles) if problems.is_empty() => bundles.into_iter().try_for_each(&mut each)?,
             Ok(_) => {}
             Err(Error::Targets {
@@ -354,6 +418,17 @@ pub fn stream(
     }
 }
 
+/// Names for a message: all of them up to ten, then the first ten and how
+/// many more, so a batch of thousands gives one readable line.
+pub fn listed<S: AsRef<str>>(names: &[S]) -> String {
+    const SHOWN: usize = 10;
+    let first: Vec<&str> = names.iter().take(SHOWN).map(AsRef::as_ref).collect();
+    match names.len().saturating_sub(SHOWN) {
+        0 => first.join(", "),
+        more => format!("{} and {more} more", first.join(", ")),
+    }
+}
+
 /// `target "<name>": ` in a batch, nothing for a plain run: how every
 /// message about one target starts.
 pub fn prefix(name: Option<&str>) -> String {
@@ -369,20 +444,33 @@ fn lines(name: Option<&str>, error: &Error) -> Vec<String> {
     }
 }
 
+/// What two targets must not share: folder, role name and policy name,
+/// lowercased (IAM names are unique case-insensitively).
+struct Keys {
+    name: Option<String>,
+    role: String,
+    policy: String,
+}
+
+impl Keys {
+    fn of(t: &Target) -> Keys {
+        Keys {
+            name: t.name.clone(),
+            role: t.model.role_name.as_str().to_ascii_lowercase(),
+            policy: t.model.policy_name.as_str().to_ascii_lowercase(),
+        }
+    }
+}
+
 /// Targets that would write the same folder or create the same IAM names.
-/// IAM role and policy names are unique case-insensitively.
-fn clashes(targets: &[Target]) -> Vec<String> {
-    type Key = fn(&Target) -> Option<String>;
+fn clashes(targets: &[Keys]) -> Vec<String> {
+    type Key = fn(&Keys) -> Option<String>;
     let checks: [(&str, Key); 3] = [
         ("output folder", |t| {
             t.name.as_ref().map(|n| n.to_ascii_lowercase())
         }),
-        ("role name", |t| {
-            Some(t.model.role_name.as_str().to_ascii_lowercase())
-        }),
-        ("policy name", |t| {
-            Some(t.model.policy_name.as_str().to_ascii_lowercase())
-        }),
+        ("role name", |t| Some(t.role.clone())),
+        ("policy name", |t| Some(t.policy.clone())),
     ];
     let mut problems = Vec::new();
     for (what, key) in checks {

@@ -16,61 +16,87 @@ use crate::formats::schemas::Schema;
 #[serde(deny_unknown_fields)]
 pub struct RawParams {
     /// EKS cluster name (`EKS_CLUSTER_NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
     /// AWS region (`AWS_REGION`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Accept regions podiam's list does not hold yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_unlisted_region: Option<bool>,
     /// S3 buckets (`S3_BUCKET`); the first names the role and policy.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<Vec<String>>,
     /// Kubernetes namespace (`K8S_NAMESPACE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Kubernetes service account (`K8S_SERVICE_ACCOUNT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
     /// kubeconfig context (`KUBE_CONTEXT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kube_context: Option<String>,
     /// AWS account id (`AWS_ACCOUNT_ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     /// `pod-identity` or `irsa`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     /// EKS OIDC issuer URL or host/path (IRSA).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oidc_issuer: Option<String>,
     /// IAM policy name (`IAM_POLICY_NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
     /// IAM role name (`IAM_ROLE_NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     /// `read-write` or `read-only`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
     /// SkyPilot mount mode: `MOUNT_CACHED`, `MOUNT` or `COPY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mount_mode: Option<String>,
     /// Grant `s3:AbortMultipartUpload`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub multipart_cleanup: Option<bool>,
     /// Key prefixes objects are limited to.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix: Option<Vec<String>>,
     /// KMS key ARNs of SSE-KMS buckets.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key: Option<Vec<String>>,
     /// Use the docs page's unpinned Pod Identity trust statement.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_minimal: Option<bool>,
     /// Pin the Pod Identity trust to the account (`aws:SourceAccount`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_source_account: Option<bool>,
     /// Pin the Pod Identity trust to the cluster's associations (`aws:SourceArn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_source_arn: Option<bool>,
     /// Permissions boundary policy ARN for the role.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<String>,
     /// IAM path for the role and policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_path: Option<String>,
     /// Role maximum session duration in seconds.
     #[serde(default, deserialize_with = "string_or_number")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_session_duration: Option<String>,
     /// Tags `key=value` for the role and policy.
     #[serde(default, deserialize_with = "tags")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<Vec<String>>,
     /// Terraform identifier for addresses, variables and outputs (`PODIAM_TF_NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tf_name: Option<String>,
     /// The Pod Identity agent add-on: `create` or `existing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pod_identity_agent: Option<String>,
 }
 
@@ -186,9 +212,9 @@ impl ParamsFile {
             path: shown.clone(),
             source,
         })?;
-        let yaml: serde_yaml::Value =
+        let value: serde_json::Value =
             serde_yaml::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
-        let value = serde_json::to_value(yaml).map_err(|e| parse_err(e.to_string()))?;
+        drop(text);
         let problems = crate::formats::schemas::check(Schema::Params, &value);
         if !problems.is_empty() {
             return Err(Error::ParamsSchema {
@@ -196,14 +222,15 @@ impl ParamsFile {
                 problems,
             });
         }
-        let Some(targets) = value.get("targets").cloned() else {
+        let mut value = value;
+        let Some(targets) = value.as_object_mut().and_then(|o| o.remove("targets")) else {
             return serde_json::from_value(value)
                 .map(ParamsFile::Single)
                 .map_err(|e| parse_err(e.to_string()));
         };
         let defaults = value
-            .get("defaults")
-            .cloned()
+            .as_object_mut()
+            .and_then(|o| o.remove("defaults"))
             .unwrap_or_else(|| serde_json::json!({}));
         let defaults = serde_json::from_value(defaults).map_err(|e| parse_err(e.to_string()))?;
         let targets =

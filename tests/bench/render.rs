@@ -49,9 +49,9 @@ fn main() {
         .map(|i| (Some(format!("t{i:04}")), raw(i)))
         .collect();
     let start = Instant::now();
-    let models = targets::models(raws).expect("valid batch");
+    let valid = targets::validate(raws, |_| {}).expect("valid batch");
     let mut files = 0;
-    targets::stream(engine, &models, &all, |b| {
+    targets::stream(engine, &valid, &all, |b| {
         files += targets::files(&b).len();
         Ok(())
     })

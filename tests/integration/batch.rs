@@ -260,3 +260,33 @@ fn target_without_a_batch_params_file_says_what_it_needs() {
         );
     }
 }
+
+/// A batch of thousands must not print thousands of names in one error:
+/// the first ten are named, then how many more there are.
+#[test]
+fn an_unknown_target_lists_ten_names_and_counts_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("defaults:\n  cluster: c\n  region: us-west-2\ntargets:\n");
+    for i in 0..12 {
+        text.push_str(&format!("  - name: t{i:02}\n    bucket: b-{i:02}-data\n"));
+    }
+    let file = write(&dir, &text);
+    let o = podiam(&[
+        "render",
+        "s3-access-policy",
+        "--params",
+        &file,
+        "--target",
+        "nope",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("t00, t01, t02, t03, t04, t05, t06, t07, t08, t09 and 2 more"),
+        "{err}"
+    );
+    assert!(!err.contains("t10") && !err.contains("t11"), "{err}");
+    let o = podiam(&["render", "s3-access-policy", "--params", &file]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("t09 and 2 more"), "{}", stderr(&o));
+}
