@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, Parser, Subcommand};
 
+use crate::artifacts::artifact::{self, Artifact};
 use crate::cli::targets::{self, Given, Target};
 use crate::cli::ui::Ui;
 use crate::error::Error;
@@ -326,6 +327,17 @@ impl ParamArgs {
                 .iter()
                 .for_each(|n| ui.note(&format!("{prefix}{n}")));
         })
+    }
+
+    /// The template engine for `selection` alone: with no overrides, only the
+    /// templates it needs are parsed (the manifest needs the whole bundle).
+    pub fn engine_for(&self, selection: &[&'static Artifact]) -> Result<EngineRef, Error> {
+        let whole = selection.iter().any(|a| a.name == artifact::MANIFEST);
+        if self.templates.is_some() || whole {
+            return self.engine();
+        }
+        let names: Vec<&str> = selection.iter().map(|a| a.template).collect();
+        Ok(EngineRef::Owned(Box::new(Engine::builtin_for(&names)?)))
     }
 
     /// The template engine: built-ins, or built-ins with overrides.

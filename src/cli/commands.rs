@@ -23,15 +23,20 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
     let targets = params.validated(ui)?;
     let engine = params.engine()?;
     let batch = targets::is_batch(&targets);
-    let mut writer = write::Writer::new(out, batch, force)?;
-    let mut report = Vec::new();
-    targets::stream(&engine, &targets, &bundle::in_bundle(), |b| {
-        detail(&b, ui);
-        let statuses = writer.add(b.name.as_deref(), &targets::files(&b))?;
-        report.push((writer.folder(b.name.as_deref()), statuses));
-        Ok(())
-    })?;
-    writer.commit()?;
+    let writer = write::Writer::new(out, batch, force)?;
+    let (mut plan, mut report) = (write::Plan::default(), Vec::new());
+    targets::stream(
+        &engine,
+        &targets,
+        &bundle::in_bundle(),
+        |b| writer.prepare(b.name.as_deref(), &targets::files(b)),
+        |b, prepared| {
+            detail(&b, ui);
+            report.push((writer.folder(b.name.as_deref()), plan.record(prepared)));
+            Ok(())
+        },
+    )?;
+    writer.commit(plan)?;
     if !ui.quiet() {
         let paths: Vec<&str> = bundle::in_bundle().iter().map(|a| a.path).collect();
         print_report(&report, &paths);
@@ -70,12 +75,19 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
     let targets = params.validated(ui)?;
     let engine = params.engine()?;
     let batch = targets::is_batch(&targets);
-    let mut drift = drift::Drift::new(dir, batch)?;
-    targets::stream(&engine, &targets, &bundle::in_bundle(), |b| {
-        detail(&b, ui);
-        drift.add(b.name.as_deref(), &targets::files(&b))
-    })?;
-    let report = drift.finish()?;
+    let (drift, mut found) = (drift::Drift::new(dir, batch)?, drift::Found::default());
+    targets::stream(
+        &engine,
+        &targets,
+        &bundle::in_bundle(),
+        |b| drift.compare(b.name.as_deref(), &targets::files(b)),
+        |b, one| {
+            detail(&b, ui);
+            found.record(b.name.as_deref(), one);
+            Ok(())
+        },
+    )?;
+    let report = drift.finish(found)?;
     if format == "json" {
         let json =
             serde_json::to_string_pretty(&report).map_err(|e| Error::Drift(e.to_string()))?;
@@ -105,7 +117,7 @@ pub fn render(name: &str, params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
             "target", None, rule,
         )]));
     }
-    let bundles = targets::render(&*params.engine()?, &targets, &[artifact])?;
+    let bundles = targets::render(&*params.engine_for(&[artifact])?, &targets, &[artifact])?;
     bundles
         .iter()
         .flat_map(|b| &b.rendered)
@@ -182,10 +194,11 @@ pub fn export_templates(dir: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
             executable: false,
         })
         .collect();
-    let mut writer = write::Writer::new(dir, false, force)?;
-    let statuses = writer.add(None, &files)?;
+    let writer = write::Writer::new(dir, false, force)?;
+    let mut plan = write::Plan::default();
+    let statuses = plan.record(writer.prepare(None, &files)?);
     let folder = writer.folder(None);
-    writer.commit()?;
+    writer.commit(plan)?;
     if !ui.quiet() {
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
         print_report(&[(folder, statuses)], &paths);

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::artifacts::artifact::Artifact;
 use crate::artifacts::artifact::Rendered;
 use crate::artifacts::bundle;
+use crate::cli::parallel;
 use crate::error::Error;
 use crate::iam::policy;
 use crate::input::model::Model;
@@ -313,41 +314,27 @@ pub fn render(
     Ok(bundles)
 }
 
-/// Renders every target in memory, the targets spread over the cores (the
-/// first share on the calling thread, so its memory is reused from chunk to
-/// chunk); the results come back in the targets' order.
+/// Renders every target in memory, spread over the cores; the results come
+/// back in the targets' order.
 fn render_parallel(
     engine: &Engine,
     targets: &[Target],
     selection: &[&'static Artifact],
 ) -> Vec<Result<Vec<Rendered>, Error>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(targets.len().max(1));
-    let share = targets.len().div_ceil(workers).max(1);
-    let work = |part: &[Target]| -> Vec<Result<Vec<Rendered>, Error>> {
-        part.iter()
-            .map(|t| bundle::render_in_process(engine, &t.model, selection))
-            .collect()
-    };
-    let mut parts = targets.chunks(share);
-    let first = parts.next().unwrap_or_default();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .map(|part| (part.len(), scope.spawn(move || work(part))))
-            .collect();
-        let mut results = work(first);
-        for (len, handle) in handles {
-            results.extend(handle.join().unwrap_or_else(|_| {
-                let panicked = || Error::Targets {
-                    problems: vec!["a rendering thread panicked (a bug in podiam)".into()],
-                    code: 1,
-                };
-                (0..len).map(|_| Err(panicked())).collect()
-            }));
-        }
-        results
+    parallel::map(targets, |t| {
+        bundle::render_in_process(engine, &t.model, selection)
     })
+    .into_iter()
+    .map(|r| r.unwrap_or_else(|| Err(panicked())))
+    .collect()
+}
+
+/// What a thread that panicked leaves: a bug in podiam.
+fn panicked() -> Error {
+    Error::Targets {
+        problems: vec!["a worker thread panicked (a bug in podiam)".into()],
+        code: 1,
+    }
 }
 
 /// The shell syntax of every target's scripts, with one bash process; a
@@ -386,20 +373,28 @@ pub fn files(bundle: &TargetBundle) -> Vec<OutFile<'_>> {
 /// bounds a batch's memory, whatever its size.
 pub const CHUNK: usize = 16;
 
-/// Renders and checks `targets` [`CHUNK`] by chunk, handing each checked
-/// bundle to `each` as long as no target has failed. Every target is still
-/// rendered, so every failure is reported, and the run fails if any did.
-pub fn stream(
+/// Renders and checks `targets` [`CHUNK`] by chunk. While no target has
+/// failed, each checked bundle goes through `prepare` (spread over the
+/// cores: staging files, comparing with the disk) and then, in order,
+/// through `record`. Every target is still rendered, so every failure is
+/// reported, and the run fails if any did.
+pub fn stream<P: Send>(
     engine: &Engine,
     targets: &[Valid],
     selection: &[&'static Artifact],
-    mut each: impl FnMut(TargetBundle) -> Result<(), Error>,
+    prepare: impl Fn(&TargetBundle) -> Result<P, Error> + Sync,
+    mut record: impl FnMut(TargetBundle, P) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut problems = Vec::new();
     let mut code = 0;
     for chunk in targets.chunks(CHUNK) {
         match render(engine, &build(chunk)?, selection) {
-            Ok(bundles) if problems.is_empty() => bundles.into_iter().try_for_each(&mut each)?,
+            Ok(bundles) if problems.is_empty() => {
+                let prepared = parallel::map(&bundles, &prepare);
+                for (bundle, done) in bundles.into_iter().zip(prepared) {
+                    record(bundle, done.ok_or_else(panicked)??)?;
+                }
+            }
             Ok(_) => {}
             Err(Error::Targets {
                 problems: p,

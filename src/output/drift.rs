@@ -35,16 +35,33 @@ pub struct Report {
     pub extra: Vec<String>,
 }
 
+/// What differs in one target's folder.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The targets' folder names (a batch), to find top-level extras.
+    folders: BTreeSet<String>,
+    changed: Vec<Changed>,
+    missing: Vec<String>,
+    extra: Vec<String>,
+}
+
+impl Found {
+    /// Adds what [`Drift::compare`] found in target `name`'s folder.
+    pub fn record(&mut self, name: Option<&str>, found: Found) {
+        if let Some(n) = name {
+            self.folders.insert(n.to_owned());
+        }
+        self.changed.extend(found.changed);
+        self.missing.extend(found.missing);
+        self.extra.extend(found.extra);
+    }
+}
+
 /// A comparison in progress: folders are added one by one (a batch streams
 /// its targets), then [`Drift::finish`] lists what no target accounts for.
 pub struct Drift {
     dir: std::path::PathBuf,
-    /// The targets' folder names (a batch), to find top-level extras.
-    folders: BTreeSet<String>,
     batch: bool,
-    changed: Vec<Changed>,
-    missing: Vec<String>,
-    extra: Vec<String>,
 }
 
 impl Drift {
@@ -57,53 +74,47 @@ impl Drift {
         }
         Ok(Drift {
             dir: dir.to_owned(),
-            folders: BTreeSet::new(),
             batch,
-            changed: Vec::new(),
-            missing: Vec::new(),
-            extra: Vec::new(),
         })
     }
 
-    /// Compares one target's folder (`name`, or `dir` itself for a plain
-    /// run) with the files a run would write there.
-    pub fn add(&mut self, name: Option<&str>, files: &[OutFile]) -> Result<(), Error> {
+    /// What differs between one target's folder (`name`, or `dir` itself
+    /// for a plain run) and the files a run would write there. Several
+    /// threads may run it at once for different targets.
+    pub fn compare(&self, name: Option<&str>, files: &[OutFile]) -> Result<Found, Error> {
         let prefix = name.map(|n| format!("{n}/")).unwrap_or_default();
         let folder = name.map_or(self.dir.clone(), |n| self.dir.join(n));
-        if let Some(n) = name {
-            self.folders.insert(n.to_owned());
-        }
+        let mut found = Found::default();
         for OutFile { path, text, .. } in files {
             let shown = format!("{prefix}{path}");
             let on_disk = folder.join(path);
             match std::fs::read(&on_disk) {
                 Ok(bytes) if bytes == text.as_bytes() => {}
-                Ok(bytes) => self.changed.push(Changed {
+                Ok(bytes) => found.changed.push(Changed {
                     diff: diff(&shown, &bytes, text),
                     path: shown,
                 }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.missing.push(shown),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => found.missing.push(shown),
                 Err(source) => return Err(read_err(&on_disk, source)),
             }
         }
         if !folder.is_dir() {
-            return Ok(());
+            return Ok(found);
         }
         let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        let mut found = Vec::new();
-        walk(&folder, &folder, &mut found).map_err(|source| read_err(&folder, source))?;
-        self.extra.extend(
-            found
-                .into_iter()
-                .filter(|p| !expected.contains(p.as_str()))
-                .map(|p| format!("{prefix}{p}")),
-        );
-        Ok(())
+        let mut present = Vec::new();
+        walk(&folder, &folder, &mut present).map_err(|source| read_err(&folder, source))?;
+        found.extra = present
+            .into_iter()
+            .filter(|p| !expected.contains(p.as_str()))
+            .map(|p| format!("{prefix}{p}"))
+            .collect();
+        Ok(found)
     }
 
     /// The report: in a batch, everything below `dir` outside the targets'
     /// folders is extra too.
-    pub fn finish(mut self) -> Result<Report, Error> {
+    pub fn finish(&self, mut found: Found) -> Result<Report, Error> {
         if self.batch {
             let entries =
                 std::fs::read_dir(&self.dir).map_err(|source| read_err(&self.dir, source))?;
@@ -113,25 +124,26 @@ impl Drift {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                if self.folders.contains(&name) {
+                if found.folders.contains(&name) {
                     continue;
                 }
                 if path.is_dir() {
-                    walk(&self.dir, &path, &mut self.extra)
+                    walk(&self.dir, &path, &mut found.extra)
                         .map_err(|source| read_err(&path, source))?;
                 } else {
-                    self.extra.push(name);
+                    found.extra.push(name);
                 }
             }
         }
-        self.extra.sort();
-        let matches = self.changed.is_empty() && self.missing.is_empty() && self.extra.is_empty();
+        found.extra.sort();
+        let matches =
+            found.changed.is_empty() && found.missing.is_empty() && found.extra.is_empty();
         Ok(Report {
             dir: self.dir.display().to_string(),
             matches,
-            changed: self.changed,
-            missing: self.missing,
-            extra: self.extra,
+            changed: found.changed,
+            missing: found.missing,
+            extra: found.extra,
         })
     }
 }

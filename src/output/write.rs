@@ -20,6 +20,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::Error;
 
@@ -60,6 +61,30 @@ pub struct OutFile<'a> {
 /// The prefix of a staging folder's name; the process id follows.
 pub const STAGING: &str = ".podiam-staging-";
 
+/// One folder planned and staged by [`Writer::prepare`], for
+/// [`Writer::record`].
+pub struct Prepared {
+    statuses: Vec<Status>,
+    conflicts: Vec<String>,
+    pending: Option<Pending>,
+}
+
+/// The folders prepared so far, in order, and every conflict found.
+#[derive(Default)]
+pub struct Plan {
+    pending: Vec<Pending>,
+    conflicts: Vec<String>,
+}
+
+impl Plan {
+    /// Records a prepared folder; returns its files' statuses.
+    pub fn record(&mut self, prepared: Prepared) -> Vec<Status> {
+        self.conflicts.extend(prepared.conflicts);
+        self.pending.extend(prepared.pending);
+        prepared.statuses
+    }
+}
+
 /// A folder staged for the commit.
 enum Pending {
     /// A new folder, staged whole at `staged`.
@@ -81,9 +106,9 @@ pub struct Writer {
     single: Option<OsString>,
     staging: PathBuf,
     force: bool,
-    staged_any: bool,
-    pending: Vec<Pending>,
-    conflicts: Vec<String>,
+    /// Set once a differing file is found without `force`: the run will be
+    /// refused, so nothing more is staged.
+    refused: AtomicBool,
     /// Directories made for `root`, outermost first.
     made: Vec<PathBuf>,
 }
@@ -108,9 +133,7 @@ impl Writer {
             single,
             staging,
             force,
-            staged_any: false,
-            pending: Vec::new(),
-            conflicts: Vec::new(),
+            refused: AtomicBool::new(false),
             made,
         })
     }
@@ -125,42 +148,51 @@ impl Writer {
     }
 
     /// Plans `files` for target `name` against the disk and stages what
-    /// changes; returns each file's status, in order.
-    pub fn add(&mut self, name: Option<&str>, files: &[OutFile]) -> Result<Vec<Status>, Error> {
+    /// changes, for [`Plan::record`]. Several threads may run it at once for
+    /// different targets.
+    pub fn prepare(&self, name: Option<&str>, files: &[OutFile]) -> Result<Prepared, Error> {
         let folder = self.folder(name);
         refuse_non_dir(&folder)?;
         let exists = folder.is_dir();
-        let plan = files
+        let statuses = files
             .iter()
             .map(|f| match exists {
                 true => plan_one(&folder.join(&f.path), f.text),
                 false => Ok(Status::Created),
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        for (file, status) in files.iter().zip(&plan) {
-            if *status == Status::Replaced {
-                self.conflicts
-                    .push(folder.join(&file.path).display().to_string());
-            }
+        let conflicts: Vec<String> = files
+            .iter()
+            .zip(&statuses)
+            .filter(|(_, s)| **s == Status::Replaced)
+            .map(|(f, _)| folder.join(&f.path).display().to_string())
+            .collect();
+        if !conflicts.is_empty() && !self.force {
+            self.refused.store(true, Ordering::Relaxed);
         }
-        if (self.conflicts.is_empty() || self.force) && plan.iter().any(|s| *s != Status::Unchanged)
-        {
-            self.stage(folder, exists, files, &plan)?;
-        }
-        Ok(plan)
+        let stage = !self.refused.load(Ordering::Relaxed)
+            && statuses.iter().any(|s| *s != Status::Unchanged);
+        let pending = match stage {
+            true => Some(self.stage(folder, exists, files, &statuses)?),
+            false => None,
+        };
+        Ok(Prepared {
+            statuses,
+            conflicts,
+            pending,
+        })
     }
 
     /// Writes the changed files of one folder below the staging folder.
     fn stage(
-        &mut self,
+        &self,
         folder: PathBuf,
         exists: bool,
         files: &[OutFile],
         plan: &[Status],
-    ) -> Result<(), Error> {
+    ) -> Result<Pending, Error> {
         let name = folder.file_name().map(OsString::from).unwrap_or_default();
         let staged = self.staging.join(name);
-        self.staged_any = true;
         let mut moved = Vec::new();
         for (file, status) in files.iter().zip(plan) {
             if *status != Status::Unchanged {
@@ -170,30 +202,29 @@ impl Writer {
                 moved.push(file.path.clone());
             }
         }
-        self.pending.push(match exists {
+        Ok(match exists {
             false => Pending::Whole { staged, folder },
             true => Pending::Files {
                 staged,
                 folder,
                 files: moved,
             },
-        });
-        Ok(())
+        })
     }
 
     /// Refuses the run when a differing file would be replaced without
     /// `force`; otherwise syncs the staged content, moves every staged
     /// folder or file into place, and syncs again.
-    pub fn commit(mut self) -> Result<(), Error> {
-        if !self.force && !self.conflicts.is_empty() {
-            return Err(Error::WouldOverwrite(std::mem::take(&mut self.conflicts)));
+    pub fn commit(mut self, plan: Plan) -> Result<(), Error> {
+        if !self.force && !plan.conflicts.is_empty() {
+            return Err(Error::WouldOverwrite(plan.conflicts));
         }
-        if self.pending.is_empty() {
+        if plan.pending.is_empty() {
             return Ok(());
         }
-        self.preflight()?;
+        preflight(&plan.pending)?;
         sync(&self.staging)?;
-        for pending in std::mem::take(&mut self.pending) {
+        for pending in plan.pending {
             match pending {
                 Pending::Whole { staged, folder } => {
                     fs::rename(&staged, &folder).map_err(|source| write_err(&folder, source))?
@@ -209,39 +240,37 @@ impl Writer {
         self.made.clear();
         Ok(())
     }
-
-    /// Before anything moves: every existing folder's destination
-    /// directories must be writable, so a read-only `scripts/` stops the run
-    /// with nothing moved rather than halfway through.
-    fn preflight(&self) -> Result<(), Error> {
-        for pending in &self.pending {
-            if let Pending::Files { folder, files, .. } = pending {
-                for file in files {
-                    let target = folder.join(file);
-                    let dir = target
-                        .ancestors()
-                        .skip(1)
-                        .find(|d| d.exists())
-                        .unwrap_or(folder);
-                    writable(dir).map_err(|source| write_err(&target, source))?;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 impl Drop for Writer {
     /// Removes the staging folder and any directory made for the run, unless
     /// the commit finished (then only the emptied staging folder goes).
     fn drop(&mut self) {
-        if self.staged_any {
-            let _ = fs::remove_dir_all(&self.staging);
-        }
+        let _ = fs::remove_dir_all(&self.staging);
         for dir in self.made.iter().rev() {
             let _ = fs::remove_dir(dir);
         }
     }
+}
+
+/// Before anything moves: every existing folder's destination directories
+/// must be writable, so a read-only `scripts/` stops the run with nothing
+/// moved rather than halfway through.
+fn preflight(pending: &[Pending]) -> Result<(), Error> {
+    for p in pending {
+        if let Pending::Files { folder, files, .. } = p {
+            for file in files {
+                let target = folder.join(file);
+                let dir = target
+                    .ancestors()
+                    .skip(1)
+                    .find(|d| d.exists())
+                    .unwrap_or(folder);
+                writable(dir).map_err(|source| write_err(&target, source))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Moves `files` from `staged` into the existing `folder`, in order, making

@@ -141,6 +141,21 @@ impl Engine {
         }
     }
 
+    /// Only the built-in templates that `wanted` need (they and the partials
+    /// they include or import), parsed now and not kept: what `podiam render`
+    /// uses for one artifact, so it parses a few templates, not all of them.
+    pub fn builtin_for(wanted: &[&str]) -> Result<Engine, Error> {
+        let names = closure(wanted);
+        let mut tera = Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        register_filters(&mut tera);
+        let chosen = TEMPLATES.iter().filter(|(n, _)| names.contains(n)).copied();
+        let overridden = BTreeMap::new();
+        tera.add_raw_templates(chosen)
+            .map_err(|e| template_error("(parse)", &overridden, &e))?;
+        Ok(Engine { tera, overridden })
+    }
+
     /// The built-in templates with every `<name>.tera` file below `dir` in
     /// place of the built-in of the same name.
     pub fn with_overrides(dir: &Path) -> Result<Engine, Error> {
@@ -203,6 +218,29 @@ impl Engine {
             .render(template, context)
             .map_err(|e| template_error(template, &self.overridden, &e))
     }
+}
+
+/// `wanted` and every built-in template they name in quotes (an include or
+/// an import), transitively. Naming a template anywhere else in quotes only
+/// adds one template to parse, never drops one.
+fn closure<'a>(wanted: &[&'a str]) -> Vec<&'a str>
+where
+    'static: 'a,
+{
+    let mut names: Vec<&str> = wanted.to_vec();
+    let mut next = 0;
+    while let Some(name) = names.get(next).copied() {
+        next += 1;
+        let Some((_, text)) = TEMPLATES.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        for (other, _) in TEMPLATES {
+            if !names.contains(other) && text.contains(&format!("\"{other}\"")) {
+                names.push(other);
+            }
+        }
+    }
+    names
 }
 
 /// A template error: from an override it is the user's input (exit 2),

@@ -51,10 +51,16 @@ fn main() {
     let start = Instant::now();
     let valid = targets::validate(raws, |_| {}).expect("valid batch");
     let mut files = 0;
-    targets::stream(engine, &valid, &all, |b| {
-        files += targets::files(&b).len();
-        Ok(())
-    })
+    targets::stream(
+        engine,
+        &valid,
+        &all,
+        |b| Ok(targets::files(b).len()),
+        |_, n| {
+            files += n;
+            Ok(())
+        },
+    )
     .expect("batch renders");
     let batch = start.elapsed();
     println!(

@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
-# Benchmarks: in-process render (cargo bench), the podiam process end to end
-# (hyperfine, against /bin/true in the same run), a batch of 1,000 targets,
-# and peak RSS (GNU time). Prints the numbers recorded in the README.
+# Benchmarks for the figures in the README, every one on an EMPTY output
+# directory (the path a user takes first), never over an existing bundle:
+#
+#   1. in-process render (cargo bench);
+#   2. one bundle, whole process, against /bin/true in the same run;
+#   3. `render s3-access-policy` against policy_sentry `write-policy` on an
+#      equivalent CRUD template, in the same run;
+#   4. fresh batches of 1,000 and 10,000 targets: wall, CPU and peak RSS;
+#   5. `check` over the 10,000-target directory: wall and peak RSS.
+#
+# Each generate writes into a directory that did not exist. The directories
+# are only removed at the end: ext4 avoids reusing inodes freed in the last
+# few seconds, so removing a large output right before the next run makes
+# that run pay for the removal (`recently_deleted` in a kernel profile).
+#
+# Installs hyperfine and GNU time (apt) and policy_sentry (a venv under
+# target/) when missing. Prints every figure; asserts none.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -11,30 +25,75 @@ trap 'rm -rf "$work"' EXIT
 if ! command -v hyperfine >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; then
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine time >/dev/null
 fi
+venv="$root/target/bench-venv"
+if [ ! -x "$venv/bin/policy_sentry" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet 'policy_sentry==0.15.2'
+fi
 cargo build --release --locked --quiet
 podiam="$root/target/release/podiam"
+params=(--cluster my-eks-cluster --region us-west-2 --bucket my-bucket)
+
+echo "== machine"
+echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(df -T "$work" | awk 'NR==2 {print $2}') output file system"
+echo "podiam $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 echo "== in-process (cargo bench)"
 cargo bench --locked --quiet --bench render 2>/dev/null | grep '^bench:'
 
-echo "== one target, whole process, against /bin/true"
-one=(generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --quiet --force --out "$work/one")
-hyperfine --warmup 20 --runs 200 --style basic --export-markdown "$work/one.md" \
-  -n /bin/true /bin/true -n 'podiam generate' "$podiam ${one[*]}" >/dev/null
+echo "== one bundle, whole process, empty output directory, against /bin/true"
+hyperfine -N --warmup 10 --runs 200 --style basic --export-markdown "$work/one.md" \
+  --prepare "rm -rf $work/one" \
+  -n /bin/true /bin/true \
+  -n 'podiam generate (one bundle)' "$podiam generate ${params[*]} --quiet --out $work/one" >/dev/null
 cat "$work/one.md"
 
-echo "== batch of 1000 targets, whole process"
-{
-  printf 'defaults:\n  cluster: my-eks-cluster\n  region: us-west-2\ntargets:\n'
-  for i in $(seq -w 0 999); do printf '  - name: t%s\n    bucket: team-%s-data\n    namespace: team-%s\n' "$i" "$i" "$i"; done
-} >"$work/batch.yaml"
-hyperfine --warmup 2 --runs 10 --style basic --export-markdown "$work/batch.md" \
-  -n 'podiam generate (1000 targets)' "$podiam generate --params $work/batch.yaml --quiet --force --out $work/batch" >/dev/null
-cat "$work/batch.md"
+echo "== one artifact: podiam render s3-access-policy against policy_sentry write-policy"
+cat >"$work/crud.yml" <<'EOF'
+mode: crud
+name: bench
+read:
+- 'arn:aws:s3:::my-bucket/*'
+write:
+- 'arn:aws:s3:::my-bucket/*'
+list:
+- 'arn:aws:s3:::my-bucket'
+EOF
+hyperfine -N --warmup 3 --runs 20 --style basic --export-markdown "$work/render.md" \
+  -n 'podiam render s3-access-policy' "$podiam render s3-access-policy ${params[*]}" \
+  -n 'policy_sentry write-policy' "$venv/bin/policy_sentry write-policy --input-file $work/crud.yml" >/dev/null
+cat "$work/render.md"
 
-echo "== peak RSS (GNU time, maximum resident set size)"
-for run in "one target:$podiam ${one[*]}" "1000 targets:$podiam generate --params $work/batch.yaml --quiet --force --out $work/batch"; do
-  label="${run%%:*}"; cmd="${run#*:}"
-  kb=$(/usr/bin/time -f '%M' $cmd 2>&1 >/dev/null | tail -1)
-  echo "$label: ${kb} KB"
+batch() {
+  local n="$1" file="$work/batch-$1.yaml"
+  {
+    printf 'defaults:\n  cluster: my-eks-cluster\n  region: us-west-2\ntargets:\n'
+    for i in $(seq -w 0 $((n - 1))); do
+      printf '  - name: t%s\n    bucket: team-%s-data\n    namespace: team-%s\n' "$i" "$i" "$i"
+    done
+  } >"$file"
+  printf '%s\n' "$file"
+}
+
+# measure LABEL COMMAND...: wall, user, system seconds and peak RSS (GNU time).
+measure() {
+  local label="$1"
+  shift
+  /usr/bin/time -f "$label: wall %e s, user %U s, sys %S s, peak RSS %M KB" "$@" >/dev/null 2>"$work/time.txt" || {
+    cat "$work/time.txt" >&2
+    return 1
+  }
+  tail -1 "$work/time.txt"
+}
+
+echo "== fresh batches: generate into a directory that does not exist"
+b1k="$(batch 1000)"
+b10k="$(batch 10000)"
+measure "one bundle" "$podiam" generate "${params[@]}" --quiet --out "$work/rss-one"
+for run in 1 2 3; do
+  measure "1,000 targets (run $run)" "$podiam" generate --params "$b1k" --quiet --out "$work/fresh-1k-$run"
 done
+measure "10,000 targets" "$podiam" generate --params "$b10k" --quiet --out "$work/fresh-10k"
+
+echo "== check over the 10,000-target directory"
+measure "check, 10,000 targets" "$podiam" check "$work/fresh-10k" --params "$b10k" --quiet
