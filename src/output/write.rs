@@ -8,8 +8,12 @@
 //!
 //! - a folder that did not exist is renamed into place whole, so it is either
 //!   absent or complete, manifest included, whenever the process stops;
-//! - a folder that exists gets its changed files renamed in one by one, each
-//!   whole, `manifest.json` last.
+//! - a folder that exists and holds only bundle files is staged whole and
+//!   swapped: the old one moves aside, the new one takes its name and mode;
+//!   in between it is absent, never half old and half new;
+//! - a folder that also holds files of the user's (or is the current
+//!   directory) gets its changed files renamed in one by one, each whole,
+//!   `manifest.json` last, and the user's files stay.
 //!
 //! Durability is one `syncfs` per run before the first rename (nothing is
 //! renamed into place before its bytes are on disk) and one after the last
@@ -89,6 +93,9 @@ impl Plan {
 enum Pending {
     /// A new folder, staged whole at `staged`.
     Whole { staged: PathBuf, folder: PathBuf },
+    /// An existing folder that holds only bundle files, staged whole: the
+    /// old one is moved aside, the new one into its place.
+    Swap { staged: PathBuf, folder: PathBuf },
     /// An existing folder: these files (in order) move from `staged` into it.
     Files {
         staged: PathBuf,
@@ -183,7 +190,9 @@ impl Writer {
         })
     }
 
-    /// Writes the changed files of one folder below the staging folder.
+    /// Writes one folder below the staging folder: all of it when the folder
+    /// is new, or when every entry of the existing folder is a bundle file
+    /// (then the folder is swapped whole); otherwise only the changed files.
     fn stage(
         &self,
         folder: PathBuf,
@@ -193,18 +202,20 @@ impl Writer {
     ) -> Result<Pending, Error> {
         let name = folder.file_name().map(OsString::from).unwrap_or_default();
         let staged = self.staging.join(name);
+        let whole = !exists || swappable(&folder, files);
         let mut moved = Vec::new();
         for (file, status) in files.iter().zip(plan) {
-            if *status != Status::Unchanged {
+            if whole || *status != Status::Unchanged {
                 let path = staged.join(&file.path);
                 write_new(&path, file.text.as_bytes(), file.executable)
                     .map_err(|source| write_err(&path, source))?;
                 moved.push(file.path.clone());
             }
         }
-        Ok(match exists {
-            false => Pending::Whole { staged, folder },
-            true => Pending::Files {
+        Ok(match (exists, whole) {
+            (false, _) => Pending::Whole { staged, folder },
+            (true, true) => Pending::Swap { staged, folder },
+            (true, false) => Pending::Files {
                 staged,
                 folder,
                 files: moved,
@@ -229,6 +240,7 @@ impl Writer {
                 Pending::Whole { staged, folder } => {
                     fs::rename(&staged, &folder).map_err(|source| write_err(&folder, source))?
                 }
+                Pending::Swap { staged, folder } => swap(&staged, &folder)?,
                 Pending::Files {
                     staged,
                     folder,
@@ -271,6 +283,58 @@ fn preflight(pending: &[Pending]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Puts the staged folder in the place of the existing `folder`: the old
+/// one moves aside into the staging folder (removed with it), the new one
+/// takes its name and mode. Between the two renames the folder is absent,
+/// never half old and half new.
+fn swap(staged: &Path, folder: &Path) -> Result<(), Error> {
+    let err = |source| write_err(folder, source);
+    let mode = fs::metadata(folder).map_err(err)?.permissions();
+    fs::set_permissions(staged, mode).map_err(err)?;
+    let mut aside = staged.as_os_str().to_owned();
+    aside.push(".old");
+    fs::rename(folder, &aside).map_err(err)?;
+    if let Err(source) = fs::rename(staged, folder) {
+        let _ = fs::rename(&aside, folder);
+        return Err(err(source));
+    }
+    Ok(())
+}
+
+/// Whether the existing `folder` can be swapped whole: every entry below it
+/// is one of `files` or a directory holding them, nothing is a link, and it
+/// is not (or does not hold) the current directory.
+fn swappable(folder: &Path, files: &[OutFile]) -> bool {
+    let holds_cwd = match (std::env::current_dir(), folder.canonicalize()) {
+        (Ok(cwd), Ok(f)) => cwd.starts_with(f),
+        _ => true,
+    };
+    !holds_cwd && only_bundle_entries(folder, folder, files).unwrap_or(false)
+}
+
+fn only_bundle_entries(root: &Path, dir: &Path, files: &[OutFile]) -> std::io::Result<bool> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        let relative = path
+            .strip_prefix(root)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let ok = if kind.is_dir() {
+            let prefix = format!("{relative}/");
+            files.iter().any(|f| f.path.starts_with(&prefix))
+                && only_bundle_entries(root, &path, files)?
+        } else {
+            kind.is_file() && files.iter().any(|f| f.path == relative)
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Moves `files` from `staged` into the existing `folder`, in order, making

@@ -16,7 +16,7 @@ work="$(fresh_dir kill)"
 import hashlib, json, os, pathlib, shutil, signal, subprocess, sys, time
 
 podiam, work = sys.argv[1], pathlib.Path(sys.argv[2])
-targets = 400
+targets = 200
 params = work / "batch.yaml"
 lines = ["defaults:", "  cluster: my-eks-cluster", "  region: us-west-2", "targets:"]
 for i in range(targets):
@@ -56,9 +56,9 @@ def verify(out, label):
     return whole
 
 
-def finish(out, label):
+def finish(out, label, *extra):
     """The next run completes the batch and removes the killed run's staging."""
-    again = run(out)
+    again = run(out, *extra)
     _, err = again.communicate()
     assert again.returncode == 0, f"{label}: the run after the kill failed: {err.decode()}"
     assert verify(out, label) == targets, label
@@ -66,12 +66,21 @@ def finish(out, label):
     assert not left, f"{label}: staging left after the next run: {left}"
 
 
-def kill_when(label, ready, timeout=60.0):
+def kill_when(label, ready, timeout=60.0, update=False):
     out = work / label
     shutil.rmtree(out, ignore_errors=True)
-    proc = run(out)
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and not ready(out) and time.monotonic() < deadline:
+    extra = ()
+    if update:
+        # An existing batch, then a run that changes every target (a tag
+        # fills what the file leaves unset): each folder is swapped whole.
+        first = run(out)
+        _, err = first.communicate()
+        assert first.returncode == 0, err.decode()
+        extra = ("--tag", "rollout=second", "--force")
+    proc = run(out, *extra)
+    started = time.monotonic()
+    deadline = started + timeout
+    while proc.poll() is None and not ready(out, time.monotonic() - started) and time.monotonic() < deadline:
         pass
     alive = proc.poll() is None
     if alive:
@@ -80,7 +89,10 @@ def kill_when(label, ready, timeout=60.0):
     whole = verify(out, label)
     state = "killed" if alive else "finished before the kill"
     print(f"{label}: {state}; {whole} whole target folders, {staged(out)} targets left in staging")
-    finish(out, label)
+    if update:
+        tagged = sum("rollout" in (f / "REVIEW.md").read_text() for f in folders(out))
+        print(f"{label}: {tagged} folders already updated, {whole - tagged} still the old run's")
+    finish(out, label, *extra)
     return alive
 
 
@@ -92,12 +104,14 @@ assert full.returncode == 0, err.decode()
 assert verify(work / "uninterrupted", "uninterrupted") == targets
 
 killed = 0
-killed += kill_when("staging-1", lambda out: staged(out) >= 1)
-killed += kill_when("staging-half", lambda out: staged(out) >= targets // 2)
-killed += kill_when("renaming", lambda out: len(folders(out)) >= 1)
+killed += kill_when("staging-1", lambda out, _: staged(out) >= 1)
+killed += kill_when("staging-half", lambda out, _: staged(out) >= targets // 2)
+killed += kill_when("renaming", lambda out, _: len(folders(out)) >= 1)
 for fraction in (0.1, 0.3, 0.5, 0.7, 0.9):
-    moment = duration * fraction
-    killed += kill_when(f"at-{int(fraction * 100)}pct", lambda out, t0=time.monotonic(): time.monotonic() - t0 >= moment)
-print(f"{killed} of 8 runs were killed before they finished; every target folder was absent or whole")
+    killed += kill_when(f"at-{int(fraction * 100)}pct", lambda _, elapsed, f=fraction: elapsed >= duration * f)
+killed += kill_when("update-staged", lambda out, _: staged(out) >= targets, update=True)
+for fraction in (0.5, 0.9):
+    killed += kill_when(f"update-at-{int(fraction * 100)}pct", lambda _, elapsed, f=fraction: elapsed >= duration * f, update=True)
+print(f"{killed} of 11 runs were killed before they finished; every target folder was absent or whole")
 assert killed >= 3, "too few runs were killed to test anything"
 PY

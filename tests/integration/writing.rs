@@ -268,7 +268,14 @@ fn forcing_over_an_edited_bundle_replaces_only_what_differs() {
     assert_eq!(generate(&out, &[]).status.code(), Some(0));
     fs::write(out.join("iam/s3-access-policy.json"), "{}\n").expect("edit");
     fs::write(out.join("notes.txt"), "mine\n").expect("own file");
+    use std::os::unix::fs::MetadataExt;
+    let before = fs::metadata(&out).expect("stat").ino();
     let o = generate(&out, &["--force"]);
+    assert_eq!(
+        fs::metadata(&out).expect("stat").ino(),
+        before,
+        "edited in place"
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report = stdout(&o);
     let replaced: Vec<&str> = report
@@ -297,6 +304,46 @@ fn forcing_over_an_edited_bundle_replaces_only_what_differs() {
         stdout(&check)
     );
     fs::remove_file(out.join("notes.txt")).expect("rm");
+    let check = podiam(&[&["check", out.to_str().expect("utf8")][..], &DOCS].concat());
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+}
+
+/// A folder that holds only bundle files is rebuilt whole and swapped in:
+/// `--force` replaces what differs, keeps the folder's mode, and leaves no
+/// staging behind.
+#[test]
+fn forcing_over_a_bundle_folder_swaps_it_whole_and_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    assert_eq!(generate(&out, &[]).status.code(), Some(0));
+    use std::os::unix::fs::MetadataExt;
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o700)).expect("chmod");
+    fs::write(out.join("RUNBOOK.md"), "edited\n").expect("edit");
+    let before = fs::metadata(&out).expect("stat").ino();
+    let o = generate(&out, &["--force"]);
+    assert_ne!(
+        fs::metadata(&out).expect("stat").ino(),
+        before,
+        "swapped, not edited in place"
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = stdout(&o);
+    let replaced: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("replaced"))
+        .collect();
+    assert_eq!(replaced.len(), 1, "{report}");
+    assert!(replaced[0].ends_with("RUNBOOK.md"), "{report}");
+    let mode = fs::metadata(&out).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the folder's mode is kept");
+    assert_eq!(
+        tree(dir.path())
+            .iter()
+            .filter(|p| p.contains("podiam-staging"))
+            .count(),
+        0
+    );
     let check = podiam(&[&["check", out.to_str().expect("utf8")][..], &DOCS].concat());
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 }
