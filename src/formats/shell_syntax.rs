@@ -27,9 +27,10 @@ pub fn certainly_valid(text: &str) -> bool {
     let s = text.as_bytes();
     // NUL makes bash call the file binary; other control bytes (and bash's
     // internal quoting bytes 0x01 and 0x7f) are never in podiam's scripts.
-    if s.iter()
-        .any(|&b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
-    {
+    let control = s.iter().fold(false, |seen, &b| {
+        seen | ((b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
+    });
+    if control {
         return false;
     }
     let mut p = Parser { s, i: 0, depth: 0 };
@@ -134,12 +135,17 @@ struct Word<'a> {
 impl Word<'_> {
     /// Whether the word is exactly the unquoted `kw`.
     fn is(&self, kw: &[u8]) -> bool {
-        self.plain && self.text == kw
+        self.plain && same(self.text, kw)
     }
 
     fn reserved(&self) -> bool {
-        self.plain && RESERVED.contains(&self.text)
+        self.plain && self.text.len() <= 8 && RESERVED.iter().any(|kw| same(self.text, kw))
     }
+}
+
+/// Byte-string equality, inlined (short words compare faster than `memcmp`).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 struct Parser<'a> {
@@ -184,9 +190,10 @@ impl<'a> Parser<'a> {
                     self.i += 2;
                 }
                 b'#' => {
-                    while !matches!(self.at(0), b'\n' | 0) {
-                        self.i += 1;
-                    }
+                    self.i += self.s[self.i..]
+                        .iter()
+                        .position(|&c| c == b'\n')
+                        .unwrap_or(self.s.len() - self.i);
                 }
                 _ => return Ok(()),
             }
@@ -206,7 +213,7 @@ impl<'a> Parser<'a> {
 
     /// Whether the unquoted word `kw` stands at the cursor, whole.
     fn keyword(&self, kw: &[u8]) -> bool {
-        self.s[self.i..].starts_with(kw) && is_meta(self.at(kw.len()))
+        kw.iter().enumerate().all(|(k, &c)| self.at(k) == c) && is_meta(self.at(kw.len()))
     }
 
     /// Whether a word (or a process substitution) starts at the cursor.
@@ -231,7 +238,8 @@ impl<'a> Parser<'a> {
             0 => return Some(Stop::Eof),
             b';' if matches!(self.at(1), b';' | b'&') => return Some(Stop::CaseEnd),
             b')' => return Some(Stop::RParen),
-            _ => {}
+            b't' | b'e' | b'f' | b'd' | b'}' => {}
+            _ => return None,
         }
         words
             .iter()
@@ -344,6 +352,10 @@ impl<'a> Parser<'a> {
         }
         if !self.word_start() {
             return Err(Unsure);
+        }
+        // Every reserved word starts with one of these bytes.
+        if !b"itefcswud{}![]".contains(&self.at(0)) {
+            return self.simple();
         }
         if self.keyword(b"if") {
             self.i += 2;

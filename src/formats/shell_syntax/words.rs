@@ -2,6 +2,24 @@
 
 use super::{BINARY, Parser, R, Stop, UNARY, Unsure, Word, is_ident_char, is_ident_start, is_meta};
 
+/// Bytes that stand for themselves in a word, whatever comes next.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric() || b >= 0x80;
+        c += 1;
+    }
+    let extra = b"-_./:=,+@%*?~^!{}]";
+    let mut k = 0;
+    while k < extra.len() {
+        table[extra[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
+
 impl<'a> Parser<'a> {
     /// One word at the cursor (where `word_start` holds), through its end.
     pub(super) fn word(&mut self) -> R<Word<'a>> {
@@ -10,6 +28,11 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let mut plain = true;
         loop {
+            // A run of bytes with no meaning of their own.
+            self.i += self.s[self.i..]
+                .iter()
+                .position(|&c| !PLAIN[usize::from(c)])
+                .unwrap_or(self.s.len() - self.i);
             let c = self.at(0);
             match c {
                 b'<' | b'>' if self.at(1) == b'(' => {
@@ -62,6 +85,11 @@ impl<'a> Parser<'a> {
 
     /// The rest of `'...'` (or of `$'...'` when `escapes`), after the quote.
     fn single(&mut self, escapes: bool) -> R<()> {
+        if !escapes {
+            let end = self.s[self.i..].iter().position(|&c| c == b'\'');
+            self.i += end.ok_or(Unsure)? + 1;
+            return Ok(());
+        }
         loop {
             match self.at(0) {
                 0 => return Err(Unsure),
@@ -84,6 +112,10 @@ impl<'a> Parser<'a> {
     fn dquote(&mut self) -> R<()> {
         self.enter()?;
         loop {
+            self.i += self.s[self.i..]
+                .iter()
+                .position(|&c| matches!(c, b'"' | b'\\' | b'$' | b'`'))
+                .unwrap_or(self.s.len() - self.i);
             match self.at(0) {
                 0 | b'`' => return Err(Unsure),
                 b'"' => {
@@ -142,7 +174,9 @@ impl<'a> Parser<'a> {
     /// subscript, and an optional operator with its word.
     fn brace(&mut self) -> R<()> {
         self.enter()?;
-        let length = self.at(0) == b'#' && self.at(1) != b'}';
+        // `${#name}` (a length) and `${!name}` (indirection, or the keys of
+        // an array) end right after the name and its subscript.
+        let length = matches!(self.at(0), b'#' | b'!') && self.at(1) != b'}';
         if length {
             self.i += 1;
         }
@@ -167,7 +201,7 @@ impl<'a> Parser<'a> {
             } else {
                 let n = self.s[self.i..]
                     .iter()
-                    .take_while(|&&c| is_ident_char(c))
+                    .take_while(|&&c| is_ident_char(c) || c == b'$')
                     .count();
                 if n == 0 {
                     return Err(Unsure);
