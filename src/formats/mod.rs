@@ -11,4 +11,5 @@ pub mod hclwrite;
 pub mod markdown;
 pub mod schemas;
 pub mod script;
+pub mod shell_syntax;
 pub mod terraform_check;

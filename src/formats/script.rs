@@ -1,8 +1,21 @@
 //! Parse-back for shell scripts: a script must start with the bash shebang,
 //! turn on strict mode, hold no template leftovers, and pass `bash -n`.
 //!
+//! The syntax check has a fast path and a fallback. The fast path,
+//! [`crate::formats::shell_syntax::certainly_valid`], parses the script in
+//! process (about a hundred times faster than starting bash) and answers
+//! either "certainly valid" or "not sure". Only a script it is not sure of
+//! goes to the real `bash -n`, whose verdict and error message then stand.
+//! This is sound because the fast path says "valid" only for the subset of
+//! bash it models completely (podiam's own scripts stay inside it), and says
+//! "not sure" for anything it does not fully understand or that looks wrong:
+//! it can cost a bash run, never let a broken script through. The test
+//! suite holds it to that with `bash -n` as the judge: podiam's scripts,
+//! thousands of mutants of them, a table of pitfalls and generated strings.
+//!
 //! `bash -n` needs bash. Without it the check reports a problem instead of
-//! passing silently: podiam never writes a script it could not check.
+//! passing silently: podiam never writes a script it could not check. (A
+//! script the fast path is sure of needs no bash.)
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -39,15 +52,59 @@ pub fn check_static(text: &str) -> Vec<Problem> {
     problems
 }
 
+/// The shell syntax of many scripts, one result per script in order: the
+/// in-process check first, and [`bash_many`] for the scripts it is not sure of.
+pub fn syntax_many(texts: &[&str]) -> Vec<Result<(), String>> {
+    let unsure: Vec<usize> = fast_verdicts(texts)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, certain)| (!certain).then_some(i))
+        .collect();
+    let mut results: Vec<Result<(), String>> = texts.iter().map(|_| Ok(())).collect();
+    let unsure_texts: Vec<&str> = unsure.iter().map(|&i| texts[i]).collect();
+    for (i, result) in unsure.into_iter().zip(bash_many(&unsure_texts)) {
+        results[i] = result;
+    }
+    results
+}
+
+/// The in-process verdict of each script, spread over the cores when there
+/// are many. A thread that panics counts as "not sure": bash decides.
+fn fast_verdicts(texts: &[&str]) -> Vec<bool> {
+    let certain = |t: &&str| crate::formats::shell_syntax::certainly_valid(t);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(texts.len().div_ceil(16));
+    if workers < 2 {
+        return texts.iter().map(certain).collect();
+    }
+    let chunk = texts.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = texts
+            .chunks(chunk)
+            .map(|part| {
+                (
+                    part.len(),
+                    scope.spawn(move || part.iter().map(certain).collect()),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(len, h)| h.join().unwrap_or_else(|_| vec![false; len]))
+            .collect()
+    })
+}
+
 /// `bash -n` for many scripts with one bash process per core: each script
 /// becomes the body of its own function in one file. When that file parses, every
 /// script does; when it does not, each script is checked on its own so the
 /// error names the right one. (Two defects that cancel each other across
 /// scripts could pass together; podiam's own templates cannot produce them,
 /// and `podiam validate` checks a script on its own.)
-pub fn syntax_many(texts: &[&str]) -> Vec<Result<(), String>> {
+fn bash_many(texts: &[&str]) -> Vec<Result<(), String>> {
     if texts.len() < 2 {
-        return texts.iter().map(|t| bash_syntax(t)).collect();
+        return texts.iter().map(|t| bash_n(t)).collect();
     }
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
@@ -56,7 +113,7 @@ pub fn syntax_many(texts: &[&str]) -> Vec<Result<(), String>> {
     let parsed: Vec<bool> = std::thread::scope(|scope| {
         let handles: Vec<_> = texts
             .chunks(chunk)
-            .map(|part| scope.spawn(move || bash_syntax(&combine(part)).is_ok()))
+            .map(|part| scope.spawn(move || bash_n(&combine(part)).is_ok()))
             .collect();
         handles
             .into_iter()
@@ -68,7 +125,7 @@ pub fn syntax_many(texts: &[&str]) -> Vec<Result<(), String>> {
         .zip(parsed)
         .flat_map(|(part, ok)| {
             part.iter()
-                .map(move |t| if ok { Ok(()) } else { bash_syntax(t) })
+                .map(move |t| if ok { Ok(()) } else { bash_n(t) })
         })
         .collect()
 }
@@ -90,10 +147,19 @@ pub fn problem(message: String) -> Problem {
     }
 }
 
+/// The shell syntax of `text`: `Ok` at once when the in-process check is
+/// certain, otherwise the verdict of the real `bash -n`.
+pub fn bash_syntax(text: &str) -> Result<(), String> {
+    if crate::formats::shell_syntax::certainly_valid(text) {
+        return Ok(());
+    }
+    bash_n(text)
+}
+
 /// Runs `bash -n` on `text`. The text goes through a private temporary
 /// file, not a pipe: bash reads a pipe one byte per system call, which made
 /// the check several times slower.
-pub fn bash_syntax(text: &str) -> Result<(), String> {
+fn bash_n(text: &str) -> Result<(), String> {
     let file = TempScript::new(text)
         .map_err(|e| format!("cannot check shell syntax: writing a temporary file failed: {e}"))?;
     let output = Command::new("bash")
@@ -178,6 +244,28 @@ mod tests {
                 .iter()
                 .all(Result::is_ok)
         );
+    }
+
+    #[test]
+    fn scripts_the_fast_path_is_not_sure_of_go_to_bash_and_failures_land_right() {
+        // A here-document is outside the fast path's subset: bash decides.
+        let heredoc = format!("{SHEBANG}\n{STRICT}\ncat <<EOF\nhi\nEOF\n");
+        let good = format!("{SHEBANG}\n{STRICT}\necho ok\n");
+        let bad = format!("{SHEBANG}\n{STRICT}\ncat <<EOF\nhi\nEOF\nfi\n");
+        assert!(!crate::formats::shell_syntax::certainly_valid(&heredoc));
+        assert!(crate::formats::shell_syntax::certainly_valid(&good));
+        let texts = [
+            heredoc.as_str(),
+            good.as_str(),
+            bad.as_str(),
+            heredoc.as_str(),
+        ];
+        let results = syntax_many(&texts);
+        assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok());
+        let message = results[2].as_ref().err().cloned().unwrap_or_default();
+        assert!(message.starts_with("bash -n:"), "{message}");
+        assert!(bash_syntax(&heredoc).is_ok() && bash_syntax(&good).is_ok());
+        assert!(bash_syntax(&bad).is_err());
     }
 
     #[test]

@@ -16,6 +16,8 @@ mod privilege;
 mod review;
 mod schemas;
 mod semantics;
+mod shell_syntax;
+mod shell_syntax_table;
 mod snapshots;
 mod terraform;
 mod writing;
