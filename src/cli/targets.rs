@@ -3,6 +3,7 @@
 //! anything is written, and every error names its target.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::artifacts::artifact::Artifact;
 use crate::artifacts::artifact::Rendered;
@@ -373,11 +374,12 @@ pub fn files(bundle: &TargetBundle) -> Vec<OutFile<'_>> {
 /// bounds a batch's memory, whatever its size.
 pub const CHUNK: usize = 16;
 
-/// Renders and checks `targets` [`CHUNK`] by chunk. While no target has
-/// failed, each checked bundle goes through `prepare` (spread over the
-/// cores: staging files, comparing with the disk) and then, in order,
-/// through `record`. Every target is still rendered, so every failure is
-/// reported, and the run fails if any did.
+/// Renders and checks `targets` [`CHUNK`] by chunk, each target on its own
+/// core from its model to its checks. While no target has failed, each
+/// checked bundle also goes through `prepare` there (staging its files,
+/// comparing them with the disk), and then, in the targets' order, through
+/// `record`. Every target is still rendered, so every failure is reported,
+/// and the run fails if any did.
 pub fn stream<P: Send>(
     engine: &Engine,
     targets: &[Valid],
@@ -385,25 +387,33 @@ pub fn stream<P: Send>(
     prepare: impl Fn(&TargetBundle) -> Result<P, Error> + Sync,
     mut record: impl FnMut(TargetBundle, P) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let mut problems = Vec::new();
-    let mut code = 0;
+    let failed = AtomicBool::new(false);
+    let one = |valid: &Valid| -> Result<(TargetBundle, Option<Result<P, Error>>), Error> {
+        let model = build(std::slice::from_ref(valid))?
+            .pop()
+            .map(|t| t.model)
+            .ok_or_else(panicked)?;
+        let rendered = bundle::render_with(engine, &model, selection)?;
+        let bundle = TargetBundle {
+            name: valid.name.clone(),
+            rendered,
+        };
+        let prepared = (!failed.load(Ordering::Relaxed)).then(|| prepare(&bundle));
+        Ok((bundle, prepared))
+    };
+    let (mut problems, mut code) = (Vec::new(), 0);
     for chunk in targets.chunks(CHUNK) {
-        match render(engine, &build(chunk)?, selection) {
-            Ok(bundles) if problems.is_empty() => {
-                let prepared = parallel::map(&bundles, &prepare);
-                for (bundle, done) in bundles.into_iter().zip(prepared) {
-                    record(bundle, done.ok_or_else(panicked)??)?;
+        for (valid, result) in chunk.iter().zip(parallel::map(chunk, one)) {
+            match result.unwrap_or_else(|| Err(panicked())) {
+                Ok((bundle, Some(prepared))) if problems.is_empty() => record(bundle, prepared?)?,
+                Ok(_) => {}
+                Err(e) if valid.name.is_some() => {
+                    failed.store(true, Ordering::Relaxed);
+                    code = code.max(e.exit_code());
+                    problems.extend(lines(valid.name.as_deref(), &e));
                 }
+                Err(e) => return Err(e),
             }
-            Ok(_) => {}
-            Err(Error::Targets {
-                problems: p,
-                code: c,
-            }) => {
-                problems.extend(p);
-                code = code.max(c);
-            }
-            Err(e) => return Err(e),
         }
     }
     if problems.is_empty() {

@@ -170,7 +170,9 @@ fn bash_n(text: &str) -> Result<(), String> {
         .stderr(Stdio::piped())
         .output()
         .map_err(|e| format!("cannot check shell syntax: bash could not be started ({e}); install bash, or render the other artifacts one by one with `podiam render`"))?;
-    if output.status.success() {
+    // bash 5.2 prints some syntax errors (`[[ a b ]]`, `[[ -n ]]`) and still
+    // exits 0: anything on stderr fails the check.
+    if output.status.success() && output.stderr.is_empty() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -266,6 +268,17 @@ mod tests {
         assert!(message.starts_with("bash -n:"), "{message}");
         assert!(bash_syntax(&heredoc).is_ok() && bash_syntax(&good).is_ok());
         assert!(bash_syntax(&bad).is_err());
+    }
+
+    #[test]
+    fn an_error_bash_prints_but_exits_0_for_still_fails() {
+        let text = format!("{SHEBANG}\n{STRICT}\nif [[ a b ]]; then echo; fi\n");
+        assert!(!crate::formats::shell_syntax::certainly_valid(&text));
+        let verdict = bash_syntax(&text);
+        assert!(
+            verdict.as_ref().is_err_and(|e| e.starts_with("bash -n:")),
+            "{verdict:?}"
+        );
     }
 
     #[test]
