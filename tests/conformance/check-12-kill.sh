@@ -16,7 +16,7 @@ work="$(fresh_dir kill)"
 import hashlib, json, os, pathlib, shutil, signal, subprocess, sys, time
 
 podiam, work = sys.argv[1], pathlib.Path(sys.argv[2])
-targets = 200
+targets = 120
 params = work / "batch.yaml"
 lines = ["defaults:", "  cluster: my-eks-cluster", "  region: us-west-2", "targets:"]
 for i in range(targets):
@@ -33,6 +33,12 @@ def run(out, *extra):
 def staged(out):
     dirs = [d for d in out.iterdir() if d.name.startswith(STAGING)] if out.is_dir() else []
     return sum(len(os.listdir(d)) for d in dirs)
+
+
+def swapped(out):
+    """Old folders moved aside: a --force run has begun swapping."""
+    dirs = [d for d in out.iterdir() if d.name.startswith(STAGING)] if out.is_dir() else []
+    return sum(1 for d in dirs for n in os.listdir(d) if n.endswith(".old"))
 
 
 def folders(out):
@@ -81,7 +87,7 @@ def kill_when(label, ready, timeout=60.0, update=False):
     started = time.monotonic()
     deadline = started + timeout
     while proc.poll() is None and not ready(out, time.monotonic() - started) and time.monotonic() < deadline:
-        pass
+        time.sleep(0.0005)
     alive = proc.poll() is None
     if alive:
         proc.send_signal(signal.SIGKILL)
@@ -110,8 +116,9 @@ killed += kill_when("renaming", lambda out, _: len(folders(out)) >= 1)
 for fraction in (0.1, 0.3, 0.5, 0.7, 0.9):
     killed += kill_when(f"at-{int(fraction * 100)}pct", lambda _, elapsed, f=fraction: elapsed >= duration * f)
 killed += kill_when("update-staged", lambda out, _: staged(out) >= targets, update=True)
+killed += kill_when("update-swapping", lambda out, _: swapped(out) >= 1, update=True)
 for fraction in (0.5, 0.9):
     killed += kill_when(f"update-at-{int(fraction * 100)}pct", lambda _, elapsed, f=fraction: elapsed >= duration * f, update=True)
-print(f"{killed} of 11 runs were killed before they finished; every target folder was absent or whole")
+print(f"{killed} of 12 runs were killed before they finished; every target folder was absent or whole")
 assert killed >= 3, "too few runs were killed to test anything"
 PY
