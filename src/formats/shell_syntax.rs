@@ -216,6 +216,16 @@ impl<'a> Parser<'a> {
         kw.iter().enumerate().all(|(k, &c)| self.at(k) == c) && is_meta(self.at(kw.len()))
     }
 
+    /// Skips newlines, then the reserved word `kw`, which must come next.
+    fn after_newlines(&mut self, kw: &[u8]) -> R<()> {
+        self.newlines()?;
+        if !self.keyword(kw) {
+            return Err(Unsure);
+        }
+        self.i += kw.len();
+        Ok(())
+    }
+
     /// Whether a word (or a process substitution) starts at the cursor.
     fn word_start(&self) -> bool {
         let c = self.at(0);

@@ -259,6 +259,19 @@ fn a_killed_runs_staging_folder_is_removed_by_the_next_run() {
     );
 }
 
+/// The run succeeded and its report says it replaced exactly one file,
+/// `path`.
+fn assert_replaced_only(o: &Output, path: &str) {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    let report = stdout(o);
+    let replaced: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("replaced"))
+        .collect();
+    assert_eq!(replaced.len(), 1, "{report}");
+    assert!(replaced[0].ends_with(path), "{report}");
+}
+
 /// An existing folder is updated file by file: with `--force`, only the
 /// files that differ are replaced, and a file the bundle does not know stays.
 #[test]
@@ -276,17 +289,7 @@ fn forcing_over_an_edited_bundle_replaces_only_what_differs() {
         before,
         "edited in place"
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let report = stdout(&o);
-    let replaced: Vec<&str> = report
-        .lines()
-        .filter(|l| l.starts_with("replaced"))
-        .collect();
-    assert_eq!(replaced.len(), 1, "{report}");
-    assert!(
-        replaced[0].ends_with("iam/s3-access-policy.json"),
-        "{report}"
-    );
+    assert_replaced_only(&o, "iam/s3-access-policy.json");
     assert_eq!(
         fs::read_to_string(out.join("notes.txt")).expect("read"),
         "mine\n"
@@ -327,14 +330,7 @@ fn forcing_over_a_bundle_folder_swaps_it_whole_and_keeps_its_mode() {
         before,
         "swapped, not edited in place"
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let report = stdout(&o);
-    let replaced: Vec<&str> = report
-        .lines()
-        .filter(|l| l.starts_with("replaced"))
-        .collect();
-    assert_eq!(replaced.len(), 1, "{report}");
-    assert!(replaced[0].ends_with("RUNBOOK.md"), "{report}");
+    assert_replaced_only(&o, "RUNBOOK.md");
     let mode = fs::metadata(&out).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "the folder's mode is kept");
     assert_eq!(

@@ -58,11 +58,7 @@ impl Parser<'_> {
             if !(name.plain && is_name(name.text)) || name.reserved() {
                 return Err(Unsure);
             }
-            self.newlines()?;
-            if !self.keyword(b"in") {
-                return Err(Unsure);
-            }
-            self.i += 2;
+            self.after_newlines(b"in")?;
             loop {
                 self.blanks()?;
                 match self.at(0) {
@@ -77,11 +73,7 @@ impl Parser<'_> {
             }
             self.i += 1;
         }
-        self.newlines()?;
-        if !self.keyword(b"do") {
-            return Err(Unsure);
-        }
-        self.i += 2;
+        self.after_newlines(b"do")?;
         Ok(())
     }
 
@@ -91,11 +83,7 @@ impl Parser<'_> {
         if !self.word_start() || self.word()?.reserved() {
             return Err(Unsure);
         }
-        self.newlines()?;
-        if !self.keyword(b"in") {
-            return Err(Unsure);
-        }
-        self.i += 2;
+        self.after_newlines(b"in")?;
         loop {
             self.newlines()?;
             if self.keyword(b"esac") {
