@@ -415,6 +415,7 @@ impl<'a> Parser<'a> {
 
     /// Redirections after a compound command.
     fn redirections(&mut self) -> R<()> {
+        let mut any = false;
         loop {
             self.blanks()?;
             let digits = self.s[self.i..]
@@ -425,10 +426,18 @@ impl<'a> Parser<'a> {
             let redirect = (matches!(c, b'<' | b'>') && self.at(digits + 1) != b'(')
                 || (digits == 0 && c == b'&' && self.at(1) == b'>');
             if !redirect {
-                return Ok(());
+                // After a redirection's word, bash reads `then`, `fi`, `}`
+                // and the like as words, not as reserved words:
+                // `{ :; } >x fi` is an error, so it is not certain here.
+                let reserved = !matches!(
+                    self.stop(),
+                    None | Some(Stop::Eof | Stop::RParen | Stop::CaseEnd)
+                );
+                return if any && reserved { Err(Unsure) } else { Ok(()) };
             }
             self.i += digits;
             self.redirect()?;
+            any = true;
         }
     }
 
@@ -451,7 +460,15 @@ impl<'a> Parser<'a> {
         if !self.word_start() {
             return Err(Unsure);
         }
-        self.word().map(|_| ())
+        let start = self.i;
+        self.word()?;
+        // A number right before `<` or `>` is a file descriptor to bash, not
+        // this redirection's word: `echo hi >2>&1` is an error.
+        let number = self.s[start..self.i].iter().all(u8::is_ascii_digit);
+        if number && matches!(self.at(0), b'<' | b'>') {
+            return Err(Unsure);
+        }
+        Ok(())
     }
 
     /// A simple command, or a function definition.

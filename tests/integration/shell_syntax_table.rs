@@ -7,6 +7,10 @@ use crate::shell_syntax::bash_accepts;
 
 /// Snippets `bash -n` accepts; `true` where the checker must be certain.
 const VALID: &[(&str, bool)] = &[
+    ("echo hi >x 2>&1\n", true),
+    ("{ :; } >/dev/null 2>&1\n", true),
+    ("if { true; } >/dev/null; then echo ok; fi\n", true),
+    ("(echo >x)\n", true),
     ("echo ok\n", true),
     ("", true),
     ("# only a comment\n", true),
@@ -92,6 +96,16 @@ const VALID: &[(&str, bool)] = &[
 
 /// Snippets `bash -n` rejects: the checker must never call one valid.
 const INVALID: &[&str] = &[
+    // Found by review: a number right after a redirection is a file
+    // descriptor, and a reserved word after a compound command's
+    // redirection is a plain word.
+    "echo hi >2>&1\n",
+    "cat <2<x\n",
+    "echo &>1>x\n",
+    "{ :; } > 2>&1\n",
+    "if { true; } >/dev/null then echo ok; fi\n",
+    "while (true) 2>/dev/null do break; done\n",
+    "{ (:) >x }\n",
     "if x; then fi",
     "if x; then\nfi",
     "{ }",
