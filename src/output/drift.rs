@@ -124,7 +124,7 @@ impl Drift {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                if found.folders.contains(&name) {
+                if found.folders.contains(&name) || crate::output::staging::is_staging(&name) {
                     continue;
                 }
                 if path.is_dir() {
@@ -168,9 +168,15 @@ fn diff(path: &str, on_disk: &[u8], rendered: &str) -> String {
 }
 
 /// Collects every file below `dir` as a `/`-separated path relative to `root`.
+/// A run's staging folder and lock file (a live run's, or a killed one's
+/// that the next run removes) are not part of the bundle.
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        if crate::output::staging::is_staging(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let path = entry.path();
         if path.is_dir() {
             walk(root, &path, out)?;
         } else if let Ok(relative) = path.strip_prefix(root) {

@@ -311,27 +311,53 @@ fn forcing_over_an_edited_bundle_replaces_only_what_differs() {
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 }
 
-/// A folder that holds only bundle files is rebuilt whole and swapped in:
-/// `--force` replaces what differs, keeps the folder's mode, and leaves no
-/// staging behind.
+/// In a batch, a target folder that holds only bundle files is rebuilt
+/// whole and swapped in: `--force` replaces what differs, keeps the
+/// folder's mode, keeps unchanged files as they were (same inode), and
+/// leaves no staging behind.
 #[test]
-fn forcing_over_a_bundle_folder_swaps_it_whole_and_keeps_its_mode() {
-    use std::os::unix::fs::PermissionsExt;
+fn forcing_over_a_batch_target_swaps_it_whole_and_keeps_what_is_unchanged() {
+    use crate::batch::{BATCH, write};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("B");
-    assert_eq!(generate(&out, &[]).status.code(), Some(0));
-    use std::os::unix::fs::MetadataExt;
-    fs::set_permissions(&out, fs::Permissions::from_mode(0o700)).expect("chmod");
-    fs::write(out.join("RUNBOOK.md"), "edited\n").expect("edit");
-    let before = fs::metadata(&out).expect("stat").ino();
-    let o = generate(&out, &["--force"]);
-    assert_ne!(
-        fs::metadata(&out).expect("stat").ino(),
-        before,
-        "swapped, not edited in place"
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    let run = |extra: &[&str]| {
+        let args = [
+            &[
+                "generate",
+                "--params",
+                &file,
+                "--out",
+                out.to_str().expect("utf8"),
+            ][..],
+            extra,
+        ]
+        .concat();
+        podiam(&args)
+    };
+    assert_eq!(run(&[]).status.code(), Some(0));
+    let target = out.join("team-a");
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o700)).expect("chmod");
+    fs::write(target.join("RUNBOOK.md"), "edited\n").expect("edit");
+    let ino = |p: &Path| fs::metadata(p).expect("stat").ino();
+    let (folder_before, kept_before) = (ino(&target), ino(&target.join("iam/trust-policy.json")));
+    let o = run(&["--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let replaced: Vec<String> = stdout(&o)
+        .lines()
+        .filter(|l| l.starts_with("replaced"))
+        .map(String::from)
+        .collect();
+    assert_eq!(replaced.len(), 1, "{}", stdout(&o));
+    assert!(replaced[0].ends_with("team-a/RUNBOOK.md"), "{replaced:?}");
+    assert_ne!(ino(&target), folder_before, "swapped, not edited in place");
+    assert_eq!(
+        ino(&target.join("iam/trust-policy.json")),
+        kept_before,
+        "an unchanged file is the same file"
     );
-    assert_replaced_only(&o, "RUNBOOK.md");
-    let mode = fs::metadata(&out).expect("stat").permissions().mode() & 0o777;
+    let mode = fs::metadata(&target).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "the folder's mode is kept");
     assert_eq!(
         tree(dir.path())
@@ -340,6 +366,65 @@ fn forcing_over_a_bundle_folder_swaps_it_whole_and_keeps_its_mode() {
             .count(),
         0
     );
-    let check = podiam(&[&["check", out.to_str().expect("utf8")][..], &DOCS].concat());
+    let check = podiam(&["check", out.to_str().expect("utf8"), "--params", &file]);
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+}
+
+/// A symbolic link is never written through: a target folder that is one,
+/// or a folder inside a bundle that is one, stops the run before anything
+/// is written.
+#[test]
+fn symbolic_links_below_out_are_refused_and_nothing_is_written() {
+    use crate::batch::{BATCH, write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    fs::create_dir_all(&out).expect("mkdir");
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), out.join("team-b")).expect("link");
+    let before = tree(dir.path());
+    let o = podiam(&[
+        "generate",
+        "--params",
+        &file,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
+    assert_eq!(tree(dir.path()), before, "nothing written");
+
+    let bundle = dir.path().join("B");
+    assert_eq!(generate(&bundle, &[]).status.code(), Some(0));
+    let escape = dir.path().join("escape");
+    fs::create_dir_all(&escape).expect("mkdir");
+    fs::remove_dir_all(bundle.join("scripts")).expect("rm");
+    std::os::unix::fs::symlink(&escape, bundle.join("scripts")).expect("link");
+    let o = generate(&bundle, &["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_dir(&escape).expect("read").count(),
+        0,
+        "nothing escaped"
+    );
+}
+
+/// A plain run over an existing `--out` needs write access to `--out`
+/// alone: its staging folder is inside it, not beside it.
+#[test]
+fn a_plain_run_needs_write_access_only_to_out() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = dir.path().join("B");
+    fs::create_dir(&out).expect("mkdir");
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let o = generate_unprivileged(&out);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(out.join("manifest.json").is_file());
+    assert!(
+        !tree(&out).iter().any(|p| p.contains("podiam-staging")),
+        "{:?}",
+        tree(&out)
+    );
 }
