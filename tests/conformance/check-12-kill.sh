@@ -30,15 +30,28 @@ def run(out, *extra):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def staging_dirs(out):
+    """Staging folders (not their lock files); one may vanish while listed."""
+    try:
+        return [d for d in out.iterdir() if d.name.startswith(STAGING) and d.is_dir()]
+    except FileNotFoundError:
+        return []
+
+
+def entries(d):
+    try:
+        return os.listdir(d)
+    except FileNotFoundError:
+        return []
+
+
 def staged(out):
-    dirs = [d for d in out.iterdir() if d.name.startswith(STAGING)] if out.is_dir() else []
-    return sum(len(os.listdir(d)) for d in dirs)
+    return sum(len(entries(d)) for d in staging_dirs(out))
 
 
 def swapped(out):
     """Old folders moved aside: a --force run has begun swapping."""
-    dirs = [d for d in out.iterdir() if d.name.startswith(STAGING)] if out.is_dir() else []
-    return sum(1 for d in dirs for n in os.listdir(d) if n.endswith(".old"))
+    return sum(1 for d in staging_dirs(out) for n in entries(d) if n.endswith(".old"))
 
 
 def folders(out):
@@ -68,7 +81,7 @@ def finish(out, label, *extra):
     _, err = again.communicate()
     assert again.returncode == 0, f"{label}: the run after the kill failed: {err.decode()}"
     assert verify(out, label) == targets, label
-    left = [d.name for d in out.iterdir() if d.name.startswith(STAGING)]
+    left = [d.name for d in out.iterdir() if d.name.startswith(STAGING)]  # folders and locks
     assert not left, f"{label}: staging left after the next run: {left}"
 
 
