@@ -1,6 +1,5 @@
-//! The file system operations under [`crate::output::write`]: planning one
-//! file, writing a staged file, moving files and folders into place, and
-//! the checks that decide whether a folder may be swapped whole.
+//! The file system operations under [`crate::output::write`]: writing a
+//! staged file, moving files into place, and the checks made before.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,69 +40,25 @@ pub(super) fn no_links_below(folder: &Path, relative: &str) -> Result<(), Error>
     Ok(())
 }
 
-/// Whether the existing `folder` may be swapped whole for a staged copy:
-/// it is a real folder on the staging folder's file system (so not a mount
-/// point), with the owner and group a new folder there gets, it holds only
-/// bundle files, and it is not (nor holds) the current directory.
-pub(super) fn swappable(folder: &Path, staging: &Path, files: &[String]) -> bool {
+/// Refuses a destination directory on another file system than the
+/// staging folder (a mount point below `--out`): a rename cannot cross it.
+pub(super) fn same_file_system(dir: &Path, staging: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let (Ok(f), Ok(s)) = (fs::symlink_metadata(folder), fs::metadata(staging)) else {
-            return false;
-        };
-        if !f.is_dir() || f.dev() != s.dev() || f.uid() != s.uid() || f.gid() != s.gid() {
-            return false;
+        let dev = |p: &Path| fs::metadata(p).map(|m| m.dev());
+        match (dev(dir), dev(staging)) {
+            (Ok(a), Ok(b)) if a != b => {
+                let why = "is on another file system than the rest of --out (a mount point?); podiam moves files into place by renaming them, which cannot cross file systems";
+                return Err(refuse(dir, why));
+            }
+            (Err(source), _) => return Err(write_err(dir, source)),
+            _ => {}
         }
     }
-    let holds_cwd = match (std::env::current_dir(), folder.canonicalize()) {
-        (Ok(cwd), Ok(f)) => cwd.starts_with(f),
-        _ => true,
-    };
-    !holds_cwd && only_bundle_entries(folder, folder, files).unwrap_or(false)
-}
-
-/// Puts `staged` in the place of the existing `folder`, which moves aside
-/// to `aside`, keeping the folder's mode. When the folder turns out to hold
-/// something else by now (a file added since it was planned), it goes back
-/// untouched and `Ok(false)` says so.
-pub(super) fn swap(
-    staged: &Path,
-    folder: &Path,
-    aside: &Path,
-    files: &[String],
-) -> Result<bool, Error> {
-    let err = |source| write_err(folder, source);
-    let mode = fs::metadata(folder).map_err(err)?.permissions();
-    fs::set_permissions(staged, mode).map_err(err)?;
-    fs::rename(folder, aside).map_err(err)?;
-    if !only_bundle_entries(aside, aside, files).unwrap_or(false) {
-        fs::rename(aside, folder).map_err(err)?;
-        return Ok(false);
-    }
-    if let Err(source) = fs::rename(staged, folder) {
-        let _ = fs::rename(aside, folder);
-        return Err(err(source));
-    }
-    Ok(true)
-}
-
-/// The staged copy of an unchanged file: a hard link to the file in place,
-/// so the swapped folder keeps its inode and time; a copy where a link
-/// cannot be made.
-pub(super) fn link_unchanged(
-    from: &Path,
-    to: &Path,
-    text: &str,
-    executable: bool,
-) -> std::io::Result<()> {
-    if let Some(parent) = to.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    if fs::hard_link(from, to).is_ok() {
-        return Ok(());
-    }
-    write_new(to, text.as_bytes(), executable)
+    #[cfg(not(unix))]
+    let _ = (dir, staging);
+    Ok(())
 }
 
 /// Paths that must not exist yet, checked without following links.
@@ -118,33 +73,6 @@ pub(super) fn absent(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Whether every entry below `dir` is one of `files` or a directory that
-/// holds some of them; a link of any kind is not.
-pub(super) fn only_bundle_entries(
-    root: &Path,
-    dir: &Path,
-    files: &[String],
-) -> std::io::Result<bool> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let path = entry.path();
-        let relative = path
-            .strip_prefix(root)
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
-        let ok = if kind.is_dir() {
-            let prefix = format!("{relative}/");
-            files.iter().any(|f| f.starts_with(&prefix)) && only_bundle_entries(root, &path, files)?
-        } else {
-            kind.is_file() && files.contains(&relative)
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
 pub(super) fn move_files(staged: &Path, folder: &Path, files: &[String]) -> Result<(), Error> {
     for file in files {
         let to = folder.join(file);

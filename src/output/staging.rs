@@ -71,7 +71,19 @@ pub fn remove_stale(root: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !is_staging(&name) || name.ends_with(".lock.new") {
+        if !is_staging(&name) {
+            continue;
+        }
+        if name.ends_with(".lock.new") {
+            // A lock file of a run killed before it was renamed into place;
+            // a minute old, so never one a starting run is about to lock.
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60));
+            if old && File::open(entry.path()).is_ok_and(|l| l.try_lock().is_ok()) {
+                let _ = fs::remove_file(entry.path());
+            }
             continue;
         }
         if let Some(dir) = name.strip_suffix(".lock") {

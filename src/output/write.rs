@@ -8,21 +8,21 @@
 //!
 //! - a folder that did not exist is renamed into place whole, so it is either
 //!   absent or complete, manifest included, whenever the process stops;
-//! - in a batch, a target folder that holds only bundle files, and has the
-//!   owner, group and file system a new one would, is swapped whole: the old
-//!   one moves aside (and back, if a file of the user's appeared in it since
-//!   it was planned), the new one takes its name and mode; unchanged files
-//!   are hard links to the old ones, so they keep their inode and time. In
-//!   between the folder is absent, never half old and half new;
-//! - any other existing folder (a plain run's `--out`, a folder holding the
-//!   user's own files) gets its changed files renamed in one by one, each
-//!   whole, `manifest.json` last; the user's files stay. For a plain run the
-//!   staging folder is then inside `--out`, so podiam needs no more than
-//!   write access to `--out`.
+//! - a folder that exists gets its changed files renamed in one by one, each
+//!   whole, `manifest.json` last; its other files, the user's included, stay
+//!   as they are. A kill in the middle of that leaves some files new and the
+//!   manifest old, which `podiam check` shows and the next run finishes.
+//!   (Swapping an existing folder whole was tried and dropped: owners,
+//!   modes, hard links, mount points and files edited meanwhile made it
+//!   lose the user's data in ways a per-file update cannot.)
 //!
-//! Nothing is written through a symbolic link below `--out`. Before the
-//! first rename every destination is checked again; if a rename still
-//! fails, the folders already moved are moved back.
+//! For a plain run over an existing `--out`, the staging folder is inside
+//! `--out`, so podiam needs write access to `--out` alone. Nothing is
+//! written through a symbolic link below `--out`. Just before the first
+//! rename every destination is checked again (a new folder's place still
+//! free, a file to create still absent, no link on the way, the same file
+//! system as the staging folder, writable); if a folder's rename still
+//! fails, the folders already renamed are moved back.
 //!
 //! Durability is one `syncfs` per run before the first rename (nothing is
 //! renamed into place before its bytes are on disk) and one after the last
@@ -101,20 +101,12 @@ impl Plan {
 enum Pending {
     /// A new folder, staged whole at `staged`.
     Whole { staged: PathBuf, folder: PathBuf },
-    /// An existing folder that holds only bundle files, staged whole: the
-    /// old one is moved aside, the new one into its place. `changed` are
-    /// the files to move one by one if the swap has to give way.
-    Swap {
-        staged: PathBuf,
-        folder: PathBuf,
-        changed: Vec<String>,
-        all: Vec<String>,
-    },
-    /// An existing folder: these files (in order) move from `staged` into it.
+    /// An existing folder: these files move from `staged` into it, in order;
+    /// `created` says which of them must still be absent.
     Files {
         staged: PathBuf,
         folder: PathBuf,
-        files: Vec<String>,
+        files: Vec<(String, bool)>,
     },
 }
 
@@ -201,11 +193,6 @@ impl Writer {
     pub fn prepare(&self, name: Option<&str>, files: &[OutFile]) -> Result<Prepared, Error> {
         let folder = self.folder(name);
         let exists = self.existing(&folder)?;
-        if exists {
-            for f in files {
-                folder::no_links_below(&folder, &f.path)?;
-            }
-        }
         let statuses = files
             .iter()
             .map(|f| match exists {
@@ -235,26 +222,20 @@ impl Writer {
         })
     }
 
-    /// Whether `folder` exists. A target folder that is a symbolic link, or
-    /// anything that is not a folder, is refused (a plain run's `--out` may
-    /// be a link to a folder: its files are written through it).
+    /// Whether `folder` exists; anything there that is not a folder (or a
+    /// link to one) is refused.
     fn existing(&self, folder: &Path) -> Result<bool, Error> {
-        let meta = match fs::symlink_metadata(folder) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(write_err(folder, source)),
-            Ok(meta) => meta,
-        };
-        if meta.file_type().is_symlink() && !self.in_place {
-            let why = "is a symbolic link; podiam writes a target folder only as a real folder";
-            return Err(folder::refuse(folder, why));
+        match fs::symlink_metadata(folder) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(write_err(folder, source)),
+            Ok(_) => refuse_non_dir(folder).map(|()| true),
         }
-        refuse_non_dir(folder)?;
-        Ok(true)
     }
 
-    /// Writes one folder below the staging folder: all of it when the folder
-    /// is new or can be swapped whole (see the module doc), otherwise only
-    /// the changed files.
+    /// Writes one folder's new and changed files below the staging folder,
+    /// refusing any that would be written through a symbolic link (a batch's
+    /// target folder that is a link included; a plain run's `--out` may be
+    /// a link to a folder).
     fn stage(
         &self,
         folder: PathBuf,
@@ -262,41 +243,30 @@ impl Writer {
         files: &[OutFile],
         plan: &[Status],
     ) -> Result<Pending, Error> {
+        let linked = fs::symlink_metadata(&folder).is_ok_and(|m| m.file_type().is_symlink());
+        if linked && !self.in_place {
+            let why = "is a symbolic link; podiam writes a target folder only as a real folder";
+            return Err(folder::refuse(&folder, why));
+        }
         let name = folder.file_name().map(OsString::from).unwrap_or_default();
         let staged = self.staging_dir().join(name);
-        let all: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-        let whole =
-            !exists || (!self.in_place && folder::swappable(&folder, self.staging_dir(), &all));
-        let mut changed = Vec::new();
+        let mut moved = Vec::new();
         for (file, status) in files.iter().zip(plan) {
+            if *status == Status::Unchanged {
+                continue;
+            }
+            folder::no_links_below(&folder, &file.path)?;
             let path = staged.join(&file.path);
-            let written = match status {
-                Status::Unchanged if whole => folder::link_unchanged(
-                    &folder.join(&file.path),
-                    &path,
-                    file.text,
-                    file.executable,
-                ),
-                Status::Unchanged => continue,
-                _ => {
-                    changed.push(file.path.clone());
-                    folder::write_new(&path, file.text.as_bytes(), file.executable)
-                }
-            };
-            written.map_err(|source| write_err(&path, source))?;
+            folder::write_new(&path, file.text.as_bytes(), file.executable)
+                .map_err(|source| write_err(&path, source))?;
+            moved.push((file.path.clone(), *status == Status::Created));
         }
-        Ok(match (exists, whole) {
-            (false, _) => Pending::Whole { staged, folder },
-            (true, true) => Pending::Swap {
+        Ok(match exists {
+            false => Pending::Whole { staged, folder },
+            true => Pending::Files {
                 staged,
                 folder,
-                changed,
-                all,
-            },
-            (true, false) => Pending::Files {
-                staged,
-                folder,
-                files: changed,
+                files: moved,
             },
         })
     }
@@ -312,12 +282,11 @@ impl Writer {
         if plan.pending.is_empty() {
             return Ok(());
         }
-        preflight(&plan.pending)?;
+        preflight(&plan.pending, self.staging_dir())?;
         folder::sync(self.staging_dir())?;
-        let mut done: Vec<(&Pending, bool)> = Vec::new();
-        for pending in &plan.pending {
-            if let Err(e) = apply(pending).map(|swapped| done.push((pending, swapped))) {
-                done.iter().rev().for_each(|(p, swapped)| undo(p, *swapped));
+        for (i, pending) in plan.pending.iter().enumerate() {
+            if let Err(e) = apply(pending) {
+                plan.pending[..i].iter().rev().for_each(undo);
                 return Err(e);
             }
         }
@@ -327,29 +296,21 @@ impl Writer {
     }
 }
 
-/// Moves one staged folder (or its files) into place; `true` when it was
-/// swapped whole.
-fn apply(pending: &Pending) -> Result<bool, Error> {
+/// Moves one staged folder, or an existing folder's staged files, into
+/// place.
+fn apply(pending: &Pending) -> Result<(), Error> {
     match pending {
-        Pending::Whole { staged, folder } => fs::rename(staged, folder)
-            .map(|()| false)
-            .map_err(|source| write_err(folder, source)),
-        Pending::Swap {
-            staged,
-            folder,
-            changed,
-            all,
-        } => {
-            if folder::swap(staged, folder, &aside(staged), all)? {
-                return Ok(true);
-            }
-            folder::move_files(staged, folder, changed).map(|()| false)
+        Pending::Whole { staged, folder } => {
+            fs::rename(staged, folder).map_err(|source| write_err(folder, source))
         }
         Pending::Files {
             staged,
             folder,
             files,
-        } => folder::move_files(staged, folder, files).map(|()| false),
+        } => {
+            let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
+            folder::move_files(staged, folder, &paths)
+        }
     }
 }
 
@@ -364,52 +325,37 @@ impl Drop for Writer {
     }
 }
 
-/// Where a swapped folder's old copy waits until the staging folder goes.
-fn aside(staged: &Path) -> PathBuf {
-    let mut aside = staged.as_os_str().to_owned();
-    aside.push(".old");
-    PathBuf::from(aside)
-}
-
-/// Moves a folder that was moved into place back to the staging folder
-/// (and a swapped one's old copy back into place).
-fn undo(pending: &Pending, swapped: bool) {
-    match pending {
-        Pending::Whole { staged, folder } => {
-            let _ = fs::rename(folder, staged);
-        }
-        Pending::Swap { staged, folder, .. } if swapped && fs::rename(folder, staged).is_ok() => {
-            let _ = fs::rename(aside(staged), folder);
-        }
-        _ => {}
+/// Moves a new folder that was renamed into place back to the staging
+/// folder. An existing folder's files cannot be moved back: the checks
+/// before the first rename are there so that they need not be.
+fn undo(pending: &Pending) {
+    if let Pending::Whole { staged, folder } = pending {
+        let _ = fs::rename(folder, staged);
     }
 }
 
-/// Before anything moves: a new folder's place is still free, a swapped
-/// folder is still a real folder, and every directory a file moves into is
-/// writable, so a read-only `scripts/` stops the run with nothing moved.
-fn preflight(pending: &[Pending]) -> Result<(), Error> {
+/// Before anything moves, every destination again: a new folder's place is
+/// still free; in an existing folder, a file to create is still absent, no
+/// link is on the way, and each directory a file moves into is writable and
+/// on the staging folder's file system (a rename cannot cross one).
+fn preflight(pending: &[Pending], staging: &Path) -> Result<(), Error> {
     for p in pending {
         match p {
             Pending::Whole { folder, .. } => folder::absent(folder)?,
-            Pending::Swap { folder, .. } => {
-                let real = fs::symlink_metadata(folder).is_ok_and(|m| m.is_dir());
-                if !real {
-                    return Err(folder::refuse(
-                        folder,
-                        "changed while podiam was running; nothing was moved into place",
-                    ));
-                }
-            }
             Pending::Files { folder, files, .. } => {
-                for file in files {
+                for (file, created) in files {
                     let target = folder.join(file);
+                    folder::no_links_below(folder, file)?;
+                    if *created {
+                        folder::absent(&target)?;
+                    }
                     let dir = target
                         .ancestors()
                         .skip(1)
                         .find(|d| d.exists())
                         .unwrap_or(folder);
                     folder::writable(dir).map_err(|source| write_err(&target, source))?;
+                    folder::same_file_system(dir, staging)?;
                 }
             }
         }

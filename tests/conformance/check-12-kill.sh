@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Kill safety: a batch killed with SIGKILL at several points leaves every
-# target folder either absent or whole (every file the manifest lists, with
-# its SHA-256, and nothing else: no temporary file), and the next run
-# finishes the batch and clears what the killed one staged.
+# new target folder either absent or whole (every file the manifest lists,
+# with its SHA-256, and nothing else: no temporary file); a --force run over
+# an existing batch, killed while it moves files in one by one, leaves each
+# file whole, the old version or the new. The next run finishes the batch
+# and clears what the killed one staged.
 #
 # The kill points are events seen on disk (the staging folder holds some
 # targets; the first target folder has appeared), plus fractions of one
@@ -49,17 +51,20 @@ def staged(out):
     return sum(len(entries(d)) for d in staging_dirs(out))
 
 
-def swapped(out):
-    """Old folders moved aside: a --force run has begun swapping."""
-    return sum(1 for d in staging_dirs(out) for n in entries(d) if n.endswith(".old"))
+def updated(out):
+    """Target folders whose REVIEW.md is already the tagged run's."""
+    return sum("rollout" in (f / "REVIEW.md").read_text() for f in folders(out))
 
 
 def folders(out):
     return [d for d in out.iterdir() if not d.name.startswith(STAGING)] if out.is_dir() else []
 
 
-def verify(out, label):
-    """Every target folder is whole; returns how many there are."""
+def verify(out, label, updating=False):
+    """Every target folder is whole; returns how many there are. A folder
+    being updated file by file (`updating`) may hold new files under its old
+    manifest: each file must then be whole (the old or the new version), with
+    nothing missing and nothing extra."""
     whole = 0
     for folder in folders(out):
         assert folder.is_dir(), f"{label}: {folder} is not a folder"
@@ -69,8 +74,12 @@ def verify(out, label):
         found = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
         assert found == set(listed) | {"manifest.json"}, f"{label}: {folder.name} holds {sorted(found ^ (set(listed) | {'manifest.json'}))} beyond or short of its manifest"
         for path, digest in listed.items():
-            got = hashlib.sha256((folder / path).read_bytes()).hexdigest()
-            assert got == digest, f"{label}: {folder.name}/{path} does not match its manifest"
+            data = (folder / path).read_bytes()
+            got = hashlib.sha256(data).hexdigest()
+            if updating:
+                assert got in (digest, updating[folder.name][path]), f"{label}: {folder.name}/{path} is neither the old nor the new version"
+            else:
+                assert got == digest, f"{label}: {folder.name}/{path} does not match its manifest"
         whole += 1
     return whole
 
@@ -91,7 +100,8 @@ def kill_when(label, ready, timeout=60.0, update=False):
     extra = ()
     if update:
         # An existing batch, then a run that changes every target (a tag
-        # fills what the file leaves unset): each folder is swapped whole.
+        # fills what the file leaves unset): each folder is updated file by
+        # file, so a kill may leave new files beside the old manifest.
         first = run(out)
         _, err = first.communicate()
         assert first.returncode == 0, err.decode()
@@ -105,12 +115,11 @@ def kill_when(label, ready, timeout=60.0, update=False):
     if alive:
         proc.send_signal(signal.SIGKILL)
     proc.wait()
-    whole = verify(out, label)
+    whole = verify(out, label, tagged_versions if update else None)
     state = "killed" if alive else "finished before the kill"
     print(f"{label}: {state}; {whole} whole target folders, {staged(out)} targets left in staging")
     if update:
-        tagged = sum("rollout" in (f / "REVIEW.md").read_text() for f in folders(out))
-        print(f"{label}: {tagged} folders already updated, {whole - tagged} still the old run's")
+        print(f"{label}: {updated(out)} folders with their new REVIEW.md, the rest still the old run's")
     finish(out, label, *extra)
     return alive
 
@@ -122,6 +131,15 @@ duration = time.monotonic() - start
 assert full.returncode == 0, err.decode()
 assert verify(work / "uninterrupted", "uninterrupted") == targets
 
+# The new version of every file of the tagged run, for the update kills.
+reference = run(work / "tagged", "--tag", "rollout=second")
+_, err = reference.communicate()
+assert reference.returncode == 0, err.decode()
+tagged_versions = {}
+for folder in folders(work / "tagged"):
+    files = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    tagged_versions[folder.name] = files
+
 killed = 0
 killed += kill_when("staging-1", lambda out, _: staged(out) >= 1)
 killed += kill_when("staging-half", lambda out, _: staged(out) >= targets // 2)
@@ -129,9 +147,9 @@ killed += kill_when("renaming", lambda out, _: len(folders(out)) >= 1)
 for fraction in (0.1, 0.3, 0.5, 0.7, 0.9):
     killed += kill_when(f"at-{int(fraction * 100)}pct", lambda _, elapsed, f=fraction: elapsed >= duration * f)
 killed += kill_when("update-staged", lambda out, _: staged(out) >= targets, update=True)
-killed += kill_when("update-swapping", lambda out, _: swapped(out) >= 1, update=True)
+killed += kill_when("update-moving", lambda out, _: updated(out) >= 1, update=True)
 for fraction in (0.5, 0.9):
     killed += kill_when(f"update-at-{int(fraction * 100)}pct", lambda _, elapsed, f=fraction: elapsed >= duration * f, update=True)
-print(f"{killed} of 12 runs were killed before they finished; every target folder was absent or whole")
+print(f"{killed} of 12 runs were killed before they finished; every new target folder was absent or whole, every file of an updated one the old or the new version")
 assert killed >= 3, "too few runs were killed to test anything"
 PY

@@ -311,12 +311,11 @@ fn forcing_over_an_edited_bundle_replaces_only_what_differs() {
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 }
 
-/// In a batch, a target folder that holds only bundle files is rebuilt
-/// whole and swapped in: `--force` replaces what differs, keeps the
-/// folder's mode, keeps unchanged files as they were (same inode), and
-/// leaves no staging behind.
+/// In a batch, `--force` over an existing target folder replaces only the
+/// file that differs, in place: the folder, its mode and every unchanged
+/// file stay the same files, and no staging is left behind.
 #[test]
-fn forcing_over_a_batch_target_swaps_it_whole_and_keeps_what_is_unchanged() {
+fn forcing_over_a_batch_target_replaces_only_what_differs_in_place() {
     use crate::batch::{BATCH, write};
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let dir = tempfile::tempdir().expect("tempdir");
@@ -351,7 +350,7 @@ fn forcing_over_a_batch_target_swaps_it_whole_and_keeps_what_is_unchanged() {
         .collect();
     assert_eq!(replaced.len(), 1, "{}", stdout(&o));
     assert!(replaced[0].ends_with("team-a/RUNBOOK.md"), "{replaced:?}");
-    assert_ne!(ino(&target), folder_before, "swapped, not edited in place");
+    assert_eq!(ino(&target), folder_before, "edited in place");
     assert_eq!(
         ino(&target.join("iam/trust-policy.json")),
         kept_before,
