@@ -22,6 +22,22 @@ targets:
     oidc_issuer: https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE
 ";
 
+/// `podiam generate --params FILE --out OUT`, then `extra`.
+pub fn generate(file: &str, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let args = [
+        &[
+            "generate",
+            "--params",
+            file,
+            "--out",
+            out.to_str().expect("utf8"),
+        ][..],
+        extra,
+    ]
+    .concat();
+    podiam(&args)
+}
+
 /// Writes `text` as `batch.yaml` in `dir`, returning its path.
 pub fn write(dir: &tempfile::TempDir, text: &str) -> String {
     let path = dir.path().join("batch.yaml");

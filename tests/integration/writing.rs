@@ -240,13 +240,7 @@ fn a_killed_runs_staging_folder_is_removed_by_the_next_run() {
     let stale = out.join(".podiam-staging-2147483647");
     fs::create_dir_all(stale.join("team-a/iam")).expect("mkdir");
     fs::write(stale.join("team-a/iam/trust-policy.json"), "{").expect("write");
-    let o = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--out",
-        out.to_str().expect("utf8"),
-    ]);
+    let o = crate::batch::generate(&file, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         fs::read_dir(&out)
@@ -257,6 +251,15 @@ fn a_killed_runs_staging_folder_is_removed_by_the_next_run() {
         ["team-a", "team-b", "team-c"].map(String::from).into(),
         "only the target folders remain"
     );
+}
+
+/// No staging folder or lock file is left anywhere below `dir`.
+fn assert_no_staging(dir: &Path) {
+    let left: Vec<String> = tree(dir)
+        .into_iter()
+        .filter(|p| p.contains("podiam-staging"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// The run succeeded and its report says it replaced exactly one file,
@@ -294,11 +297,7 @@ fn forcing_over_an_edited_bundle_replaces_only_what_differs() {
         fs::read_to_string(out.join("notes.txt")).expect("read"),
         "mine\n"
     );
-    assert!(
-        !tree(dir.path())
-            .iter()
-            .any(|p| p.contains("podiam-staging"))
-    );
+    assert_no_staging(dir.path());
     let check = podiam(&[&["check", out.to_str().expect("utf8")][..], &DOCS].concat());
     assert_eq!(
         check.status.code(),
@@ -321,20 +320,7 @@ fn forcing_over_a_batch_target_replaces_only_what_differs_in_place() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(&dir, BATCH);
     let out = dir.path().join("out");
-    let run = |extra: &[&str]| {
-        let args = [
-            &[
-                "generate",
-                "--params",
-                &file,
-                "--out",
-                out.to_str().expect("utf8"),
-            ][..],
-            extra,
-        ]
-        .concat();
-        podiam(&args)
-    };
+    let run = |extra: &[&str]| crate::batch::generate(&file, &out, extra);
     assert_eq!(run(&[]).status.code(), Some(0));
     let target = out.join("team-a");
     fs::set_permissions(&target, fs::Permissions::from_mode(0o700)).expect("chmod");
@@ -358,13 +344,7 @@ fn forcing_over_a_batch_target_replaces_only_what_differs_in_place() {
     );
     let mode = fs::metadata(&target).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "the folder's mode is kept");
-    assert_eq!(
-        tree(dir.path())
-            .iter()
-            .filter(|p| p.contains("podiam-staging"))
-            .count(),
-        0
-    );
+    assert_no_staging(dir.path());
     let check = podiam(&["check", out.to_str().expect("utf8"), "--params", &file]);
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 }
@@ -381,13 +361,7 @@ fn symbolic_links_below_out_are_refused_and_nothing_is_written() {
     fs::create_dir_all(&out).expect("mkdir");
     std::os::unix::fs::symlink(dir.path().join("elsewhere"), out.join("team-b")).expect("link");
     let before = tree(dir.path());
-    let o = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--out",
-        out.to_str().expect("utf8"),
-    ]);
+    let o = crate::batch::generate(&file, &out, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
     assert_eq!(tree(dir.path()), before, "nothing written");
@@ -421,9 +395,5 @@ fn a_plain_run_needs_write_access_only_to_out() {
     let o = generate_unprivileged(&out);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(out.join("manifest.json").is_file());
-    assert!(
-        !tree(&out).iter().any(|p| p.contains("podiam-staging")),
-        "{:?}",
-        tree(&out)
-    );
+    assert_no_staging(&out);
 }
