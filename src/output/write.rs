@@ -151,6 +151,12 @@ impl Writer {
         let mut made = Vec::new();
         folder::make_dirs(&root, &mut made).map_err(|source| write_err(&root, source))?;
         crate::output::staging::remove_stale(&root);
+        if in_place {
+            // A plain run killed after it renamed a new --out into place
+            // left its staging folder beside it.
+            let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+            crate::output::staging::remove_stale(parent.unwrap_or(Path::new(".")));
+        }
         let staging = match Staging::create(&root) {
             Ok(staging) => staging,
             Err(source) => {

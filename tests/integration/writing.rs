@@ -397,3 +397,16 @@ fn a_plain_run_needs_write_access_only_to_out() {
     assert!(out.join("manifest.json").is_file());
     assert_no_staging(&out);
 }
+
+/// A plain run killed after it renamed a new `--out` into place leaves its
+/// staging folder beside `--out`; the next run there removes it.
+#[test]
+fn a_plain_run_removes_a_killed_runs_staging_beside_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("B");
+    assert_eq!(generate(&out, &[]).status.code(), Some(0));
+    let stale = dir.path().join(".podiam-staging-2147483647-0");
+    fs::create_dir_all(stale.join("B")).expect("mkdir");
+    assert_eq!(generate(&out, &[]).status.code(), Some(0));
+    assert_no_staging(dir.path());
+}
