@@ -26,46 +26,34 @@ pub fn render_with(
     selection: &[&'static Artifact],
 ) -> Result<Vec<Rendered>, Error> {
     let rendered = render_in_process(engine, model, selection)?;
-    match check_scripts(engine, &[&rendered]).into_iter().next() {
-        Some((_, error)) => Err(error),
+    match check_scripts(engine, &rendered) {
+        Some(error) => Err(error),
         None => Ok(rendered),
     }
 }
 
-/// The shell syntax of every script in `bundles`, with one bash process;
-/// the failures, each with the index of its bundle.
-pub fn check_scripts(engine: &Engine, bundles: &[&[Rendered]]) -> Vec<(usize, Error)> {
-    let scripts: Vec<(usize, &Rendered)> = bundles
+/// The shell syntax of the scripts in `rendered`: the first failure.
+fn check_scripts(engine: &Engine, rendered: &[Rendered]) -> Option<Error> {
+    let scripts: Vec<&Rendered> = rendered
         .iter()
-        .enumerate()
-        .flat_map(|(i, b)| {
-            b.iter()
-                .filter(|r| r.artifact.format == crate::artifacts::artifact::Format::Shell)
-                .map(move |r| (i, r))
-        })
+        .filter(|r| r.artifact.format == crate::artifacts::artifact::Format::Shell)
         .collect();
-    let texts: Vec<&str> = scripts.iter().map(|(_, r)| r.text.as_str()).collect();
+    let texts: Vec<&str> = scripts.iter().map(|r| r.text.as_str()).collect();
     crate::formats::script::syntax_many(&texts)
         .into_iter()
         .zip(scripts)
-        .filter_map(|(result, (i, r))| {
+        .find_map(|(result, r)| {
             let message = result.err()?;
-            let problems = vec![crate::formats::script::problem(message)];
-            Some((
-                i,
-                Error::ArtifactCheck {
-                    artifact: r.artifact.name,
-                    origin: origin(engine, r.artifact),
-                    problems,
-                },
-            ))
+            Some(Error::ArtifactCheck {
+                artifact: r.artifact.name,
+                origin: origin(engine, r.artifact),
+                problems: vec![crate::formats::script::problem(message)],
+            })
         })
-        .collect()
 }
 
-/// [`render_with`] without the shell syntax check, which the caller must
-/// run with [`check_scripts`] (batches do it once for every target).
-pub fn render_in_process(
+/// [`render_with`] without the shell syntax check.
+fn render_in_process(
     engine: &Engine,
     model: &Model,
     selection: &[&'static Artifact],

@@ -16,8 +16,8 @@ pub fn check(artifact: &Artifact, text: &str) -> Vec<Problem> {
     }
 }
 
-/// [`check`] without the checks that start another program (`bash -n`),
-/// which the caller runs in one batch with [`crate::formats::script::syntax_many`].
+/// [`check`] without the shell syntax check, which the caller runs for all
+/// of a bundle's scripts at once with [`crate::formats::script::syntax_many`].
 pub fn check_in_process(artifact: &Artifact, text: &str) -> Vec<Problem> {
     match artifact.format {
         Format::Shell => return crate::formats::script::check_static(text),

@@ -117,11 +117,11 @@ pub fn render(name: &str, params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
             "target", None, rule,
         )]));
     }
-    let bundles = targets::render(&*params.engine_for(&[artifact])?, &targets, &[artifact])?;
-    bundles
-        .iter()
-        .flat_map(|b| &b.rendered)
-        .for_each(|r| print(&r.text));
+    let engine = params.engine_for(&[artifact])?;
+    for target in &targets {
+        let bundle = targets::render(&engine, target, &[artifact])?;
+        bundle.rendered.iter().for_each(|r| print(&r.text));
+    }
     Ok(())
 }
 

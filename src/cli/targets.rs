@@ -285,49 +285,26 @@ pub fn build(valid: &[Valid]) -> Result<Vec<Target>, Error> {
         .collect()
 }
 
-/// Renders `selection` for every target; all must succeed.
+/// Renders and checks `selection` for one target (`podiam render`); in a
+/// batch, a failure's lines name the target.
 pub fn render(
     engine: &Engine,
-    targets: &[Target],
+    target: &Target,
     selection: &[&'static Artifact],
-) -> Result<Vec<TargetBundle>, Error> {
-    let results = render_parallel(engine, targets, selection);
-    let mut bundles = Vec::new();
-    let mut problems = Vec::new();
-    let mut code = 0;
-    for (target, result) in targets.iter().zip(results) {
-        match result {
-            Ok(rendered) => bundles.push(TargetBundle {
-                name: target.name.clone(),
-                rendered,
-            }),
-            Err(e) if target.name.is_some() => {
-                code = code.max(e.exit_code());
-                problems.extend(lines(target.name.as_deref(), &e));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Error::Targets { problems, code });
-    }
-    check_scripts(engine, &bundles)?;
-    Ok(bundles)
-}
-
-/// Renders every target in memory, spread over the cores; the results come
-/// back in the targets' order.
-fn render_parallel(
-    engine: &Engine,
-    targets: &[Target],
-    selection: &[&'static Artifact],
-) -> Vec<Result<Vec<Rendered>, Error>> {
-    parallel::map(targets, |t| {
-        bundle::render_in_process(engine, &t.model, selection)
+) -> Result<TargetBundle, Error> {
+    let name = target.name.as_deref();
+    let rendered =
+        bundle::render_with(engine, &target.model, selection).map_err(|e| match name {
+            None => e,
+            Some(_) => Error::Targets {
+                code: e.exit_code(),
+                problems: lines(name, &e),
+            },
+        })?;
+    Ok(TargetBundle {
+        name: target.name.clone(),
+        rendered,
     })
-    .into_iter()
-    .map(|r| r.unwrap_or_else(|| Err(panicked())))
-    .collect()
 }
 
 /// What a thread that panicked leaves: a bug in podiam.
@@ -336,25 +313,6 @@ fn panicked() -> Error {
         problems: vec!["a worker thread panicked (a bug in podiam)".into()],
         code: 1,
     }
-}
-
-/// The shell syntax of every target's scripts, with one bash process; a
-/// failure names its target (in a batch) and artifact.
-fn check_scripts(engine: &Engine, bundles: &[TargetBundle]) -> Result<(), Error> {
-    let rendered: Vec<&[Rendered]> = bundles.iter().map(|b| b.rendered.as_slice()).collect();
-    let mut failures = bundle::check_scripts(engine, &rendered);
-    if failures.is_empty() {
-        return Ok(());
-    }
-    if bundles.iter().all(|b| b.name.is_none()) {
-        let (_, error) = failures.swap_remove(0);
-        return Err(error);
-    }
-    let problems = failures
-        .iter()
-        .flat_map(|(i, e)| lines(bundles[*i].name.as_deref(), e))
-        .collect();
-    Err(Error::Targets { problems, code: 1 })
 }
 
 /// A bundle's files, with their paths below the target's folder.

@@ -55,10 +55,11 @@ pub fn check_static(text: &str) -> Vec<Problem> {
 /// The shell syntax of many scripts, one result per script in order: the
 /// in-process check first, and [`bash_many`] for the scripts it is not sure of.
 pub fn syntax_many(texts: &[&str]) -> Vec<Result<(), String>> {
-    let unsure: Vec<usize> = fast_verdicts(texts)
-        .into_iter()
+    let unsure: Vec<usize> = texts
+        .iter()
         .enumerate()
-        .filter_map(|(i, certain)| (!certain).then_some(i))
+        .filter(|(_, t)| !crate::formats::shell_syntax::certainly_valid(t))
+        .map(|(i, _)| i)
         .collect();
     let mut results: Vec<Result<(), String>> = texts.iter().map(|_| Ok(())).collect();
     let unsure_texts: Vec<&str> = unsure.iter().map(|&i| texts[i]).collect();
@@ -66,34 +67,6 @@ pub fn syntax_many(texts: &[&str]) -> Vec<Result<(), String>> {
         results[i] = result;
     }
     results
-}
-
-/// The in-process verdict of each script, spread over the cores when there
-/// are many. A thread that panics counts as "not sure": bash decides.
-fn fast_verdicts(texts: &[&str]) -> Vec<bool> {
-    let certain = |t: &&str| crate::formats::shell_syntax::certainly_valid(t);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(texts.len().div_ceil(16));
-    if workers < 2 {
-        return texts.iter().map(certain).collect();
-    }
-    let chunk = texts.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = texts
-            .chunks(chunk)
-            .map(|part| {
-                (
-                    part.len(),
-                    scope.spawn(move || part.iter().map(certain).collect()),
-                )
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(len, h)| h.join().unwrap_or_else(|_| vec![false; len]))
-            .collect()
-    })
 }
 
 /// `bash -n` for many scripts with one bash process per core: each script
