@@ -245,6 +245,16 @@ pub const ARTIFACTS: &[Artifact] = &[
         summary: "review sheet in plain words (as `podiam explain`): who can assume the role, what it can reach, risks",
     },
     Artifact {
+        name: "params",
+        template: "params.yaml",
+        path: "params.yaml",
+        format: Format::Yaml,
+        schema: Some(Schema::Params),
+        executable: false,
+        needs: &[],
+        summary: "the bundle's parameters as a params file: `generate --params` and `check` reproduce the bundle from it",
+    },
+    Artifact {
         name: MANIFEST,
         template: "manifest.json",
         path: "manifest.json",

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::artifacts::artifact::Rendered;
 use crate::input::model::Model;
+use crate::render::templates::Overrides;
 
 /// One artifact's entry.
 #[derive(Debug, Serialize)]
@@ -108,8 +109,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The manifest of `rendered` for `model`, as a JSON value.
-pub fn build(model: &Model, rendered: &[Rendered]) -> Value {
+/// The manifest of `rendered` for `model`, as a JSON value; `overrides`
+/// are the template overrides it was rendered from, if any.
+pub fn build(model: &Model, rendered: &[Rendered], overrides: Option<&Overrides>) -> Value {
     let entries: Vec<Entry> = rendered
         .iter()
         .map(|r| Entry {
@@ -120,9 +122,13 @@ pub fn build(model: &Model, rendered: &[Rendered]) -> Value {
             schema: r.artifact.schema.map(|s| s.name()),
         })
         .collect();
-    serde_json::json!({
+    let mut manifest = serde_json::json!({
         "podiam": { "version": env!("CARGO_PKG_VERSION") },
         "parameters": Parameters::new(model),
         "artifacts": entries,
-    })
+    });
+    if let (Some(o), Some(fields)) = (overrides, manifest.as_object_mut()) {
+        fields.insert("templates".to_owned(), serde_json::json!(o));
+    }
+    manifest
 }

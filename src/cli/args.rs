@@ -3,12 +3,13 @@
 //! validated targets.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, Parser, Subcommand};
 
 use crate::artifacts::artifact::{self, Artifact};
+use crate::cli::own_params;
 use crate::cli::targets::{self, Given, Target};
 use crate::cli::ui::Ui;
 use crate::error::Error;
@@ -319,6 +320,55 @@ impl ParamArgs {
         if let Some(note) = given.note() {
             ui.note(&note);
         }
+        self.validate(given, file, ui)
+    }
+
+    /// As [`ParamArgs::validated`], for `check DIR`: with no `--params`, the
+    /// parameters are DIR's own `params.yaml` (or each target folder's),
+    /// with flags over them and environment variables ignored, so that a
+    /// CI job's `AWS_REGION` cannot change what is compared.
+    pub fn validated_in(&self, dir: &Path, ui: &Ui) -> Result<Vec<targets::Valid>, Error> {
+        if self.params.is_some() {
+            return self.validated(ui);
+        }
+        let Some(file) = own_params::find(dir)? else {
+            if self.raw() == RawParams::default() {
+                return Err(no_params(dir));
+            }
+            return self.validated(ui);
+        };
+        if !self.from_env.is_empty() {
+            let vars: Vec<&str> = self.from_env.values().map(String::as_str).collect();
+            ui.note(&format!(
+                "the parameters come from {}'s params.yaml and the flags; ignored from the environment: {}",
+                dir.display(),
+                vars.join(", ")
+            ));
+        }
+        let given = Given {
+            params: self.flags_only(),
+            from_env: BTreeMap::new(),
+        };
+        self.validate(given, Some(file), ui)
+    }
+
+    /// The flags alone: every value that came from a variable left out.
+    fn flags_only(&self) -> RawParams {
+        let Ok(serde_json::Value::Object(mut fields)) = serde_json::to_value(self.raw()) else {
+            return RawParams::default();
+        };
+        self.from_env.keys().for_each(|field| {
+            fields.remove(field);
+        });
+        serde_json::from_value(serde_json::Value::Object(fields)).unwrap_or_default()
+    }
+
+    fn validate(
+        &self,
+        given: Given,
+        file: Option<ParamsFile>,
+        ui: &Ui,
+    ) -> Result<Vec<targets::Valid>, Error> {
         let raws = targets::raw_targets(given, file, self.target.as_deref())?;
         targets::validate(raws, |t| {
             let prefix = targets::prefix(t.name.as_deref());
@@ -370,4 +420,11 @@ impl std::ops::Deref for EngineRef {
             EngineRef::Owned(engine) => engine,
         }
     }
+}
+
+/// `check DIR` was given no parameters and DIR holds no `params.yaml`.
+fn no_params(dir: &Path) -> Error {
+    let shown = dir.join(own_params::PARAMS_FILE).display().to_string();
+    let rule = "not found, and no parameters were given: give --params FILE or the flags, or regenerate the bundle with this podiam, which writes params.yaml into every bundle";
+    Error::Invalid(vec![crate::error::Violation::new("params", Some(&shown), rule)])
 }

@@ -72,10 +72,11 @@ fn print_report(report: &[(PathBuf, Vec<write::Status>)], paths: &[&str]) {
 /// `podiam check`: compare a directory with a fresh in-memory render,
 /// target by target.
 pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Result<(), Error> {
-    let targets = params.validated(ui)?;
+    let targets = params.validated_in(dir, ui)?;
     let engine = params.engine()?;
     let batch = targets::is_batch(&targets);
-    let (drift, mut found) = (drift::Drift::new(dir, batch)?, drift::Found::default());
+    let drift = drift::Drift::new(dir, batch, engine.overrides())?;
+    let mut found = drift::Found::default();
     targets::stream(
         &engine,
         &targets,

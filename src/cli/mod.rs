@@ -15,6 +15,7 @@ use ui::Ui;
 
 pub mod args;
 pub mod commands;
+pub mod own_params;
 pub mod parallel;
 pub mod targets;
 pub mod ui;

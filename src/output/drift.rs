@@ -10,6 +10,7 @@ use similar::TextDiff;
 
 use crate::error::Error;
 use crate::output::write::OutFile;
+use crate::render::templates::Overrides;
 
 /// One file whose content differs.
 #[derive(Debug, Serialize)]
@@ -33,6 +34,9 @@ pub struct Report {
     pub missing: Vec<String>,
     /// Files in the directory that the bundle does not have.
     pub extra: Vec<String>,
+    /// Manifests that record other template overrides than this run's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<String>,
 }
 
 /// What differs in one target's folder.
@@ -43,6 +47,8 @@ pub struct Found {
     changed: Vec<Changed>,
     missing: Vec<String>,
     extra: Vec<String>,
+    /// Manifests whose recorded overrides differ: path, and what they record.
+    templates: Vec<(String, Option<Overrides>)>,
 }
 
 impl Found {
@@ -54,6 +60,7 @@ impl Found {
         self.changed.extend(found.changed);
         self.missing.extend(found.missing);
         self.extra.extend(found.extra);
+        self.templates.extend(found.templates);
     }
 }
 
@@ -62,12 +69,14 @@ impl Found {
 pub struct Drift {
     dir: std::path::PathBuf,
     batch: bool,
+    overrides: Option<Overrides>,
 }
 
 impl Drift {
     /// Starts comparing `dir`, which must be a directory; in a batch
-    /// (`batch`) each target is a folder below it.
-    pub fn new(dir: &Path, batch: bool) -> Result<Drift, Error> {
+    /// (`batch`) each target is a folder below it. `overrides` are the
+    /// template overrides of this run, to compare with each manifest's.
+    pub fn new(dir: &Path, batch: bool, overrides: Option<&Overrides>) -> Result<Drift, Error> {
         if !dir.is_dir() {
             let source = std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory");
             return Err(read_err(dir, source));
@@ -75,6 +84,7 @@ impl Drift {
         Ok(Drift {
             dir: dir.to_owned(),
             batch,
+            overrides: overrides.cloned(),
         })
     }
 
@@ -90,10 +100,15 @@ impl Drift {
             let on_disk = folder.join(path);
             match std::fs::read(&on_disk) {
                 Ok(bytes) if bytes == text.as_bytes() => {}
-                Ok(bytes) => found.changed.push(Changed {
-                    diff: diff(&shown, &bytes, text),
-                    path: shown,
-                }),
+                Ok(bytes) => {
+                    if path == MANIFEST {
+                        self.compare_overrides(&shown, &bytes, &mut found);
+                    }
+                    found.changed.push(Changed {
+                        diff: diff(&shown, &bytes, text),
+                        path: shown,
+                    });
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => found.missing.push(shown),
                 Err(source) => return Err(read_err(&on_disk, source)),
             }
@@ -112,9 +127,26 @@ impl Drift {
         Ok(found)
     }
 
+    /// Notes a manifest on disk that records other template overrides.
+    fn compare_overrides(&self, shown: &str, bytes: &[u8], found: &mut Found) {
+        let recorded = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|m| m.get("templates").cloned())
+            .and_then(|t| serde_json::from_value::<Overrides>(t).ok());
+        if recorded != self.overrides {
+            found.templates.push((shown.to_owned(), recorded));
+        }
+    }
+
     /// The report: in a batch, everything below `dir` outside the targets'
-    /// folders is extra too.
+    /// folders is extra too. A bundle rendered from template overrides,
+    /// checked without `--templates`, is a usage error (exit 2).
     pub fn finish(&self, mut found: Found) -> Result<Report, Error> {
+        if self.overrides.is_none() {
+            if let Some((path, Some(o))) = found.templates.iter().find(|(_, o)| o.is_some()) {
+                return Err(needs_templates(path, o));
+            }
+        }
         if self.batch {
             let entries =
                 std::fs::read_dir(&self.dir).map_err(|source| read_err(&self.dir, source))?;
@@ -138,14 +170,51 @@ impl Drift {
         found.extra.sort();
         let matches =
             found.changed.is_empty() && found.missing.is_empty() && found.extra.is_empty();
+        let templates = found
+            .templates
+            .iter()
+            .map(|(path, recorded)| self.templates_note(path, recorded.as_ref()))
+            .collect();
         Ok(Report {
             dir: self.dir.display().to_string(),
             matches,
             changed: found.changed,
             missing: found.missing,
             extra: found.extra,
+            templates,
         })
     }
+
+    /// Why a manifest's recorded overrides differ from this run's.
+    fn templates_note(&self, path: &str, recorded: Option<&Overrides>) -> String {
+        let shown = |o: Option<&Overrides>| {
+            o.map_or("the built-in templates".to_owned(), |o| {
+                format!("overrides of {} (sha256 {})", o.templates.join(", "), o.sha256)
+            })
+        };
+        format!(
+            "{path}: rendered from {}; this check used {}",
+            shown(recorded),
+            shown(self.overrides.as_ref())
+        )
+    }
+}
+
+/// The manifest's file name.
+const MANIFEST: &str = "manifest.json";
+
+/// A bundle rendered from template overrides cannot be checked without them.
+fn needs_templates(path: &str, recorded: &Overrides) -> Error {
+    let rule = format!(
+        "this bundle was rendered from template overrides ({}; sha256 {}): give the same templates with --templates DIR",
+        recorded.templates.join(", "),
+        recorded.sha256
+    );
+    Error::Invalid(vec![crate::error::Violation::new(
+        "templates",
+        Some(path),
+        rule,
+    )])
 }
 
 fn read_err(path: &Path, source: std::io::Error) -> Error {
@@ -202,6 +271,9 @@ impl Report {
         }
         for e in &self.extra {
             text.push_str(&format!("extra:   {e}\n"));
+        }
+        for t in &self.templates {
+            text.push_str(&format!("templates: {t}\n"));
         }
         text.push_str(&format!("{}\n", self.summary()));
         text

@@ -5,9 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::iam::policy;
-use crate::input::access::{Level, MountMode};
 use crate::input::model::{Method, Model};
-use crate::input::names;
 use crate::input::role::Settings;
 use crate::render::mounts::{Mount, mounts};
 
@@ -16,8 +14,6 @@ use crate::render::mounts::{Mount, mounts};
 pub struct Tool {
     /// podiam's version.
     pub version: &'static str,
-    /// The command that regenerates the bundle, one argument per item.
-    pub regenerate: Vec<String>,
 }
 
 /// The cluster's OIDC provider, for IRSA.
@@ -51,6 +47,8 @@ pub struct SkyPilot {
 pub struct Context {
     /// Generator information.
     pub podiam: Tool,
+    /// The parameters as `params.yaml` lists them.
+    pub params: crate::render::params_doc::ParamsDoc,
     /// `pod-identity` or `irsa`.
     pub method: Method,
     /// Whether the method is IRSA.
@@ -116,8 +114,8 @@ impl Context {
         Context {
             podiam: Tool {
                 version: env!("CARGO_PKG_VERSION"),
-                regenerate: regenerate(model),
             },
+            params: crate::render::params_doc::ParamsDoc::new(model),
             method: model.method,
             irsa: model.method == Method::Irsa,
             cluster: model.cluster.as_str().to_owned(),
@@ -181,112 +179,3 @@ fn role_settings(model: &Model) -> Settings {
     }
 }
 
-/// The `podiam generate` arguments that reproduce this model: every
-/// parameter that differs from its default, in a fixed order.
-fn regenerate(model: &Model) -> Vec<String> {
-    let mut args: Vec<String> = ["podiam", "generate"].map(String::from).to_vec();
-    let mut push = |flag: &str, value: Option<&str>| {
-        args.push(format!("--{flag}"));
-        args.extend(value.map(str::to_owned));
-    };
-    push("cluster", Some(model.cluster.as_str()));
-    push("region", Some(model.region.as_str()));
-    model
-        .buckets
-        .iter()
-        .for_each(|b| push("bucket", Some(b.as_str())));
-    push("method", Some(model.method.as_str()));
-    if model.allow_unlisted_region {
-        push("allow-unlisted-region", None);
-    }
-    if !model.default_namespace() {
-        push("namespace", Some(model.namespace.as_str()));
-    }
-    if !model.default_service_account() {
-        push("service-account", Some(model.service_account.as_str()));
-    }
-    model
-        .kube_context
-        .iter()
-        .for_each(|c| push("kube-context", Some(c.as_str())));
-    model
-        .account_id
-        .iter()
-        .for_each(|a| push("account-id", Some(a.as_str())));
-    model
-        .oidc
-        .iter()
-        .for_each(|o| push("oidc-issuer", Some(&o.issuer_url())));
-    let bucket = model.bucket.as_str();
-    if model.policy_name.as_str()
-        != names::derive(names::POLICY_PREFIX, bucket, names::POLICY_MAX).name
-    {
-        push("policy-name", Some(model.policy_name.as_str()));
-    }
-    if model.role_name.as_str() != names::derive(names::ROLE_PREFIX, bucket, names::ROLE_MAX).name {
-        push("role-name", Some(model.role_name.as_str()));
-    }
-    if names::tf_default(bucket, model.namespace.as_str()) != model.tf_name.as_str() {
-        push("tf-name", Some(model.tf_name.as_str()));
-    }
-    access_args(model, &mut push);
-    args
-}
-
-/// The access, trust and role options that differ from their defaults.
-fn access_args(model: &Model, push: &mut impl FnMut(&str, Option<&str>)) {
-    if model.pod_identity_agent != crate::input::model::Agent::Create {
-        push(
-            "pod-identity-agent",
-            Some(model.pod_identity_agent.as_str()),
-        );
-    }
-    if model.mount_mode != MountMode::MountCached {
-        push("mount-mode", Some(model.mount_mode.as_str()));
-    }
-    let default_level = if model.mount_mode == MountMode::Copy {
-        Level::ReadOnly
-    } else {
-        Level::ReadWrite
-    };
-    if model.access != default_level {
-        push("access", Some(model.access.as_str()));
-    }
-    if model.multipart_cleanup {
-        push("multipart-cleanup", None);
-    }
-    model
-        .prefixes
-        .iter()
-        .for_each(|p| push("prefix", Some(p.as_str())));
-    model
-        .kms_keys
-        .iter()
-        .for_each(|k| push("kms-key", Some(k.as_str())));
-    for (on, flag) in [
-        (model.trust.minimal, "trust-minimal"),
-        (model.trust.source_account, "trust-source-account"),
-        (model.trust.source_arn, "trust-source-arn"),
-    ] {
-        if on {
-            push(flag, None);
-        }
-    }
-    model
-        .permissions_boundary
-        .iter()
-        .for_each(|b| push("permissions-boundary", Some(b)));
-    if model.iam_path != "/" {
-        push("iam-path", Some(&model.iam_path));
-    }
-    if model.max_session_duration != 3600 {
-        push(
-            "max-session-duration",
-            Some(&model.max_session_duration.to_string()),
-        );
-    }
-    model
-        .tags
-        .iter()
-        .for_each(|t| push("tag", Some(&format!("{}={}", t.key, t.value))));
-}

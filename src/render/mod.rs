@@ -9,6 +9,7 @@
 pub mod context;
 pub mod kube;
 pub mod mounts;
+pub mod params_doc;
 pub mod prose;
 pub mod templates;
 pub mod terraform;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use sha2::Digest;
 use tera::{Kwargs, State, Tera};
 
 use crate::error::Error;
@@ -16,6 +17,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "partials/header",
         include_str!("../../templates/partials/header.tera"),
+    ),
+    (
+        "params.yaml",
+        include_str!("../../templates/params.yaml.tera"),
     ),
     (
         "iam/s3-access-policy.json",
@@ -124,6 +129,47 @@ pub struct Engine {
     tera: Tera,
     /// Overridden template name → the override file.
     overridden: BTreeMap<String, PathBuf>,
+    /// What the manifest records about the overrides, if there are any.
+    overrides: Option<Overrides>,
+}
+
+/// The template overrides a bundle was rendered from, as its manifest
+/// records them: `podiam check` needs the same ones.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Overrides {
+    /// The names of the overrides that differ from the built-in, sorted.
+    pub templates: Vec<String>,
+    /// SHA-256 over those overrides: name, NUL, text, NUL, in name order.
+    pub sha256: String,
+}
+
+impl Overrides {
+    /// The overrides in `sources` that differ from their built-in: one
+    /// identical to the built-in template renders what the built-in does.
+    fn of(sources: &BTreeMap<&str, String>) -> Option<Overrides> {
+        let differing: Vec<(&str, &String)> = sources
+            .iter()
+            .filter(|(name, text)| !TEMPLATES.contains(&(**name, text.as_str())))
+            .map(|(name, text)| (*name, text))
+            .collect();
+        if differing.is_empty() {
+            return None;
+        }
+        let mut all = Vec::new();
+        for (name, text) in &differing {
+            all.extend_from_slice(name.as_bytes());
+            all.push(0);
+            all.extend_from_slice(text.as_bytes());
+            all.push(0);
+        }
+        Some(Overrides {
+            templates: differing.iter().map(|(n, _)| (*n).to_owned()).collect(),
+            sha256: sha2::Sha256::digest(&all)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        })
+    }
 }
 
 impl Engine {
@@ -153,7 +199,11 @@ impl Engine {
         let overridden = BTreeMap::new();
         tera.add_raw_templates(chosen)
             .map_err(|e| template_error("(parse)", &overridden, &e))?;
-        Ok(Engine { tera, overridden })
+        Ok(Engine {
+            tera,
+            overridden,
+            overrides: None,
+        })
     }
 
     /// The built-in templates with every `<name>.tera` file below `dir` in
@@ -204,7 +254,16 @@ impl Engine {
             .map(|(name, text)| (*name, overrides.get(name).map_or(*text, String::as_str)));
         tera.add_raw_templates(merged)
             .map_err(|e| template_error("(parse)", &overridden, &e))?;
-        Ok(Engine { tera, overridden })
+        Ok(Engine {
+            tera,
+            overrides: Overrides::of(&overrides),
+            overridden,
+        })
+    }
+
+    /// The overrides this engine renders with, if any.
+    pub fn overrides(&self) -> Option<&Overrides> {
+        self.overrides.as_ref()
     }
 
     /// Whether `template` came from `--templates DIR`.

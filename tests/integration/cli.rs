@@ -399,7 +399,7 @@ fn flags_beat_environment_beats_params_file() {
     let o = podiam_env(
         &[
             "render",
-            "serviceaccount",
+            "params",
             "--params",
             path,
             "--namespace",
@@ -410,10 +410,10 @@ fn flags_beat_environment_beats_params_file() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("namespace: flag-ns"), "{text}");
-    assert!(text.contains("--bucket env-bucket"), "{text}");
+    assert!(text.contains("\nnamespace: flag-ns\n"), "{text}");
+    assert!(text.contains("\nbucket:\n  - env-bucket\n"), "{text}");
     assert!(
-        text.contains("--cluster from-file --region eu-west-1"),
+        text.contains("\ncluster: from-file\nregion: eu-west-1\n"),
         "{text}"
     );
 }

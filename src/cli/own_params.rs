@@ -1,0 +1,56 @@
+//! A bundle's own parameters: `podiam check DIR` with no `--params` reads
+//! `DIR/params.yaml`, or, on a batch's output directory, the `params.yaml`
+//! of each target folder below it.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::input::params::{ParamsFile, RawParams, Target};
+use crate::output::staging;
+
+/// The params file every bundle holds.
+pub const PARAMS_FILE: &str = "params.yaml";
+
+/// What `dir` holds: one bundle's parameters, a batch made of every target
+/// folder's parameters (in name order), or `None` when neither is there.
+pub fn find(dir: &Path) -> Result<Option<ParamsFile>, Error> {
+    let own = dir.join(PARAMS_FILE);
+    if own.is_file() {
+        return load_single(&own).map(|p| Some(ParamsFile::Single(p)));
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(None);
+    };
+    let mut folders: Vec<(String, std::path::PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .filter(|(name, path)| !staging::is_staging(name) && path.join(PARAMS_FILE).is_file())
+        .collect();
+    if folders.is_empty() {
+        return Ok(None);
+    }
+    folders.sort();
+    let targets = folders
+        .into_iter()
+        .map(|(name, path)| {
+            let params = load_single(&path.join(PARAMS_FILE))?;
+            Ok(Target { name, params })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Some(ParamsFile::Batch {
+        defaults: Default::default(),
+        targets,
+    }))
+}
+
+/// Loads a bundle's `params.yaml`, which must hold one set of parameters.
+fn load_single(path: &Path) -> Result<RawParams, Error> {
+    match ParamsFile::load(path)? {
+        ParamsFile::Single(params) => Ok(params),
+        ParamsFile::Batch { .. } => Err(Error::ParamsParse {
+            path: path.display().to_string(),
+            message: "a bundle's params.yaml holds one set of parameters, not `targets:`; give the batch params file with --params".to_owned(),
+        }),
+    }
+}

@@ -1,0 +1,121 @@
+//! `params.yaml`: the bundle's own parameters as a params file, so that
+//! `podiam generate --params params.yaml` and `podiam check DIR` reproduce
+//! the bundle. Every value is written out, defaults included, except names
+//! podiam derives from the first bucket (and the namespace, for `tf_name`):
+//! those stay derived, so editing the bucket renames the role as a fresh
+//! run would.
+
+use serde::Serialize;
+
+use crate::input::model::Model;
+use crate::input::names;
+
+/// The parameters of one bundle, in the order `params.yaml` lists them.
+/// `None` and `false` values are left out of the file.
+#[derive(Debug, Serialize)]
+pub struct ParamsDoc {
+    /// EKS cluster name.
+    pub cluster: String,
+    /// AWS region.
+    pub region: String,
+    /// Whether a region outside podiam's list was accepted.
+    pub allow_unlisted_region: bool,
+    /// Every bucket, the first one naming the role and policy.
+    pub bucket: Vec<String>,
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// Kubernetes service account.
+    pub service_account: String,
+    /// kubeconfig context.
+    pub kube_context: Option<String>,
+    /// AWS account id (written quoted).
+    pub account_id: Option<String>,
+    /// `pod-identity` or `irsa`.
+    pub method: &'static str,
+    /// The OIDC issuer URL (IRSA).
+    pub oidc_issuer: Option<String>,
+    /// The Pod Identity agent add-on: `create` or `existing`.
+    pub pod_identity_agent: &'static str,
+    /// IAM policy name, when it is not the one derived from the bucket.
+    pub policy_name: Option<String>,
+    /// IAM role name, when it is not the one derived from the bucket.
+    pub role_name: Option<String>,
+    /// Terraform name, when it is not the one derived.
+    pub tf_name: Option<String>,
+    /// `read-write` or `read-only`.
+    pub access: &'static str,
+    /// SkyPilot mount mode.
+    pub mount_mode: &'static str,
+    /// Whether `s3:AbortMultipartUpload` is granted.
+    pub multipart_cleanup: bool,
+    /// Key prefixes.
+    pub prefix: Vec<String>,
+    /// KMS key ARNs.
+    pub kms_key: Vec<String>,
+    /// The docs page's unpinned trust statement.
+    pub trust_minimal: bool,
+    /// `aws:SourceAccount` in the trust.
+    pub trust_source_account: bool,
+    /// `aws:SourceArn` in the trust.
+    pub trust_source_arn: bool,
+    /// Permissions boundary ARN.
+    pub permissions_boundary: Option<String>,
+    /// IAM path.
+    pub iam_path: String,
+    /// Role maximum session duration, in seconds.
+    pub max_session_duration: u32,
+    /// Tags as `key=value`, in the order given (a list keeps the order; a
+    /// map in a params file is read sorted).
+    pub tag: Vec<String>,
+}
+
+impl ParamsDoc {
+    /// The parameters that reproduce `model`.
+    pub fn new(model: &Model) -> ParamsDoc {
+        let bucket = model.bucket.as_str();
+        let derived = |given: &str, prefix: &str, max: usize| {
+            (given != names::derive(prefix, bucket, max).name).then(|| given.to_owned())
+        };
+        let tf_default = names::tf_default(bucket, model.namespace.as_str());
+        ParamsDoc {
+            cluster: model.cluster.as_str().to_owned(),
+            region: model.region.as_str().to_owned(),
+            allow_unlisted_region: model.allow_unlisted_region,
+            bucket: strings(model.buckets.iter().map(|b| b.as_str())),
+            namespace: model.namespace.as_str().to_owned(),
+            service_account: model.service_account.as_str().to_owned(),
+            kube_context: model.kube_context.as_ref().map(|c| c.as_str().to_owned()),
+            account_id: model.account_id.as_ref().map(|a| a.as_str().to_owned()),
+            method: model.method.as_str(),
+            oidc_issuer: model.oidc.as_ref().map(|o| o.issuer_url()),
+            pod_identity_agent: model.pod_identity_agent.as_str(),
+            policy_name: derived(
+                model.policy_name.as_str(),
+                names::POLICY_PREFIX,
+                names::POLICY_MAX,
+            ),
+            role_name: derived(model.role_name.as_str(), names::ROLE_PREFIX, names::ROLE_MAX),
+            tf_name: (model.tf_name.as_str() != tf_default).then(|| model.tf_name.as_str().to_owned()),
+            access: model.access.as_str(),
+            mount_mode: model.mount_mode.as_str(),
+            multipart_cleanup: model.multipart_cleanup,
+            prefix: strings(model.prefixes.iter().map(|p| p.as_str())),
+            kms_key: strings(model.kms_keys.iter().map(|k| k.as_str())),
+            trust_minimal: model.trust.minimal,
+            trust_source_account: model.trust.source_account,
+            trust_source_arn: model.trust.source_arn,
+            permissions_boundary: model.permissions_boundary.clone(),
+            iam_path: model.iam_path.clone(),
+            max_session_duration: model.max_session_duration,
+            tag: model
+                .tags
+                .iter()
+                .map(|t| format!("{}={}", t.key, t.value))
+                .collect(),
+        }
+    }
+}
+
+fn strings<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    values.map(str::to_owned).collect()
+}
