@@ -89,7 +89,10 @@ fn render_in_process(
             .filter(|r| r.artifact.in_bundle())
             .cloned()
             .collect();
-        context.insert("manifest", &manifest::build(model, &hashed, engine.overrides()));
+        context.insert(
+            "manifest",
+            &manifest::build(model, &hashed, engine.overrides()),
+        );
         rendered.push(render_one(engine, &context, row)?);
     }
     rendered.retain(|r| selection.iter().any(|a| std::ptr::eq(*a, r.artifact)));

@@ -186,6 +186,7 @@ pub(crate) enum Command {
     /// Render one artifact to standard output.
     Render {
         /// The artifact's name (see `podiam list`).
+        #[arg(value_parser = artifact_names())]
         artifact: String,
         #[command(flatten)]
         params: ParamArgs,
@@ -199,11 +200,13 @@ pub(crate) enum Command {
     /// Print one of the JSON Schemas podiam checks against.
     Schema {
         /// The schema's name (params, iam-policy, trust-policy, ...).
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::formats::schemas::Schema::names()))]
         name: String,
     },
     /// Check an existing file against an artifact's format and schema.
     Validate {
         /// The artifact's name (see `podiam list`).
+        #[arg(value_parser = artifact_names())]
         artifact: String,
         /// The file to check.
         file: PathBuf,
@@ -216,8 +219,12 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print podiam's man page (roff).
-    Man,
+    /// Print podiam's man page (roff), or one subcommand's.
+    Man {
+        /// A subcommand's page: `generate`, `templates-export`, ... (the
+        /// pages that `podiam man` names as podiam-<page>(1)).
+        page: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,6 +406,30 @@ impl ParamArgs {
     }
 }
 
+/// The artifact names, each with its summary, for validation and completion.
+fn artifact_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        artifact::ARTIFACTS
+            .iter()
+            .map(|a| clap::builder::PossibleValue::new(a.name).help(a.summary)),
+    )
+}
+
+/// The man page `page` names (`generate`, `templates-export`; none for
+/// podiam's own), as a command named `podiam-<page>`, or `None`.
+pub(crate) fn man_command(page: Option<&str>) -> Option<clap::Command> {
+    let mut command = Cli::command();
+    command.build();
+    let Some(page) = page else {
+        return Some(command);
+    };
+    let page = page.strip_prefix("podiam-").unwrap_or(page);
+    for part in page.split('-') {
+        command = command.find_subcommand(part)?.clone();
+    }
+    Some(command.name(format!("podiam-{page}")))
+}
+
 /// A repeated flag: `None` when not given, so lower sources can fill it.
 fn non_empty(values: &[String]) -> Option<Vec<String>> {
     (!values.is_empty()).then(|| values.to_vec())
@@ -426,5 +457,9 @@ impl std::ops::Deref for EngineRef {
 fn no_params(dir: &Path) -> Error {
     let shown = dir.join(own_params::PARAMS_FILE).display().to_string();
     let rule = "not found, and no parameters were given: give --params FILE or the flags, or regenerate the bundle with this podiam, which writes params.yaml into every bundle";
-    Error::Invalid(vec![crate::error::Violation::new("params", Some(&shown), rule)])
+    Error::Invalid(vec![crate::error::Violation::new(
+        "params",
+        Some(&shown),
+        rule,
+    )])
 }

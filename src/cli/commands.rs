@@ -121,6 +121,7 @@ pub fn render(name: &str, params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
     let engine = params.engine_for(&[artifact])?;
     for target in &targets {
         let bundle = targets::render(&engine, target, &[artifact])?;
+        detail(&bundle, ui);
         bundle.rendered.iter().for_each(|r| print(&r.text));
     }
     Ok(())
@@ -133,7 +134,13 @@ pub fn explain(params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
     for target in params.targets(ui)? {
         let prefix = targets::prefix(target.name.as_deref());
         match crate::iam::explain::markdown(&target.model) {
-            Ok(sheet) => sheets.push(sheet),
+            Ok(sheet) => {
+                ui.detail(&format!(
+                    "{prefix}explained the permission and trust policies of role {}",
+                    target.model.role_name.as_str()
+                ));
+                sheets.push(sheet)
+            }
             Err(e) => problems.push(format!("{prefix}cannot explain: {e}")),
         }
     }
@@ -145,7 +152,7 @@ pub fn explain(params: &ParamArgs, ui: &Ui) -> Result<(), Error> {
 }
 
 /// `podiam validate`: check an existing file as an artifact.
-pub fn validate(name: &str, file: &Path) -> Result<(), Error> {
+pub fn validate(name: &str, file: &Path, ui: &Ui) -> Result<(), Error> {
     let artifact =
         artifact::by_name(name).ok_or_else(|| Error::UnknownArtifact(name.to_owned()))?;
     let path = file.display().to_string();
@@ -153,6 +160,11 @@ pub fn validate(name: &str, file: &Path) -> Result<(), Error> {
         path: path.clone(),
         source,
     })?;
+    ui.detail(&format!(
+        "{path}: parsing as {} and checking with {}",
+        artifact.format.name(),
+        artifact.check_name()
+    ));
     let problems = check::check(artifact, &text);
     if !problems.is_empty() {
         return Err(Error::InvalidFile {
@@ -169,14 +181,36 @@ pub fn validate(name: &str, file: &Path) -> Result<(), Error> {
 }
 
 /// `podiam schema`: print one schema.
-pub fn schema(name: &str) -> Result<(), Error> {
+pub fn schema(name: &str, ui: &Ui) -> Result<(), Error> {
     let schema = Schema::by_name(name).ok_or_else(|| {
         Error::UnknownSchema(
             name.to_owned(),
             Schema::names().collect::<Vec<_>>().join(", "),
         )
     })?;
+    ui.detail(&format!(
+        "schema {name}: schemas/{name}.schema.json, {} bytes",
+        schema.text().len()
+    ));
     print(schema.text());
+    Ok(())
+}
+
+/// `podiam man [PAGE]`: podiam's page, or one subcommand's.
+pub fn man(page: Option<&str>, ui: &Ui) -> Result<(), Error> {
+    let command = crate::cli::args::man_command(page).ok_or_else(|| {
+        let rule = "no such page: `podiam man` names each page as podiam-<page>(1); give <page>, e.g. generate or templates-export";
+        Error::Invalid(vec![crate::error::Violation::new("page", page, rule)])
+    })?;
+    ui.detail(&format!("man page {}(1)", command.get_name()));
+    let mut out = Vec::new();
+    clap_mangen::Man::new(command)
+        .render(&mut out)
+        .map_err(|source| Error::Write {
+            path: "(stdout)".into(),
+            source,
+        })?;
+    print(&String::from_utf8_lossy(&out));
     Ok(())
 }
 

@@ -61,6 +61,10 @@ fn run(command: Command, ui: &Ui) -> Result<(), Error> {
         Command::Explain { params } => commands::explain(&params, ui),
         Command::Render { artifact, params } => commands::render(&artifact, &params, ui),
         Command::List { markdown } => {
+            ui.detail(&format!(
+                "{} artifacts, from the table in src/artifacts/artifact.rs",
+                crate::artifacts::artifact::ARTIFACTS.len()
+            ));
             commands::print(&if markdown {
                 commands::list_markdown()
             } else {
@@ -68,27 +72,20 @@ fn run(command: Command, ui: &Ui) -> Result<(), Error> {
             });
             Ok(())
         }
-        Command::Schema { name } => commands::schema(&name),
-        Command::Validate { artifact, file } => commands::validate(&artifact, &file),
+        Command::Schema { name } => commands::schema(&name, ui),
+        Command::Validate { artifact, file } => commands::validate(&artifact, &file, ui),
         Command::Templates(TemplatesCommand::Export { dir, force }) => {
             commands::export_templates(&dir, force, ui)
         }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "podiam", &mut out);
+            ui.detail(&format!(
+                "completion script for {shell}: subcommands, flags, and the artifact and schema names"
+            ));
             commands::print(&String::from_utf8_lossy(&out));
             Ok(())
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .map_err(|source| Error::Write {
-                    path: "(stdout)".into(),
-                    source,
-                })?;
-            commands::print(&String::from_utf8_lossy(&out));
-            Ok(())
-        }
+        Command::Man { page } => commands::man(page.as_deref(), ui),
     }
 }

@@ -215,6 +215,9 @@ impl ParamsFile {
         let value: serde_json::Value =
             serde_yaml::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
         drop(text);
+        if let Some(message) = misread(&value) {
+            return Err(parse_err(message));
+        }
         let problems = crate::formats::schemas::check(Schema::Params, &value);
         if !problems.is_empty() {
             return Err(Error::ParamsSchema {
@@ -249,6 +252,31 @@ impl ParamsFile {
                 .collect::<Result<Vec<_>, Error>>()?;
         Ok(ParamsFile::Batch { defaults, targets })
     }
+}
+
+/// A mistake the schema would report obscurely: an unquoted account id
+/// (YAML reads a number, and leading zeros are lost), or a bundle's
+/// `manifest.json` given instead of its `params.yaml`.
+fn misread(value: &serde_json::Value) -> Option<String> {
+    if value.get("artifacts").is_some() && value.get("parameters").is_some() {
+        return Some("this is a bundle's manifest.json, not a params file: give the bundle's params.yaml (or run `podiam check DIR` with no parameters)".to_owned());
+    }
+    let targets = value.get("targets").and_then(|t| t.as_array());
+    let mut places: Vec<(String, &serde_json::Value)> = vec![("".to_owned(), value)];
+    places.extend(value.get("defaults").map(|d| ("defaults.".to_owned(), d)));
+    places.extend(
+        targets
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, t)| (format!("targets[{i}]."), t)),
+    );
+    places.into_iter().find_map(|(at, place)| {
+        let id = place.get("account_id").filter(|v| v.is_number())?;
+        Some(format!(
+            "{at}account_id {id}: quote the account id (account_id: \"{id}\"); unquoted, YAML reads it as a number, which drops leading zeros"
+        ))
+    })
 }
 
 fn read_source(path: &Path) -> std::io::Result<String> {

@@ -189,7 +189,11 @@ impl Drift {
     fn templates_note(&self, path: &str, recorded: Option<&Overrides>) -> String {
         let shown = |o: Option<&Overrides>| {
             o.map_or("the built-in templates".to_owned(), |o| {
-                format!("overrides of {} (sha256 {})", o.templates.join(", "), o.sha256)
+                format!(
+                    "overrides of {} (sha256 {})",
+                    o.templates.join(", "),
+                    o.sha256
+                )
             })
         };
         format!(

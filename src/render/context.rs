@@ -178,4 +178,3 @@ fn role_settings(model: &Model) -> Settings {
         tags: model.tags.clone(),
     }
 }
-

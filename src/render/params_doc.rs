@@ -94,8 +94,13 @@ impl ParamsDoc {
                 names::POLICY_PREFIX,
                 names::POLICY_MAX,
             ),
-            role_name: derived(model.role_name.as_str(), names::ROLE_PREFIX, names::ROLE_MAX),
-            tf_name: (model.tf_name.as_str() != tf_default).then(|| model.tf_name.as_str().to_owned()),
+            role_name: derived(
+                model.role_name.as_str(),
+                names::ROLE_PREFIX,
+                names::ROLE_MAX,
+            ),
+            tf_name: (model.tf_name.as_str() != tf_default)
+                .then(|| model.tf_name.as_str().to_owned()),
             access: model.access.as_str(),
             mount_mode: model.mount_mode.as_str(),
             multipart_cleanup: model.multipart_cleanup,

@@ -99,7 +99,35 @@ fn try_value(
             .map_err(|e| format!("{field}={value:?}: accepted but {e}"))?,
     };
     literal_in_manifest(&rendered, key, value).map_err(|e| format!("{field}={value:?}: {e}"))?;
+    round_trips(&rendered).map_err(|e| format!("{field}={value:?}: {e}"))?;
     Ok(Outcome::Accepted)
+}
+
+/// The bundle's `params.yaml`, read back as a params file is (YAML, the
+/// params schema, then the model), renders the very same bundle.
+pub fn round_trips(rendered: &[Rendered]) -> Result<(), String> {
+    let params = rendered
+        .iter()
+        .find(|r| r.artifact.name == "params")
+        .ok_or("no params.yaml")?;
+    let value: Value = serde_yaml::from_str(&params.text).map_err(|e| e.to_string())?;
+    let problems =
+        podiam::formats::schemas::check(podiam::formats::schemas::Schema::Params, &value);
+    if !problems.is_empty() {
+        return Err(format!("params.yaml fails the params schema: {problems:?}"));
+    }
+    let raw: RawParams = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    let model = Model::from_raw(&raw).map_err(|e| format!("params.yaml refused: {e}"))?;
+    let again = bundle::render(&model, &bundle::all()).map_err(|e| e.to_string())?;
+    for (a, b) in rendered.iter().zip(&again) {
+        if a.text != b.text {
+            return Err(format!(
+                "{} differs when rendered from params.yaml:\n{}",
+                a.artifact.path, params.text
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn literal_in_manifest(rendered: &[Rendered], key: &str, value: &str) -> Result<(), String> {

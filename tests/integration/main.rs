@@ -14,6 +14,7 @@ mod layout;
 mod overrides;
 mod privilege;
 mod review;
+mod review_loop;
 mod schemas;
 mod semantics;
 mod shell_syntax;

@@ -1,0 +1,232 @@
+//! The review loop: every bundle carries `params.yaml`, which reproduces it
+//! byte for byte; `check DIR` reads it; headers stay quiet, so a parameter
+//! changes only the files that depend on it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+
+use crate::batch::{self, BATCH};
+use crate::cli::{DOCS, podiam, podiam_env, stderr, stdout};
+use crate::fixtures;
+
+/// Every file below `dir`: relative path → (bytes, executable).
+fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(dir).expect("below").display().to_string();
+            let mode = fs::metadata(&path).expect("metadata").permissions().mode();
+            found.insert(
+                relative,
+                (fs::read(&path).expect("read"), mode & 0o111 != 0),
+            );
+        }
+    }
+    found
+}
+
+/// Asserts two trees hold the same files, byte for byte and mode for mode.
+fn assert_same_tree(a: &Path, b: &Path, what: &str) {
+    let (left, right) = (files(a), files(b));
+    let names = |t: &BTreeMap<String, (Vec<u8>, bool)>| t.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&left), names(&right), "{what}: the file lists differ");
+    for (path, content) in &left {
+        assert!(right[path] == *content, "{what}: {path} differs");
+    }
+}
+
+fn generate(args: &[&str], out: &Path) -> Output {
+    let o = podiam(
+        &[
+            &["generate"][..],
+            args,
+            &["--out", out.to_str().expect("utf8")],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o
+}
+
+fn check(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    podiam_env(
+        &[&["check", dir.to_str().expect("utf8")][..], extra].concat(),
+        env,
+        None,
+    )
+}
+
+#[test]
+fn every_fixture_round_trips_through_its_params_yaml_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, raw) in fixtures::all() {
+        let file = dir.path().join(format!("{name}.json"));
+        fs::write(&file, serde_json::to_string(&raw).expect("json")).expect("write");
+        let (first, again) = (
+            dir.path().join(name),
+            dir.path().join(format!("{name}-again")),
+        );
+        generate(&["--params", file.to_str().expect("utf8")], &first);
+        let own = first.join("params.yaml");
+        generate(&["--params", own.to_str().expect("utf8")], &again);
+        assert_same_tree(&first, &again, name);
+        let o = check(&first, &[], &[]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{name}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_batch_round_trips_target_by_target_and_checks_from_its_folders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = batch::write(&dir, BATCH);
+    let (first, again) = (dir.path().join("out"), dir.path().join("again"));
+    generate(&["--params", &file], &first);
+    for target in ["team-a", "team-b", "team-c"] {
+        let own = first.join(target).join("params.yaml");
+        generate(
+            &["--params", own.to_str().expect("utf8")],
+            &again.join(target),
+        );
+    }
+    assert_same_tree(&first, &again, "batch");
+    let o = check(&first, &[], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    fs::write(first.join("team-b/iam/trust-policy.json"), "{}\n").expect("edit");
+    let o = check(&first, &[], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("changed: team-b/iam/trust-policy.json"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn check_reads_params_yaml_ignores_the_environment_and_takes_flags_over_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("b");
+    generate(&DOCS, &out);
+    let env = [("AWS_REGION", "eu-west-1"), ("K8S_NAMESPACE", "elsewhere")];
+    let o = check(&out, &[], &env);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("AWS_REGION"), "{}", stderr(&o));
+    let o = check(&out, &["--namespace", "elsewhere"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("changed: params.yaml"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn check_without_params_yaml_or_parameters_exits_2_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = check(dir.path(), &[], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("params.yaml"), "{}", stderr(&o));
+    let manifest = dir.path().join("manifest.json");
+    fs::write(
+        &manifest,
+        r#"{"podiam": {}, "parameters": {}, "artifacts": []}"#,
+    )
+    .expect("w");
+    let o = check(
+        dir.path(),
+        &["--params", manifest.to_str().expect("utf8")],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("give the bundle's params.yaml"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn overrides_are_recorded_and_check_asks_for_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let templates = dir.path().join("t");
+    let o = podiam(&["templates", "export", templates.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plain = dir.path().join("plain");
+    let t = templates.to_str().expect("utf8");
+    generate(&[&DOCS[..], &["--templates", t]].concat(), &plain);
+    let manifest = fs::read_to_string(plain.join("manifest.json")).expect("manifest");
+    assert!(
+        !manifest.contains("\"templates\""),
+        "unchanged overrides: {manifest}"
+    );
+    let task = templates.join("skypilot/task.yaml.tera");
+    let text = fs::read_to_string(&task).expect("task");
+    fs::write(&task, format!("{text}# reviewed by the data team\n")).expect("edit");
+    let custom = dir.path().join("custom");
+    generate(&[&DOCS[..], &["--templates", t]].concat(), &custom);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(custom.join("manifest.json")).expect("m"))
+            .expect("json");
+    assert_eq!(
+        manifest["templates"]["templates"],
+        serde_json::json!(["skypilot/task.yaml"])
+    );
+    let o = check(&custom, &[], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--templates"), "{}", stderr(&o));
+    let o = check(&custom, &["--templates", t], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = check(&plain, &["--templates", t], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("templates: manifest.json: rendered from the built-in templates"));
+}
+
+#[test]
+fn a_tag_changes_only_the_files_that_depend_on_tags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (before, after) = (dir.path().join("before"), dir.path().join("after"));
+    generate(&DOCS, &before);
+    generate(&[&DOCS[..], &["--tag", "team=ml"]].concat(), &after);
+    let (old, new) = (files(&before), files(&after));
+    let changed: Vec<&str> = old
+        .keys()
+        .filter(|p| old[*p] != new[*p])
+        .map(String::as_str)
+        .collect();
+    for path in [
+        "iam/s3-access-policy.json",
+        "iam/trust-policy.json",
+        "skypilot/config.yaml",
+        "skypilot/task.yaml",
+        "terraform/versions.tf",
+        "kubernetes/serviceaccount.yaml",
+        "kubernetes/rbac.yaml",
+    ] {
+        assert!(!changed.contains(&path), "{path} changed: {changed:?}");
+    }
+    for path in [
+        "params.yaml",
+        "manifest.json",
+        "scripts/apply.sh",
+        "terraform/variables.tf",
+    ] {
+        assert!(
+            changed.contains(&path),
+            "{path} did not change: {changed:?}"
+        );
+    }
+}
