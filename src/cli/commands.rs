@@ -229,6 +229,11 @@ pub fn export_templates(dir: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
             executable: false,
         })
         .collect();
+    ui.detail(&format!(
+        "{} built-in templates, to write below {}",
+        files.len(),
+        dir.display()
+    ));
     let writer = write::Writer::new(dir, false, force)?;
     let mut plan = write::Plan::default();
     let statuses = plan.record(writer.prepare(None, &files)?);

@@ -11,6 +11,7 @@ mod fixtures;
 mod hostile;
 mod kubernetes;
 mod layout;
+mod manual;
 mod overrides;
 mod privilege;
 mod review;
