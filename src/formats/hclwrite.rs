@@ -231,7 +231,8 @@ impl<'a> Writer<'a> {
         Ok(out)
     }
 
-    /// `[for name in list : item]`, or `flatten([for name in list : [items]])`.
+    /// `[for name in list : item]`, or `flatten([for name in list : [items]])`,
+    /// the head and the item each on a line of their own.
     fn for_expression(
         &self,
         each: &Each,
@@ -243,9 +244,16 @@ impl<'a> Writer<'a> {
             ..*self
         };
         let head = format!("for {} in {} :", each.name, each.list);
+        let (pad, end) = (" ".repeat(indent + 2), " ".repeat(indent));
         match items {
-            [item] => Ok(format!("[{head} {}]", inner.expression(item, indent)?)),
-            _ => Ok(format!("flatten([{head} {}])", inner.tuple(items, indent)?)),
+            [item] => Ok(format!(
+                "[\n{pad}{head}\n{pad}{}\n{end}]",
+                inner.expression(item, indent + 2)?
+            )),
+            _ => Ok(format!(
+                "flatten([\n{pad}{head}\n{pad}{}\n{end}])",
+                inner.tuple(items, indent + 2)?
+            )),
         }
     }
 
@@ -419,11 +427,11 @@ mod tests {
         let two_hcl = w.expression(&two, 0).expect("writes");
         assert_eq!(
             one_hcl,
-            "{\n  R = [for b in var.l : \"arn:${local.p}:${b}\"]\n}"
+            "{\n  R = [\n    for b in var.l :\n    \"arn:${local.p}:${b}\"\n  ]\n}"
         );
         assert_eq!(
             two_hcl,
-            "{\n  R = flatten([for b in var.l : [\"${b}/x\", \"${b}/y$\"]])\n}"
+            "{\n  R = flatten([\n    for b in var.l :\n    [\"${b}/x\", \"${b}/y$\"]\n  ])\n}"
         );
         let mut ctx = hcl::eval::Context::new();
         ctx.declare_var("var", hcl::value!({ l = ["B1", "B2"] }));

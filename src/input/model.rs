@@ -309,7 +309,7 @@ impl Model {
                 self.notices.push(format!("--allow-unlisted-region: podiam's region list does not hold {}; check the name, since a typo renders policies that match nothing", unlisted.join(", ")));
             }
         }
-        if !self.prefixes.is_empty() && raw.mount_mode.is_none() {
+        if !self.prefixes.is_empty() {
             self.notices.push(format!("--prefix: SkyPilot mounts only whole buckets (MOUNT and MOUNT_CACHED refuse a sub-path), so the test task copies the prefix with COPY and the role is {}", self.access.as_str()));
         }
         if self.trust.source_arn {

@@ -1,12 +1,15 @@
 //! `params.yaml`: the bundle's own parameters as a params file, so that
 //! `podiam generate --params params.yaml` and `podiam check DIR` reproduce
 //! the bundle. Every value is written out, defaults included, except names
-//! podiam derives from the first bucket (and the namespace, for `tf_name`):
-//! those stay derived, so editing the bucket renames the role as a fresh
-//! run would.
+//! podiam derives from other values: the names derived from the first
+//! bucket (and the namespace, for `tf_name`), the mount mode derived from
+//! the prefixes and the access derived from the mount mode. Those stay
+//! derived, so editing the bucket renames the role as a fresh run would,
+//! and the notes a fresh run gives (in REVIEW.md too) come back the same.
 
 use serde::Serialize;
 
+use crate::input::access::{Level, MountMode};
 use crate::input::model::Model;
 use crate::input::names;
 
@@ -42,10 +45,11 @@ pub struct ParamsDoc {
     pub role_name: Option<String>,
     /// Terraform name, when it is not the one derived.
     pub tf_name: Option<String>,
-    /// `read-write` or `read-only`.
-    pub access: &'static str,
-    /// SkyPilot mount mode.
-    pub mount_mode: &'static str,
+    /// `read-write` or `read-only`, when not the mount mode's default.
+    pub access: Option<&'static str>,
+    /// SkyPilot mount mode, when not the default (`COPY` with prefixes,
+    /// else `MOUNT_CACHED`).
+    pub mount_mode: Option<&'static str>,
     /// Whether `s3:AbortMultipartUpload` is granted.
     pub multipart_cleanup: bool,
     /// Key prefixes.
@@ -101,8 +105,10 @@ impl ParamsDoc {
             ),
             tf_name: (model.tf_name.as_str() != tf_default)
                 .then(|| model.tf_name.as_str().to_owned()),
-            access: model.access.as_str(),
-            mount_mode: model.mount_mode.as_str(),
+            access: (model.access != default_access(model.mount_mode))
+                .then(|| model.access.as_str()),
+            mount_mode: (model.mount_mode != default_mode(model))
+                .then(|| model.mount_mode.as_str()),
             multipart_cleanup: model.multipart_cleanup,
             prefix: strings(model.prefixes.iter().map(|p| p.as_str())),
             kms_key: strings(model.kms_keys.iter().map(|k| k.as_str())),
@@ -118,6 +124,24 @@ impl ParamsDoc {
                 .map(|t| format!("{}={}", t.key, t.value))
                 .collect(),
         }
+    }
+}
+
+/// The mount mode podiam picks when none is given.
+fn default_mode(model: &Model) -> MountMode {
+    if model.prefixes.is_empty() {
+        MountMode::MountCached
+    } else {
+        MountMode::Copy
+    }
+}
+
+/// The access a mount mode implies when none is given.
+fn default_access(mode: MountMode) -> Level {
+    if mode == MountMode::Copy {
+        Level::ReadOnly
+    } else {
+        Level::ReadWrite
     }
 }
 

@@ -23,9 +23,18 @@ fn every_page_podiam_man_names_exists_and_documents_every_flag() {
         let o = podiam(&["man", &page]);
         assert_eq!(o.status.code(), Some(0), "{page}: {}", stderr(&o));
         let roff = stdout(&o);
-        assert!(roff.contains(&format!(".TH podiam-{page} 1")), "{page}: {roff}");
-        pages.extend(named_pages(&roff).into_iter().filter(|p| p.starts_with(&page)));
-        let help = stdout(&podiam(&[&page.split('-').collect::<Vec<_>>()[..], &["--help"]].concat()));
+        assert!(
+            roff.contains(&format!(".TH podiam-{page} 1")),
+            "{page}: {roff}"
+        );
+        pages.extend(
+            named_pages(&roff)
+                .into_iter()
+                .filter(|p| p.starts_with(&page)),
+        );
+        let help = stdout(&podiam(
+            &[&page.split('-').collect::<Vec<_>>()[..], &["--help"]].concat(),
+        ));
         for flag in help.split_whitespace().filter(|w| w.starts_with("--")) {
             let flag = flag.trim_end_matches([',', '.', ')', '>', ']']);
             let flag = flag.split(['=', '[', '<']).next().unwrap_or(flag);
@@ -44,10 +53,18 @@ fn completions_offer_artifact_and_schema_names() {
     // clap_complete 4 writes positional values only for bash and zsh.
     for shell in ["bash", "zsh"] {
         let script = stdout(&podiam(&["completions", shell]));
-        for name in ["s3-access-policy", "terraform-main", "params", "skypilot-task"] {
+        for name in [
+            "s3-access-policy",
+            "terraform-main",
+            "params",
+            "skypilot-task",
+        ] {
             assert!(script.contains(name), "{shell}: no {name}");
         }
-        assert!(script.contains("kubernetes-manifest"), "{shell}: no schema names");
+        assert!(
+            script.contains("kubernetes-manifest"),
+            "{shell}: no schema names"
+        );
     }
 }
 
@@ -60,13 +77,21 @@ fn verbose_says_more_on_every_command() {
     let out = dir.path().join("out");
     let t = dir.path().join("t");
     let commands: Vec<Vec<&str>> = vec![
-        [&["generate", "--out", out.to_str().expect("utf8")][..], &DOCS].concat(),
+        [
+            &["generate", "--out", out.to_str().expect("utf8")][..],
+            &DOCS,
+        ]
+        .concat(),
         vec!["check", out.to_str().expect("utf8")],
         [&["explain"][..], &DOCS].concat(),
         [&["render", "trust-policy"][..], &DOCS].concat(),
         vec!["list"],
         vec!["schema", "params"],
-        vec!["validate", "s3-access-policy", policy.to_str().expect("utf8")],
+        vec![
+            "validate",
+            "s3-access-policy",
+            policy.to_str().expect("utf8"),
+        ],
         vec!["templates", "export", t.to_str().expect("utf8")],
         vec!["completions", "bash"],
         vec!["man"],
@@ -74,7 +99,12 @@ fn verbose_says_more_on_every_command() {
     for args in commands {
         let quiet = podiam(&args);
         let verbose = podiam(&[&["-v"][..], &args].concat());
-        assert_eq!(verbose.status.code(), Some(0), "{args:?}: {}", stderr(&verbose));
+        assert_eq!(
+            verbose.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&verbose)
+        );
         assert!(
             stderr(&verbose).len() > stderr(&quiet).len(),
             "{args:?}: -v added nothing to stderr"
@@ -110,15 +140,25 @@ fn an_unquoted_account_id_says_to_quote_it() {
             "defaults:\n  account_id: 123456789012\ntargets:\n  - name: a\n",
             "defaults.account_id",
         ),
-        ("targets:\n  - name: a\n    account_id: 12\n", "targets[0].account_id"),
+        (
+            "targets:\n  - name: a\n    account_id: 12\n",
+            "targets[0].account_id",
+        ),
     ] {
         let file = dir.path().join("p.yaml");
-        fs::write(&file, format!("cluster: c\nregion: us-west-2\nbucket: b-b-b\n{text}"))
-            .expect("write");
+        fs::write(
+            &file,
+            format!("cluster: c\nregion: us-west-2\nbucket: b-b-b\n{text}"),
+        )
+        .expect("write");
         let file = file.to_str().expect("utf8");
         let o = podiam(&["render", "params", "--params", file]);
         assert_eq!(o.status.code(), Some(2), "{text}");
         assert!(stderr(&o).contains(at), "{text}: {}", stderr(&o));
-        assert!(stderr(&o).contains("quote the account id"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("quote the account id"),
+            "{}",
+            stderr(&o)
+        );
     }
 }

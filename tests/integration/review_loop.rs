@@ -230,3 +230,50 @@ fn a_tag_changes_only_the_files_that_depend_on_tags() {
         );
     }
 }
+
+/// A line that holds one value: `key = value`, `"key": value`, `- value`
+/// or a lone value, where the value is one quoted string or one token.
+fn single_value(line: &str) -> bool {
+    let line = line.trim().trim_end_matches(',');
+    let line = line.strip_prefix("- ").unwrap_or(line);
+    let rest = match line.strip_prefix('"') {
+        Some(quoted) => match quoted.find("\":").or_else(|| quoted.find("\" =")) {
+            Some(end) => quoted[end + 1..].trim_start_matches([':', '=', ' ']),
+            None => return line.ends_with('"'),
+        },
+        None => match line.split_once([':', '=']) {
+            Some((key, value)) if !key.trim().contains(' ') => value.trim_start_matches([' ', '=']),
+            _ => line,
+        },
+    };
+    (rest.starts_with('"') && rest.ends_with('"')) || !rest.contains(' ')
+}
+
+#[test]
+fn no_yaml_json_or_hcl_line_is_over_120_characters_unless_it_holds_one_long_value() {
+    let mut long = Vec::new();
+    for (name, raw) in fixtures::all() {
+        for r in fixtures::render(&raw)
+            .iter()
+            .filter(|r| r.artifact.in_bundle())
+        {
+            if ["markdown", "shell"].contains(&r.artifact.format.name()) {
+                continue;
+            }
+            for line in r.text.lines().filter(|l| l.chars().count() > 120) {
+                if !single_value(line) {
+                    long.push(format!("{name}: {}: {line}", r.artifact.path));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "{}", long.join("\n"));
+    assert!(single_value(
+        r#"  "Federated": "arn:aws:iam::1:oidc-provider/x","#
+    ));
+    assert!(single_value(
+        r#"  description = "Lets pods: ${join(", ", var.b)}.""#
+    ));
+    assert!(!single_value(r#"  x = var.a ? b.c[0].arn : d.e[0].arn"#));
+    assert!(!single_value(r#"    condition = can(regex("^a$", var.x))"#));
+}
