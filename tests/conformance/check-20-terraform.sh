@@ -325,8 +325,11 @@ echo "variable validation agrees with podiam on $checked values; $refusals refus
 # instead of can(regex()) also refuses a bad value, but with "Error in
 # function call", and another variable's refusal is not this one's.
 mutant="$(fresh_dir terraform-validation-mutant)"
-sed 's/can(regex(\("[^"]*"\), var\.namespace))/length(regex(\1, var.namespace)) > 0/' "$vars/variables.tf" >"$mutant/variables.tf"
-grep -q 'length(regex(".*", var.namespace)) > 0' "$mutant/variables.tf" || fail "could not break the namespace validation"
+# The condition spans lines: can(regex(\n "pattern",\n var.namespace\n )).
+perl -0pe 's/can\(regex\((\n\s*"[^"\n]*",\n\s*var\.namespace\n\s*\)\))/length(regex($1 > 0/' \
+  "$vars/variables.tf" >"$mutant/variables.tf"
+perl -0ne 'exit(/length\(regex\(\n\s*"[^"\n]*",\n\s*var\.namespace\n\s*\)\) > 0/ ? 0 : 1)' "$mutant/variables.tf" ||
+  fail "could not break the namespace validation"
 (cd "$mutant" && "$tf" init -input=false -no-color >/dev/null) || fail "terraform init of the broken variables.tf"
 if (cd "$mutant" && "$tf" plan -input=false -no-color -var namespace=a- >"$mutant/plan.out" 2>&1); then
   fail "the broken namespace validation accepted a-"
