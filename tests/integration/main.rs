@@ -15,6 +15,7 @@ mod overrides;
 mod privilege;
 mod review;
 mod schemas;
+mod scripts_cli;
 mod semantics;
 mod shell_syntax;
 mod shell_syntax_table;
