@@ -3,6 +3,8 @@
 # realistic errors:
 #   - the write counters count a known write as one and a read as none;
 #   - apply.sh --dry-run prints every command and runs none (recording stubs);
+#     without aws and kubectl on PATH it prints the same, while a real run
+#     stops at preflight naming the missing tool, before running any;
 #   - an apply.sh without its attach step: the state check and verify.sh fail;
 #   - an apply.sh with a misspelled AWS CLI flag fails, naming the step;
 #   - an unknown cluster stops apply.sh at preflight;
@@ -87,6 +89,36 @@ done
 grep -q "^+ kubectl annotate serviceaccount skypilot-service-account --namespace default eks.amazonaws.com/role-arn-$" \
   "$OUT/dry-run-teardown-default.out" || fail "teardown --dry-run in the default namespace did not print the annotation's removal"
 echo "  --dry-run: every command printed, none run"
+
+# --- no aws and no kubectl on PATH, only basic tools: the dry runs print
+# what they print with the stubs; a real run stops at preflight, naming the
+# missing tool, and runs nothing (aws alone: kubectl is named, aws not run).
+mkdir -p "$OUT/basic" "$OUT/aws-only"
+for tool in bash basename dirname mktemp rm tr grep sed awk cat sleep; do
+  ln -sf "$(command -v "$tool")" "$OUT/basic/$tool"
+done
+ln -sf "$OUT/record/aws" "$OUT/aws-only/aws"
+for name in pod-identity irsa custom-teardown teardown-default; do
+  case "$name" in
+    pod-identity) script="$OUT/dry-pi/scripts/apply.sh" ;;
+    irsa) script="$OUT/dry-irsa/scripts/apply.sh" ;;
+    custom-teardown) script="$OUT/dry-custom/scripts/teardown.sh" ;;
+    teardown-default) script="$OUT/dry-irsa-default/scripts/teardown.sh" ;;
+  esac
+  PATH="$OUT/basic" expect 0 "no-tools-$name" "$script" --dry-run
+  cmp -s "$OUT/dry-run-$name.out" "$OUT/no-tools-$name.out" ||
+    fail "--dry-run without aws and kubectl printed something else: $(diff "$OUT/dry-run-$name.out" "$OUT/no-tools-$name.out" || true)"
+done
+PATH="$OUT/basic" expect fail no-aws-apply "$OUT/dry-pi/scripts/apply.sh"
+grep -q '^apply.sh: FAILED at step "preflight": aws is not on PATH$' "$OUT/no-aws-apply.out" ||
+  fail "apply.sh without aws did not name it: $(cat "$OUT/no-aws-apply.out")"
+grep -q '^Remedy: Install the AWS CLI' "$OUT/no-aws-apply.out" || fail "no remedy for the missing AWS CLI"
+PATH="$OUT/basic:$OUT/aws-only" expect fail no-kubectl-apply "$OUT/dry-irsa/scripts/apply.sh"
+grep -q '^apply.sh: FAILED at step "preflight": kubectl is not on PATH$' "$OUT/no-kubectl-apply.out" ||
+  fail "apply.sh without kubectl did not name it: $(cat "$OUT/no-kubectl-apply.out")"
+! grep -q '^+ ' "$OUT/no-aws-apply.out" "$OUT/no-kubectl-apply.out" || fail "a real run without the tools printed a command"
+[ ! -s "$OUT/record/calls" ] || fail "a real run without kubectl ran aws first: $(cat "$OUT/record/calls")"
+echo "  without aws and kubectl: --dry-run prints the same; a real run stops at preflight naming the tool"
 
 # identity_types BUNDLE: verify.sh's sky_identity_type against SkyPilot
 # 0.14.1's own reading (sky/clouds/aws.py, AWS._current_identity_type and

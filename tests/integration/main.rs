@@ -17,6 +17,7 @@ mod privilege;
 mod review;
 mod review_loop;
 mod schemas;
+mod scripts_cli;
 mod semantics;
 mod shell_syntax;
 mod shell_syntax_table;
