@@ -62,9 +62,10 @@ fn merged_expectations(
         if only.instance_path().as_str() != here {
             return None;
         }
-        let expectation = expectation(schema, only)?;
-        if !wanted.contains(&expectation) {
-            wanted.push(expectation);
+        for phrase in expectations(schema, only)? {
+            if !wanted.contains(&phrase) {
+                wanted.push(phrase);
+            }
         }
     }
     Some(format!(
@@ -172,29 +173,26 @@ fn problem(schema: &Value, error: &ValidationError<'_>, path: &str, message: Str
     }
 }
 
-/// What the value should be, as a phrase after "must be", for the errors that
-/// say so.
-fn expectation(schema: &Value, error: &ValidationError<'_>) -> Option<String> {
-    Some(match error.kind() {
+/// What the value should be, as phrases after "must be" (several for a
+/// `type` list), for the errors that say so.
+fn expectations(schema: &Value, error: &ValidationError<'_>) -> Option<Vec<String>> {
+    let one = |phrase: String| Some(vec![phrase]);
+    match error.kind() {
         ValidationErrorKind::Type { .. } if own_description(schema, error).is_some() => {
-            own_description(schema, error)?.to_owned()
+            one(own_description(schema, error)?.to_owned())
         }
-        ValidationErrorKind::Type { kind } => match kind {
-            TypeKind::Single(t) => type_name(&t.to_string()),
-            TypeKind::Multiple(set) => or_list(
-                &set.iter()
-                    .map(|t| type_name(&t.to_string()))
-                    .collect::<Vec<_>>(),
-            ),
-        },
-        ValidationErrorKind::Constant { expected_value } => value_text(expected_value),
-        ValidationErrorKind::Enum { options } => one_of(options),
-        ValidationErrorKind::Pattern { pattern } => match own_description(schema, error) {
+        ValidationErrorKind::Type { kind } => Some(match kind {
+            TypeKind::Single(t) => vec![type_name(&t.to_string())],
+            TypeKind::Multiple(set) => set.iter().map(|t| type_name(&t.to_string())).collect(),
+        }),
+        ValidationErrorKind::Constant { expected_value } => one(value_text(expected_value)),
+        ValidationErrorKind::Enum { options } => one(one_of(options)),
+        ValidationErrorKind::Pattern { pattern } => one(match own_description(schema, error) {
             Some(meaning) => meaning.to_owned(),
             None => format!("text matching the pattern {pattern}"),
-        },
-        _ => return None,
-    })
+        }),
+        _ => None,
+    }
 }
 
 /// One error's message, without its path or rule; `with_found` adds the
@@ -211,8 +209,8 @@ fn message(schema: &Value, error: &ValidationError<'_>, with_found: bool) -> Str
         ValidationErrorKind::Type { .. }
         | ValidationErrorKind::Constant { .. }
         | ValidationErrorKind::Enum { .. }
-        | ValidationErrorKind::Pattern { .. } => match expectation(schema, error) {
-            Some(wanted) => format!("must be {wanted}{found_suffix}"),
+        | ValidationErrorKind::Pattern { .. } => match expectations(schema, error) {
+            Some(wanted) => format!("must be {}{found_suffix}", or_list(&wanted)),
             None => error.to_string(),
         },
         ValidationErrorKind::Required { property } => {

@@ -205,6 +205,9 @@ fn skypilot_task_schema_rejects_mutations() {
             ("cpus that is no number", |d| {
                 d["resources"]["cpus"] = json!("two")
             }),
+            ("memory that is no size", |d| {
+                d["resources"]["memory"] = json!("lots")
+            }),
             ("no nodes", |d| d["num_nodes"] = json!(0)),
             ("an environment variable without a value", |d| {
                 d["envs"] = json!({"DATA": null})
