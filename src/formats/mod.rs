@@ -9,6 +9,7 @@ pub mod awscli;
 pub mod escape;
 pub mod hclwrite;
 pub mod markdown;
+pub mod schema_errors;
 pub mod schemas;
 pub mod script;
 pub mod shell_syntax;

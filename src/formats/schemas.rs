@@ -6,6 +6,7 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 use crate::error::Problem;
+use crate::formats::schema_errors;
 
 /// Every schema podiam ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +104,16 @@ fn entry(schema: Schema) -> &'static (Schema, &'static str, &'static str) {
 /// embedded schema that does not compile is a build defect, caught by the
 /// test suite; here it becomes a validator that reports the compile error on
 /// every check.
-static VALIDATORS: [OnceLock<Result<Validator, String>>; ALL.len()] =
+static VALIDATORS: [OnceLock<Result<Compiled, String>>; ALL.len()] =
     [const { OnceLock::new() }; ALL.len()];
 
-fn validator(schema: Schema) -> &'static Result<Validator, String> {
+/// A compiled schema and its JSON, which error messages quote from.
+struct Compiled {
+    validator: Validator,
+    schema: Value,
+}
+
+fn validator(schema: Schema) -> &'static Result<Compiled, String> {
     let (_, name, text) = entry(schema);
     VALIDATORS[schema as usize].get_or_init(|| compile(name, text))
 }
@@ -139,22 +146,29 @@ pub fn warm_up(schemas: &[Schema]) {
     });
 }
 
-fn compile(name: &str, text: &str) -> Result<Validator, String> {
+fn compile(name: &str, text: &str) -> Result<Compiled, String> {
     let schema: Value =
         serde_json::from_str(text).map_err(|e| format!("schema {name} is not JSON: {e}"))?;
-    jsonschema::validator_for(&schema).map_err(|e| format!("schema {name} does not compile: {e}"))
+    let validator = jsonschema::validator_for(&schema)
+        .map_err(|e| format!("schema {name} does not compile: {e}"))?;
+    Ok(Compiled { validator, schema })
 }
 
-/// Checks `instance` against `schema`, returning every problem found.
+/// Checks `instance` against `schema`, returning every problem found, each
+/// in plain words (see [`crate::formats::schema_errors`]).
 pub fn check(schema: Schema, instance: &Value) -> Vec<Problem> {
     match validator(schema) {
-        Ok(validator) => validator
-            .iter_errors(instance)
-            .map(|e| Problem {
-                path: e.instance_path().to_string(),
-                message: e.to_string(),
-            })
-            .collect(),
+        Ok(compiled) => {
+            let mut problems: Vec<Problem> = Vec::new();
+            for error in compiled.validator.iter_errors(instance) {
+                for problem in schema_errors::explain(&compiled.schema, &error) {
+                    if !problems.contains(&problem) {
+                        problems.push(problem);
+                    }
+                }
+            }
+            problems
+        }
         Err(message) => vec![Problem {
             path: String::new(),
             message: message.clone(),

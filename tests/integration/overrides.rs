@@ -100,7 +100,7 @@ fn an_override_whose_output_breaks_the_schema_is_refused_and_nothing_written() {
         stderr(&o)
     );
     assert!(
-        stderr(&o).contains("'Principal' was unexpected"),
+        stderr(&o).contains("at /Statement/0/Principal: unexpected key \"Principal\""),
         "{}",
         stderr(&o)
     );

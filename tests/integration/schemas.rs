@@ -24,8 +24,19 @@ fn documents(fixture: &str, artifact: &str) -> (&'static Artifact, Vec<Value>) {
     (rendered.artifact, docs)
 }
 
-/// Asserts the pristine documents pass and each mutation fails.
+/// Asserts the pristine documents pass and each mutation of the last one fails.
 fn assert_mutations_fail(fixture: &str, name: &str, mutations: &[Mutation]) {
+    assert_kind_mutations_fail(fixture, name, None, mutations);
+}
+
+/// Asserts the pristine documents pass and each mutation of the last one
+/// (of kind `kind`, when given) fails.
+fn assert_kind_mutations_fail(
+    fixture: &str,
+    name: &str,
+    kind: Option<&str>,
+    mutations: &[Mutation],
+) {
     let (artifact, docs) = documents(fixture, name);
     let schema = artifact.schema.expect("a data artifact has a schema");
     for doc in &docs {
@@ -35,7 +46,12 @@ fn assert_mutations_fail(fixture: &str, name: &str, mutations: &[Mutation]) {
         );
     }
     for (what, mutate) in mutations {
-        let mut doc = docs.last().cloned().expect("a document");
+        let mut doc = docs
+            .iter()
+            .rev()
+            .find(|d| kind.is_none_or(|k| d["kind"] == k))
+            .cloned()
+            .expect("a document");
         mutate(&mut doc);
         let problems = podiam::formats::schemas::check(schema, &doc);
         assert!(
@@ -136,6 +152,29 @@ fn skypilot_config_schema_rejects_mutations() {
                 d["kubernetes"]["allowed_contexts"] = json!("ctx")
             }),
             ("unknown key", |d| d["kubernetes"]["namepsace"] = json!("a")),
+            (
+                "a workspace that uploads AWS credentials",
+                |d| {
+                    d["workspaces"] =
+                        json!({"team": {"aws": {"remote_identity": "LOCAL_CREDENTIALS"}}})
+                },
+            ),
+            ("the default account's keyword as service account", |d| {
+                d["kubernetes"]["remote_identity"] = json!("SERVICE_ACCOUNT")
+            }),
+            ("a context that uploads local credentials", |d| {
+                d["kubernetes"]["context_configs"] =
+                    json!({"ctx": {"remote_identity": "LOCAL_CREDENTIALS"}})
+            }),
+            ("a context namespace that is no label", |d| {
+                d["kubernetes"]["context_configs"] = json!({"ctx": {"namespace": "Team_A"}})
+            }),
+            ("empty allowed_contexts", |d| {
+                d["kubernetes"]["allowed_contexts"] = json!([])
+            }),
+            ("custom_metadata that names the pod", |d| {
+                d["kubernetes"]["custom_metadata"] = json!({"name": "x"})
+            }),
         ],
     );
 }
@@ -154,14 +193,43 @@ fn skypilot_task_schema_rejects_mutations() {
                 d["file_mounts"]["/s3/data"]["source"] = json!("gs://my-bucket/")
             }),
             (
-                "relative mount path",
+                "mount path that is a cloud URL",
                 |d| {
-                    d["file_mounts"] =
-                        json!({"s3/data": {"source": "s3://my-bucket/", "mode": "COPY"}})
+                    d["file_mounts"] = json!({"s3://elsewhere/data": {"source": "s3://my-bucket/"}})
                 },
             ),
             ("no run", |d| {
                 d.as_object_mut().map(|o| o.remove("run"));
+            }),
+            ("misspelled cpus", |d| d["resources"]["cpu"] = json!(2)),
+            ("cpus that is no number", |d| {
+                d["resources"]["cpus"] = json!("two")
+            }),
+            ("memory that is no size", |d| {
+                d["resources"]["memory"] = json!("lots")
+            }),
+            ("no nodes", |d| d["num_nodes"] = json!(0)),
+            ("an environment variable without a value", |d| {
+                d["envs"] = json!({"DATA": null})
+            }),
+            ("an alternative on another cloud", |d| {
+                d["resources"]["any_of"] = json!([{"infra": "aws"}])
+            }),
+            ("an internal field that deletes the bucket", |d| {
+                d["file_mounts"]["/s3/data"]["_force_delete"] = json!(true)
+            }),
+            ("a task config that uploads local credentials", |d| {
+                d["config"] = json!({"kubernetes": {"remote_identity": "LOCAL_CREDENTIALS"}})
+            }),
+            ("a prefix mounted", |d| {
+                d["file_mounts"]["/s3/data"]["source"] = json!("s3://my-bucket/team-a/")
+            }),
+            ("config.mount with mode MOUNT_CACHED", |d| {
+                d["file_mounts"]["/s3/data"]["config"] = json!({"mount": {"read_only": true}})
+            }),
+            ("service and pool", |d| {
+                d["service"] = json!({});
+                d["pool"] = json!({});
             }),
         ],
     );
@@ -191,6 +259,55 @@ fn kubernetes_schema_rejects_mutations() {
         &[("namespace name with dots", |d| {
             d["metadata"]["namespace"] = json!("a.b")
         })],
+    );
+    assert_kind_mutations_fail(
+        "custom-namespace-sa-context",
+        "rbac",
+        Some("Role"),
+        &[
+            ("no podiam labels", |d| {
+                d["metadata"].as_object_mut().map(|o| o.remove("labels"));
+            }),
+            ("the component of another kind", |d| {
+                d["metadata"]["labels"]["app.kubernetes.io/component"] = json!("rolebinding")
+            }),
+            ("a label value that is no string", |d| {
+                d["metadata"]["labels"]["team"] = json!(true)
+            }),
+            ("a label key with a space", |d| {
+                d["metadata"]["labels"]["my team"] = json!("a")
+            }),
+            ("the escalate verb", |d| {
+                d["rules"][0]["verbs"] = json!(["escalate"])
+            }),
+            ("verbs as a string", |d| {
+                d["rules"][0]["verbs"] = json!("get")
+            }),
+            ("a generated name", |d| {
+                d["metadata"]["generateName"] = json!("podiam-")
+            }),
+            ("a name the scripts do not look for", |d| {
+                d["metadata"]["name"] = json!("my-role")
+            }),
+            ("an unknown field", |d| d["spec"] = json!({})),
+        ],
+    );
+    assert_kind_mutations_fail(
+        "custom-namespace-sa-context",
+        "rbac",
+        Some("ClusterRoleBinding"),
+        &[
+            ("a second subject", |d| {
+                let first = d["subjects"][0].clone();
+                d["subjects"] = json!([first.clone(), first]);
+            }),
+            ("a group subject", |d| {
+                d["subjects"][0] = json!({"kind": "Group", "name": "system:authenticated"})
+            }),
+            ("a ClusterRoleBinding to a Role", |d| {
+                d["roleRef"]["kind"] = json!("Role")
+            }),
+        ],
     );
 }
 
