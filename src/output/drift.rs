@@ -142,10 +142,9 @@ impl Drift {
     /// folders is extra too. A bundle rendered from template overrides,
     /// checked without `--templates`, is a usage error (exit 2).
     pub fn finish(&self, mut found: Found) -> Result<Report, Error> {
-        if self.overrides.is_none() {
-            if let Some((path, Some(o))) = found.templates.iter().find(|(_, o)| o.is_some()) {
-                return Err(needs_templates(path, o));
-            }
+        let recorded = found.templates.iter().find(|(_, o)| o.is_some());
+        if let (None, Some((path, Some(o)))) = (&self.overrides, recorded) {
+            return Err(needs_templates(path, o));
         }
         if self.batch {
             let entries =
