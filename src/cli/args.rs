@@ -54,7 +54,7 @@ pub struct Cli {
 }
 
 /// The parameters, from flags or the docs page's environment variables.
-/// Precedence: flag > environment > params file > default.
+/// Precedence: flag > params file > environment > default.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Parameters")]
 pub struct ParamArgs {
@@ -169,6 +169,9 @@ pub(crate) enum Command {
         force: bool,
     },
     /// Re-render in memory and compare with DIR: exit 0 if identical, 1 with a diff if not.
+    ///
+    /// With no --params, the parameters are DIR/params.yaml (on a batch's output, each
+    /// target folder's), with flags over them; environment variables are then ignored.
     Check {
         /// The bundle directory to compare.
         dir: PathBuf,
@@ -338,6 +341,12 @@ impl ParamArgs {
         if self.params.is_some() {
             return self.validated(ui);
         }
+        if !dir.is_dir() {
+            return Err(Error::InputRead {
+                path: dir.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
+            });
+        }
         let Some(file) = own_params::find(dir)? else {
             if self.raw() == RawParams::default() {
                 return Err(no_params(dir));
@@ -346,9 +355,14 @@ impl ParamArgs {
         };
         if !self.from_env.is_empty() {
             let vars: Vec<&str> = self.from_env.values().map(String::as_str).collect();
+            let whose = match file {
+                ParamsFile::Single(_) => format!("{}", dir.join(own_params::PARAMS_FILE).display()),
+                ParamsFile::Batch { .. } => {
+                    format!("the target folders' params.yaml below {}", dir.display())
+                }
+            };
             ui.note(&format!(
-                "the parameters come from {}'s params.yaml and the flags; ignored from the environment: {}",
-                dir.display(),
+                "the parameters come from {whose} and the flags; ignored from the environment: {}",
                 vars.join(", ")
             ));
         }
@@ -357,6 +371,11 @@ impl ParamArgs {
             from_env: BTreeMap::new(),
         };
         self.validate(given, Some(file), ui)
+    }
+
+    /// Whether `--target` picks one target of a batch.
+    pub fn one_target(&self) -> bool {
+        self.target.is_some()
     }
 
     /// The flags alone: every value that came from a variable left out.
@@ -427,7 +446,11 @@ pub(crate) fn man_command(page: Option<&str>) -> Option<clap::Command> {
     for part in page.split('-') {
         command = command.find_subcommand(part)?.clone();
     }
-    Some(command.name(format!("podiam-{page}")))
+    Some(
+        command
+            .name(format!("podiam-{page}"))
+            .version(env!("CARGO_PKG_VERSION")),
+    )
 }
 
 /// A repeated flag: `None` when not given, so lower sources can fill it.

@@ -8,6 +8,7 @@ use crate::artifacts::artifact::{self, ARTIFACTS};
 use crate::artifacts::bundle;
 use crate::artifacts::check;
 use crate::cli::args::ParamArgs;
+use crate::cli::batch_index;
 use crate::cli::targets::{self, TargetBundle};
 use crate::cli::ui::Ui;
 use crate::error::Error;
@@ -25,23 +26,45 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
     let batch = targets::is_batch(&targets);
     let writer = write::Writer::new(out, batch, force)?;
     let (mut plan, mut report) = (write::Plan::default(), Vec::new());
+    let mut index = (batch && !params.one_target()).then(batch_index::Index::default);
     targets::stream(
         &engine,
         &targets,
         &bundle::in_bundle(),
-        |b| writer.prepare(b.name.as_deref(), &targets::files(b)),
+        |b| {
+            drift::keeps_overrides(&writer.folder(b.name.as_deref()), engine.overrides())?;
+            writer.prepare(b.name.as_deref(), &targets::files(b))
+        },
         |b, prepared| {
             detail(&b, ui);
+            if let (Some(index), Some(name)) = (index.as_mut(), b.name.as_deref()) {
+                index.add(name, &b.rendered);
+            }
             report.push((writer.folder(b.name.as_deref()), plan.record(prepared)));
             Ok(())
         },
     )?;
+    let top = index.map(batch_index::Index::finish).transpose()?;
+    let top_status = match &top {
+        Some(text) => plan.record(writer.prepare_top(&[top_file(text)])?),
+        None => Vec::new(),
+    };
     writer.commit(plan)?;
     if !ui.quiet() {
         let paths: Vec<&str> = bundle::in_bundle().iter().map(|a| a.path).collect();
         print_report(&report, &paths);
+        print_report(&[(out.to_owned(), top_status)], &[batch_index::FILE]);
     }
     Ok(())
+}
+
+/// A batch's own `params.yaml`, as a file to write at the top of `--out`.
+fn top_file(text: &str) -> write::OutFile<'_> {
+    write::OutFile {
+        path: batch_index::FILE.to_owned(),
+        text,
+        executable: false,
+    }
 }
 
 /// The verbose lines for one rendered target.
@@ -75,8 +98,10 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
     let targets = params.validated_in(dir, ui)?;
     let engine = params.engine()?;
     let batch = targets::is_batch(&targets);
-    let drift = drift::Drift::new(dir, batch, engine.overrides())?;
+    let whole_batch = batch && !params.one_target();
+    let drift = drift::Drift::new(dir, whole_batch, engine.overrides())?;
     let mut found = drift::Found::default();
+    let mut index = whole_batch.then(batch_index::Index::default);
     targets::stream(
         &engine,
         &targets,
@@ -84,10 +109,16 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
         |b| drift.compare(b.name.as_deref(), &targets::files(b)),
         |b, one| {
             detail(&b, ui);
+            if let (Some(index), Some(name)) = (index.as_mut(), b.name.as_deref()) {
+                index.add(name, &b.rendered);
+            }
             found.record(b.name.as_deref(), one);
             Ok(())
         },
     )?;
+    if let Some(text) = index.map(batch_index::Index::finish).transpose()? {
+        found.record(None, drift.compare_top(&[top_file(&text)])?);
+    }
     let report = drift.finish(found)?;
     if format == "json" {
         let json =

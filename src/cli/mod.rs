@@ -14,6 +14,7 @@ use args::{Cli, Command, TemplatesCommand};
 use ui::Ui;
 
 pub mod args;
+pub mod batch_index;
 pub mod commands;
 pub mod own_params;
 pub mod parallel;

@@ -1,6 +1,8 @@
 //! A bundle's own parameters: `podiam check DIR` with no `--params` reads
-//! `DIR/params.yaml`, or, on a batch's output directory, the `params.yaml`
-//! of each target folder below it.
+//! `DIR/params.yaml`: a bundle's, or a batch's (every target's name and
+//! parameters, at the top of its output directory). A batch written before
+//! podiam wrote that file is read from the `params.yaml` of each target
+//! folder below it.
 
 use std::path::Path;
 
@@ -11,21 +13,26 @@ use crate::output::staging;
 /// The params file every bundle holds.
 pub const PARAMS_FILE: &str = "params.yaml";
 
-/// What `dir` holds: one bundle's parameters, a batch made of every target
-/// folder's parameters (in name order), or `None` when neither is there.
+/// What `dir` holds: its own `params.yaml` (one bundle's, or a batch's), a
+/// batch made of every target folder's parameters (in name order; hidden folders and a run's staging
+/// folder are not targets), or `None` when neither is there.
 pub fn find(dir: &Path) -> Result<Option<ParamsFile>, Error> {
     let own = dir.join(PARAMS_FILE);
     if own.is_file() {
-        return load_single(&own).map(|p| Some(ParamsFile::Single(p)));
+        return ParamsFile::load(&own).map(Some);
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(None);
     };
     let mut folders: Vec<(String, std::path::PathBuf)> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-        .filter(|(name, path)| !staging::is_staging(name) && path.join(PARAMS_FILE).is_file())
+        .filter(|(name, path)| {
+            !name.starts_with('.')
+                && !staging::is_staging(name)
+                && path.is_dir()
+                && path.join(PARAMS_FILE).is_file()
+        })
         .collect();
     if folders.is_empty() {
         return Ok(None);

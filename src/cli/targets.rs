@@ -66,6 +66,18 @@ impl Given {
         Some(format!("from the environment: {}", listed.join(", ")))
     }
 
+    /// The flags' values and the environment's, apart.
+    fn split(&self) -> (RawParams, RawParams) {
+        let (mut flags, mut env) = (fields(&self.params), serde_json::Map::new());
+        for field in self.from_env.keys() {
+            if let Some(value) = flags.remove(field) {
+                env.insert(field.clone(), value);
+            }
+        }
+        let raw = |m| serde_json::from_value(serde_json::Value::Object(m)).unwrap_or_default();
+        (raw(flags), raw(env))
+    }
+
     /// Where a field's value came from: its variable, or its flag.
     fn source(&self, field: &str) -> String {
         self.from_env
@@ -78,7 +90,8 @@ impl Given {
 /// Combines flags and environment (`given`) with the params file, giving
 /// each target's raw parameters. `only` selects one target of a batch.
 ///
-/// A plain run or a single params file: flag > environment > file. A batch:
+/// A plain run: flag > environment. A single params file: flag > file >
+/// environment, and a variable that differs from the file is refused. A batch:
 /// flags and environment only fill what a target and `defaults:` leave
 /// unset; a different value there is refused, never silently replaced.
 pub fn raw_targets(
@@ -90,7 +103,7 @@ pub fn raw_targets(
         None if only.is_some() => return Err(needs_batch(only)),
         Some(ParamsFile::Single(_)) if only.is_some() => return Err(needs_batch(only)),
         None => vec![(None, given.params)],
-        Some(ParamsFile::Single(params)) => vec![(None, given.params.or(params))],
+        Some(ParamsFile::Single(params)) => vec![(None, single(&given, params)?)],
         Some(ParamsFile::Batch { defaults, targets }) => batch(&given, &defaults, targets)?,
     };
     let Some(only) = only else { return Ok(targets) };
@@ -111,6 +124,34 @@ pub fn raw_targets(
         )]));
     }
     Ok(chosen)
+}
+
+/// One params file: flags over the file, the file over environment
+/// variables, which only fill what it leaves unset. A variable that differs
+/// from a value the file sets is refused, so an exported `AWS_REGION`
+/// cannot silently move a bundle regenerated from its `params.yaml`.
+fn single(given: &Given, file: RawParams) -> Result<RawParams, Error> {
+    let (flags, env) = given.split();
+    let in_file = fields(&file);
+    let problems: Vec<crate::error::Violation> = fields(&env)
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .filter_map(|(field, value)| {
+            let set = in_file.get(field).filter(|v| !v.is_null() && *v != value)?;
+            let var = given.source(field);
+            let rule = format!(
+                "{} differs from {field} {} in the params file: environment variables only fill what a params file leaves unset; unset {var}, or give --{} to override the file",
+                shown(value),
+                shown(set),
+                field.replace('_', "-")
+            );
+            Some(crate::error::Violation::new("environment", Some(&var), rule))
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    Ok(flags.or(file).or(env))
 }
 
 /// A batch's targets over `defaults:`, then the flags and environment

@@ -217,7 +217,7 @@ impl<'a> Writer<'a> {
             }
         }
         let scalars = items.iter().all(|v| !v.is_array() && !v.is_object());
-        if scalars {
+        if scalars && items.len() < 2 {
             let inner: Result<Vec<String>, String> =
                 items.iter().map(|v| self.expression(v, indent)).collect();
             return Ok(format!("[{}]", inner?.join(", ")));
@@ -385,7 +385,10 @@ mod tests {
       Principal = {
         Federated = var.arn
       }
-      Action = ["a", "b"]
+      Action = [
+        "a",
+        "b",
+      ]
       Condition = {
         StringEquals = {
           "${local.p}:sub" = "x"
@@ -431,7 +434,7 @@ mod tests {
         );
         assert_eq!(
             two_hcl,
-            "{\n  R = flatten([\n    for b in var.l :\n    [\"${b}/x\", \"${b}/y$\"]\n  ])\n}"
+            "{\n  R = flatten([\n    for b in var.l :\n    [\n      \"${b}/x\",\n      \"${b}/y$\",\n    ]\n  ])\n}"
         );
         let mut ctx = hcl::eval::Context::new();
         ctx.declare_var("var", hcl::value!({ l = ["B1", "B2"] }));

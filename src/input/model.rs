@@ -188,23 +188,18 @@ impl Model {
         let oidc = c.optional("oidc-issuer", raw.oidc_issuer.as_deref(), |v| {
             OidcProvider::parse(v, region.as_ref())
         });
-        let mut notices = Vec::new();
+        let notices = Vec::new();
         let first = buckets.first().map(|b| b.as_str().to_owned());
         let policy_name = c
             .optional("policy-name", raw.policy_name.as_deref(), PolicyName::parse)
             .or_else(|| {
-                default_name(
-                    &first,
-                    names::POLICY_PREFIX,
-                    names::POLICY_MAX,
-                    &mut notices,
-                )
-                .and_then(|n| PolicyName::parse(&n).ok())
+                default_name(&first, names::POLICY_PREFIX, names::POLICY_MAX)
+                    .and_then(|n| PolicyName::parse(&n).ok())
             });
         let role_name = c
             .optional("role-name", raw.role_name.as_deref(), RoleName::parse)
             .or_else(|| {
-                default_name(&first, names::ROLE_PREFIX, names::ROLE_MAX, &mut notices)
+                default_name(&first, names::ROLE_PREFIX, names::ROLE_MAX)
                     .and_then(|n| RoleName::parse(&n).ok())
             });
         let mount_mode = c.optional(
@@ -227,6 +222,7 @@ impl Model {
             raw.prefix.as_deref().unwrap_or_default(),
             Prefix::parse,
         );
+        once_each(&mut c, &prefixes);
         let kms_keys = kms_keys(&mut c, raw, region.as_ref());
         let permissions_boundary = c.optional(
             "permissions-boundary",
@@ -295,6 +291,17 @@ impl Model {
     }
 
     fn add_method_notices(&mut self, raw: &RawParams) {
+        let bucket = self.bucket.as_str();
+        let shortened = [
+            (
+                self.policy_name.as_str(),
+                names::POLICY_PREFIX,
+                names::POLICY_MAX,
+            ),
+            (self.role_name.as_str(), names::ROLE_PREFIX, names::ROLE_MAX),
+        ]
+        .map(|(name, prefix, max)| shortened_note(name, bucket, prefix, max));
+        self.notices.extend(shortened.into_iter().flatten());
         if self.allow_unlisted_region {
             let unlisted: Vec<&str> = std::iter::once(self.region.as_str())
                 .filter(|_| !self.region.is_listed())
@@ -318,7 +325,7 @@ impl Model {
         if self.method == Method::PodIdentity && self.trust.minimal {
             self.notices.push("--trust-minimal: any Pod Identity association in the account that names this role can use it".into());
         }
-        if self.method == Method::Irsa && raw.pod_identity_agent.is_some() {
+        if self.method == Method::Irsa && self.pod_identity_agent != Agent::Create {
             self.notices.push(
                 "pod-identity-agent is only used by --method pod-identity; it is ignored for irsa"
                     .into(),
@@ -360,6 +367,20 @@ pub fn test_model(bucket: &str, extra: RawParams) -> Model {
         ..extra
     };
     Model::from_raw(&raw).expect("valid")
+}
+
+/// Refuses a key prefix given twice, `data` and `data/` included: both
+/// would put the same ARN twice into the policy.
+fn once_each(c: &mut Checker, prefixes: &[Prefix]) {
+    for (i, p) in prefixes.iter().enumerate() {
+        if prefixes[..i].iter().any(|q| q.as_str() == p.as_str()) {
+            c.rule(
+                "prefix",
+                Some(p.as_str()),
+                "is given twice (a trailing '/' does not make another prefix); give each prefix once",
+            );
+        }
+    }
 }
 
 /// Every bucket, checked; at least one, no duplicates.
@@ -463,20 +484,20 @@ fn trust(c: &mut Checker, raw: &RawParams, method: Option<Method>, has_account: 
     trust
 }
 
-fn default_name(
-    bucket: &Option<String>,
-    prefix: &str,
-    max: usize,
-    notices: &mut Vec<String>,
-) -> Option<String> {
+fn default_name(bucket: &Option<String>, prefix: &str, max: usize) -> Option<String> {
+    Some(names::derive(prefix, bucket.as_deref()?, max).name)
+}
+
+/// The note for a name that is the docs page's default shortened to fit
+/// IAM's limit, however it was given (derived, or written out as in a
+/// bundle's `params.yaml`), so that both give the same REVIEW.md.
+fn shortened_note(name: &str, bucket: &str, prefix: &str, max: usize) -> Option<String> {
     let Derived {
-        name,
+        name: derived,
         shortened_from,
-    } = names::derive(prefix, bucket.as_deref()?, max);
-    if let Some(full) = shortened_from {
-        notices.push(format!(
-            "the default name {full:?} is over IAM's {max}-character limit; using {name:?} instead"
-        ));
-    }
-    Some(name)
+    } = names::derive(prefix, bucket, max);
+    let full = shortened_from.filter(|_| derived == name)?;
+    Some(format!(
+        "the default name {full:?} is over IAM's {max}-character limit; using {name:?} instead"
+    ))
 }

@@ -1,5 +1,6 @@
 //! Raw parameters as the user gave them: flags, environment variables or a
-//! params file, merged by precedence (flag > env > file > default).
+//! params file, merged by precedence (flag > file > env > default; an env value that
+//! differs from the file is refused).
 //!
 //! Nothing here is trusted; [`crate::input::model`] validates every value.
 
@@ -136,10 +137,18 @@ fn tags<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D
         Map(std::collections::BTreeMap<String, String>),
         List(Vec<String>),
     }
-    Ok(Option::<Tags>::deserialize(d)?.map(|t| match t {
-        Tags::Map(m) => m.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        Tags::List(l) => l,
-    }))
+    match Option::<Tags>::deserialize(d)? {
+        Some(Tags::Map(m)) => match m.keys().find(|k| k.contains('=')) {
+            Some(k) => Err(serde::de::Error::custom(format!(
+                "tag key {k:?}: podiam does not take '=' in tag keys (tags are key=value)"
+            ))),
+            None => Ok(Some(
+                m.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            )),
+        },
+        Some(Tags::List(l)) => Ok(Some(l)),
+        None => Ok(None),
+    }
 }
 
 impl RawParams {
@@ -274,7 +283,7 @@ fn misread(value: &serde_json::Value) -> Option<String> {
     places.into_iter().find_map(|(at, place)| {
         let id = place.get("account_id").filter(|v| v.is_number())?;
         Some(format!(
-            "{at}account_id {id}: quote the account id (account_id: \"{id}\"); unquoted, YAML reads it as a number, which drops leading zeros"
+            "{at}account_id: YAML read a number ({id}), not the digits as written (it drops leading zeros, and reads octal and exponent forms); quote the account id, as in account_id: \"012345678901\""
         ))
     })
 }

@@ -118,12 +118,15 @@ impl OidcProvider {
     /// and checks that its host is the one for `region`.
     pub fn parse(value: &str, region: Option<&Region>) -> Result<OidcProvider, String> {
         const RULE: &str = "the OIDC issuer is 'https://oidc.eks.<region>.amazonaws.com[.cn]/id/<ID>' or the same without 'https://'";
-        if let Some((scheme, _)) = value.split_once("://").filter(|(s, _)| *s != "https") {
-            return Err(format!(
-                "the OIDC issuer must use https (IAM's OIDC providers are https only), not {scheme}://; {RULE}"
-            ));
-        }
-        let rest = value.strip_prefix("https://").unwrap_or(value);
+        let rest = match value.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
+            Some((scheme, _)) => {
+                return Err(format!(
+                    "the OIDC issuer must use https (IAM's OIDC providers are https only), not {scheme}://; {RULE}"
+                ));
+            }
+            None => value,
+        };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let (host, id) = rest.split_once("/id/").ok_or(RULE)?;
         rules::oidc_id(id)?;

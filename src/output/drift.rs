@@ -49,6 +49,8 @@ pub struct Found {
     extra: Vec<String>,
     /// Manifests whose recorded overrides differ: path, and what they record.
     templates: Vec<(String, Option<Overrides>)>,
+    /// A batch's own files at the top of the directory, compared apart.
+    top: BTreeSet<String>,
 }
 
 impl Found {
@@ -61,6 +63,7 @@ impl Found {
         self.missing.extend(found.missing);
         self.extra.extend(found.extra);
         self.templates.extend(found.templates);
+        self.top.extend(found.top);
     }
 }
 
@@ -73,8 +76,10 @@ pub struct Drift {
 }
 
 impl Drift {
-    /// Starts comparing `dir`, which must be a directory; in a batch
-    /// (`batch`) each target is a folder below it. `overrides` are the
+    /// Starts comparing `dir`, which must be a directory; with `batch`,
+    /// the whole of a batch is compared, so anything below `dir` outside
+    /// the targets' folders is extra (a batch checked with `--target` is
+    /// not: only the chosen folder is compared). `overrides` are the
     /// template overrides of this run, to compare with each manifest's.
     pub fn new(dir: &Path, batch: bool, overrides: Option<&Overrides>) -> Result<Drift, Error> {
         if !dir.is_dir() {
@@ -95,24 +100,7 @@ impl Drift {
         let prefix = name.map(|n| format!("{n}/")).unwrap_or_default();
         let folder = name.map_or(self.dir.clone(), |n| self.dir.join(n));
         let mut found = Found::default();
-        for OutFile { path, text, .. } in files {
-            let shown = format!("{prefix}{path}");
-            let on_disk = folder.join(path);
-            match std::fs::read(&on_disk) {
-                Ok(bytes) if bytes == text.as_bytes() => {}
-                Ok(bytes) => {
-                    if path == MANIFEST {
-                        self.compare_overrides(&shown, &bytes, &mut found);
-                    }
-                    found.changed.push(Changed {
-                        diff: diff(&shown, &bytes, text),
-                        path: shown,
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => found.missing.push(shown),
-                Err(source) => return Err(read_err(&on_disk, source)),
-            }
-        }
+        self.compare_files(&folder, &prefix, files, &mut found)?;
         if !folder.is_dir() {
             return Ok(found);
         }
@@ -127,12 +115,47 @@ impl Drift {
         Ok(found)
     }
 
+    /// What differs in a batch's own files at the top of `dir` (its
+    /// `params.yaml`): only these files are compared.
+    pub fn compare_top(&self, files: &[OutFile]) -> Result<Found, Error> {
+        let mut found = Found::default();
+        self.compare_files(&self.dir, "", files, &mut found)?;
+        found.top = files.iter().map(|f| f.path.clone()).collect();
+        Ok(found)
+    }
+
+    /// Compares each of `files` with its namesake in `folder`.
+    fn compare_files(
+        &self,
+        folder: &Path,
+        prefix: &str,
+        files: &[OutFile],
+        found: &mut Found,
+    ) -> Result<(), Error> {
+        for OutFile { path, text, .. } in files {
+            let shown = format!("{prefix}{path}");
+            let on_disk = folder.join(path);
+            match std::fs::read(&on_disk) {
+                Ok(bytes) if bytes == text.as_bytes() => {}
+                Ok(bytes) => {
+                    if path == MANIFEST {
+                        self.compare_overrides(&shown, &bytes, found);
+                    }
+                    found.changed.push(Changed {
+                        diff: diff(&shown, &bytes, text),
+                        path: shown,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => found.missing.push(shown),
+                Err(source) => return Err(read_err(&on_disk, source)),
+            }
+        }
+        Ok(())
+    }
+
     /// Notes a manifest on disk that records other template overrides.
     fn compare_overrides(&self, shown: &str, bytes: &[u8], found: &mut Found) {
-        let recorded = serde_json::from_slice::<serde_json::Value>(bytes)
-            .ok()
-            .and_then(|m| m.get("templates").cloned())
-            .and_then(|t| serde_json::from_value::<Overrides>(t).ok());
+        let recorded = recorded_overrides(bytes);
         if recorded != self.overrides {
             found.templates.push((shown.to_owned(), recorded));
         }
@@ -144,7 +167,7 @@ impl Drift {
     pub fn finish(&self, mut found: Found) -> Result<Report, Error> {
         let recorded = found.templates.iter().find(|(_, o)| o.is_some());
         if let (None, Some((path, Some(o)))) = (&self.overrides, recorded) {
-            return Err(needs_templates(path, o));
+            return Err(needs_templates(path, o, ""));
         }
         if self.batch {
             let entries =
@@ -155,7 +178,8 @@ impl Drift {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                if found.folders.contains(&name) || crate::output::staging::is_staging(&name) {
+                let known = found.folders.contains(&name) || found.top.contains(&name);
+                if known || crate::output::staging::is_staging(&name) {
                     continue;
                 }
                 if path.is_dir() {
@@ -206,10 +230,35 @@ impl Drift {
 /// The manifest's file name.
 const MANIFEST: &str = "manifest.json";
 
+/// The template overrides a manifest's bytes record, if any.
+pub fn recorded_overrides(manifest: &[u8]) -> Option<Overrides> {
+    serde_json::from_slice::<serde_json::Value>(manifest)
+        .ok()
+        .and_then(|m| m.get("templates").cloned())
+        .and_then(|t| serde_json::from_value::<Overrides>(t).ok())
+}
+
+/// `generate` into `folder`, whose manifest records template overrides,
+/// with other templates (`overrides`) would silently drop them: refused.
+pub fn keeps_overrides(folder: &Path, overrides: Option<&Overrides>) -> Result<(), Error> {
+    let path = folder.join(MANIFEST);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(());
+    };
+    match recorded_overrides(&bytes) {
+        Some(recorded) if Some(&recorded) != overrides => {
+            let shown = path.display().to_string();
+            let or = format!(", or delete {shown} to render the folder from these templates");
+            Err(needs_templates(&shown, &recorded, &or))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A bundle rendered from template overrides cannot be checked without them.
-fn needs_templates(path: &str, recorded: &Overrides) -> Error {
+fn needs_templates(path: &str, recorded: &Overrides, or: &str) -> Error {
     let rule = format!(
-        "this bundle was rendered from template overrides ({}; sha256 {}): give the same templates with --templates DIR",
+        "this bundle was rendered from template overrides ({}; sha256 {}): give the same templates with --templates DIR{or}",
         recorded.templates.join(", "),
         recorded.sha256
     );

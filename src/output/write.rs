@@ -198,6 +198,24 @@ impl Writer {
     /// different targets.
     pub fn prepare(&self, name: Option<&str>, files: &[OutFile]) -> Result<Prepared, Error> {
         let folder = self.folder(name);
+        let staged = folder.file_name().map(OsString::from).unwrap_or_default();
+        self.prepare_in(folder, staged, files)
+    }
+
+    /// As [`Writer::prepare`], for a batch's own files at the top of `--out`
+    /// (its `params.yaml`), staged apart from every target folder; record
+    /// them last, so they move into place after every target.
+    pub fn prepare_top(&self, files: &[OutFile]) -> Result<Prepared, Error> {
+        let staged = OsString::from(".top");
+        self.prepare_in(self.root.clone(), staged, files)
+    }
+
+    fn prepare_in(
+        &self,
+        folder: PathBuf,
+        staged: OsString,
+        files: &[OutFile],
+    ) -> Result<Prepared, Error> {
         let exists = self.existing(&folder)?;
         let statuses = files
             .iter()
@@ -218,7 +236,7 @@ impl Writer {
         let stage = !self.refused.load(Ordering::Relaxed)
             && statuses.iter().any(|s| *s != Status::Unchanged);
         let pending = match stage {
-            true => Some(self.stage(folder, exists, files, &statuses)?),
+            true => Some(self.stage(folder, staged, exists, files, &statuses)?),
             false => None,
         };
         Ok(Prepared {
@@ -245,17 +263,17 @@ impl Writer {
     fn stage(
         &self,
         folder: PathBuf,
+        staged: OsString,
         exists: bool,
         files: &[OutFile],
         plan: &[Status],
     ) -> Result<Pending, Error> {
         let linked = fs::symlink_metadata(&folder).is_ok_and(|m| m.file_type().is_symlink());
-        if linked && !self.in_place {
+        if linked && !self.in_place && folder != self.root {
             let why = "is a symbolic link; podiam writes a target folder only as a real folder";
             return Err(folder::refuse(&folder, why));
         }
-        let name = folder.file_name().map(OsString::from).unwrap_or_default();
-        let staged = self.staging_dir().join(name);
+        let staged = self.staging_dir().join(staged);
         let mut moved = Vec::new();
         for (file, status) in files.iter().zip(plan) {
             if *status == Status::Unchanged {

@@ -388,7 +388,7 @@ fn environment_variables_alone_are_enough() {
 }
 
 #[test]
-fn flags_beat_environment_beats_params_file() {
+fn flags_beat_the_params_file_and_the_environment_only_fills_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("params.yaml");
     fs::write(
@@ -397,26 +397,34 @@ fn flags_beat_environment_beats_params_file() {
     )
     .expect("write");
     let path = file.to_str().expect("utf8");
-    let env = [("S3_BUCKET", "env-bucket"), ("K8S_NAMESPACE", "env-ns")];
-    let o = podiam_env(
-        &[
-            "render",
-            "params",
-            "--params",
-            path,
-            "--namespace",
-            "flag-ns",
-        ],
-        &env,
-        None,
-    );
+    let env = [
+        ("S3_BUCKET", "file-bucket"),
+        ("K8S_SERVICE_ACCOUNT", "env-sa"),
+    ];
+    let args = [
+        "render",
+        "params",
+        "--params",
+        path,
+        "--namespace",
+        "flag-ns",
+    ];
+    let o = podiam_env(&args, &env, None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("\nnamespace: flag-ns\n"), "{text}");
-    assert!(text.contains("\nbucket:\n  - env-bucket\n"), "{text}");
+    assert!(text.contains("\nservice_account: env-sa\n"), "{text}");
+    assert!(text.contains("\nbucket:\n  - file-bucket\n"), "{text}");
     assert!(
         text.contains("\ncluster: from-file\nregion: eu-west-1\n"),
         "{text}"
+    );
+    let o = podiam_env(&args, &[("AWS_REGION", "us-west-2")], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("environment \"AWS_REGION\": \"us-west-2\" differs from region \"eu-west-1\" in the params file"),
+        "{}",
+        stderr(&o)
     );
 }
 

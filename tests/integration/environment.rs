@@ -1,5 +1,6 @@
 //! The docs page's environment variables: their precedence in a plain run,
-//! and in a batch, where they may fill only what the params file leaves unset.
+//! where they fill only what a params file leaves unset and one that differs
+//! from the file is refused, and in a batch, where the same holds for flags.
 
 use std::fs;
 use std::process::Output;
@@ -135,7 +136,7 @@ fn render(p: &Param, file: &str, env: &[(&str, &str)], flag: Option<&str>) -> Ou
 }
 
 #[test]
-fn in_a_plain_run_every_variable_sits_between_its_flag_and_the_params_file() {
+fn in_a_plain_run_every_variable_only_fills_what_the_params_file_leaves_unset() {
     let dir = tempfile::tempdir().expect("tempdir");
     for p in &PARAMS {
         let [file_value, env_value, flag_value] = p.values;
@@ -148,21 +149,31 @@ fn in_a_plain_run_every_variable_sits_between_its_flag_and_the_params_file() {
             p.var
         );
         let o = render(p, &file, &env, None);
-        assert_eq!(settled(&o, p.key), env_value, "{}: env over file", p.var);
+        assert_eq!(o.status.code(), Some(2), "{}: env against file", p.var);
+        let refusal = format!("environment \"{}\": \"{env_value}\" differs", p.var);
+        assert!(stderr(&o).contains(&refusal), "{}: {}", p.var, stderr(&o));
+        let same = [(p.var, file_value)];
+        assert_eq!(
+            settled(&render(p, &file, &same, None), p.key),
+            file_value,
+            "{}: env equal to the file",
+            p.var
+        );
+        let o = render(p, &file, &env, Some(flag_value));
+        assert_eq!(
+            settled(&o, p.key),
+            flag_value,
+            "{}: flag over file and env",
+            p.var
+        );
+        let unset = params_file(&dir, p.key, None);
+        let o = render(p, &unset, &env, None);
+        assert_eq!(settled(&o, p.key), env_value, "{}: env fills a gap", p.var);
         assert!(
             stderr(&o).contains(&format!("{}={env_value:?}", p.var)),
             "{}: the note names the variable used: {}",
             p.var,
             stderr(&o)
-        );
-        let o = render(p, &file, &env, Some(flag_value));
-        assert_eq!(settled(&o, p.key), flag_value, "{}: flag over env", p.var);
-        let unset = params_file(&dir, p.key, None);
-        assert_eq!(
-            settled(&render(p, &unset, &env, None), p.key),
-            env_value,
-            "{}: env over default",
-            p.var
         );
     }
 }

@@ -132,10 +132,56 @@ fn an_http_issuer_says_https_is_required() {
 }
 
 #[test]
+fn an_uppercase_https_issuer_is_https() {
+    let issuer = "HTTPS://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+    let args = [
+        "render",
+        "trust-policy",
+        "--method",
+        "irsa",
+        "--account-id",
+        "123456789012",
+    ];
+    let o = podiam(&[&args[..], &DOCS, &["--oidc-issuer", issuer]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn a_prefix_given_twice_and_a_tag_key_with_an_equals_sign_are_refused() {
+    let o = podiam(
+        &[
+            &["render", "s3-access-policy"][..],
+            &DOCS,
+            &["--prefix", "data", "--prefix", "data/"],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("prefix \"data\": is given twice"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("p.yaml");
+    fs::write(
+        &file,
+        "cluster: c\nregion: us-west-2\nbucket: b-b-b\ntag: {\"a=b\": c}\n",
+    )
+    .expect("w");
+    let o = podiam(&["render", "params", "--params", file.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tag key \"a=b\""), "{}", stderr(&o));
+}
+
+#[test]
 fn an_unquoted_account_id_says_to_quote_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (text, at) in [
-        ("account_id: 123456789012\n", "account_id 123456789012"),
+        (
+            "account_id: 123456789012\n",
+            "account_id: YAML read a number (123456789012)",
+        ),
         (
             "defaults:\n  account_id: 123456789012\ntargets:\n  - name: a\n",
             "defaults.account_id",

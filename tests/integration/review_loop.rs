@@ -10,6 +10,7 @@ use std::process::Output;
 use crate::batch::{self, BATCH};
 use crate::cli::{DOCS, podiam, podiam_env, stderr, stdout};
 use crate::fixtures;
+use podiam::input::params::RawParams;
 
 /// Every file below `dir`: relative path → (bytes, executable).
 fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
@@ -65,10 +66,38 @@ fn check(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     )
 }
 
+/// Inputs whose notes once depended on how a value was given.
+fn given_forms() -> Vec<(&'static str, RawParams)> {
+    let irsa = RawParams {
+        method: Some("irsa".into()),
+        account_id: Some("123456789012".into()),
+        oidc_issuer: Some(format!(
+            "oidc.eks.us-west-2.amazonaws.com/id/{}",
+            fixtures::OIDC_ID
+        )),
+        ..fixtures::docs()
+    };
+    let agent = |a: &str| RawParams {
+        pod_identity_agent: Some(a.into()),
+        ..irsa.clone()
+    };
+    let bucket = "a".repeat(63);
+    let shortened = RawParams {
+        bucket: Some(vec![bucket.clone()]),
+        role_name: Some(format!("SkyPilotS3Role-{}-27e78ef5", "a".repeat(40))),
+        ..fixtures::docs()
+    };
+    vec![
+        ("irsa-agent-existing", agent("existing")),
+        ("irsa-agent-create", agent("create")),
+        ("shortened-name-given", shortened),
+    ]
+}
+
 #[test]
 fn every_fixture_round_trips_through_its_params_yaml_byte_for_byte() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (name, raw) in fixtures::all() {
+    for (name, raw) in fixtures::all().into_iter().chain(given_forms()) {
         let file = dir.path().join(format!("{name}.json"));
         fs::write(&file, serde_json::to_string(&raw).expect("json")).expect("write");
         let (first, again) = (
@@ -91,19 +120,27 @@ fn every_fixture_round_trips_through_its_params_yaml_byte_for_byte() {
 }
 
 #[test]
-fn a_batch_round_trips_target_by_target_and_checks_from_its_folders() {
+fn a_batch_round_trips_whole_and_target_by_target_and_check_sees_a_deleted_target() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = batch::write(&dir, BATCH);
-    let (first, again) = (dir.path().join("out"), dir.path().join("again"));
+    let (first, whole, apart) = (
+        dir.path().join("out"),
+        dir.path().join("whole"),
+        dir.path().join("apart"),
+    );
     generate(&["--params", &file], &first);
+    let index = first.join("params.yaml");
+    generate(&["--params", index.to_str().expect("utf8")], &whole);
+    assert_same_tree(&first, &whole, "the batch from its params.yaml");
     for target in ["team-a", "team-b", "team-c"] {
         let own = first.join(target).join("params.yaml");
         generate(
             &["--params", own.to_str().expect("utf8")],
-            &again.join(target),
+            &apart.join(target),
         );
     }
-    assert_same_tree(&first, &again, "batch");
+    fs::copy(&index, apart.join("params.yaml")).expect("copy the index");
+    assert_same_tree(&first, &apart, "each target from its own params.yaml");
     let o = check(&first, &[], &[]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     fs::write(first.join("team-b/iam/trust-policy.json"), "{}\n").expect("edit");
@@ -111,6 +148,43 @@ fn a_batch_round_trips_target_by_target_and_checks_from_its_folders() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("changed: team-b/iam/trust-policy.json"),
+        "{}",
+        stdout(&o)
+    );
+    fs::remove_dir_all(first.join("team-c")).expect("delete a target");
+    let o = check(&first, &[], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("missing: team-c/manifest.json"),
+        "{}",
+        stdout(&o)
+    );
+    let o = check(&first, &["--target", "team-a"], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "one target: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_batch_without_its_params_yaml_is_checked_from_its_target_folders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = batch::write(&dir, BATCH);
+    let out = dir.path().join("out");
+    generate(&["--params", &file], &out);
+    fs::remove_file(out.join("params.yaml")).expect("an older batch");
+    let o = check(&out, &[], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("missing: params.yaml"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains(": 0 changed, 1 missing, 0 extra"),
         "{}",
         stdout(&o)
     );
@@ -193,6 +267,28 @@ fn overrides_are_recorded_and_check_asks_for_them() {
     let o = check(&plain, &["--templates", t], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stdout(&o).contains("templates: manifest.json: rendered from the built-in templates"));
+    let before = fs::read(custom.join("skypilot/task.yaml")).expect("task");
+    let own = custom.join("params.yaml");
+    let args = ["--params", own.to_str().expect("utf8"), "--force"];
+    let o = podiam(
+        &[
+            &["generate"][..],
+            &args,
+            &["--out", custom.to_str().expect("utf8")],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "regenerated without the overrides: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--templates"), "{}", stderr(&o));
+    assert_eq!(
+        fs::read(custom.join("skypilot/task.yaml")).expect("task"),
+        before
+    );
 }
 
 #[test]
@@ -234,7 +330,11 @@ fn a_tag_changes_only_the_files_that_depend_on_tags() {
 /// A line that holds one value: `key = value`, `"key": value`, `- value`
 /// or a lone value, where the value is one quoted string or one token.
 fn single_value(line: &str) -> bool {
-    let line = line.trim().trim_end_matches(',');
+    let line = line
+        .trim()
+        .trim_start_matches('#')
+        .trim()
+        .trim_end_matches(',');
     let line = line.strip_prefix("- ").unwrap_or(line);
     let rest = match line.strip_prefix('"') {
         Some(quoted) => match quoted.find("\":").or_else(|| quoted.find("\" =")) {
@@ -249,10 +349,58 @@ fn single_value(line: &str) -> bool {
     (rest.starts_with('"') && rest.ends_with('"')) || !rest.contains(' ')
 }
 
+/// Inputs with the longest values podiam accepts and several of each list.
+fn long_inputs() -> Vec<(&'static str, RawParams)> {
+    let sa = ["a", "b", "c"].map(|c| c.repeat(63)).join(".");
+    let key = |n: &str| {
+        format!("arn:aws:kms:us-west-2:123456789012:key/{n}234abcd-12ab-34cd-56ef-1234567890ab")
+    };
+    let long = RawParams {
+        bucket: Some(vec![
+            "acme-ml-training-datasets-us-west-2".into(),
+            "acme-ml-model-checkpoints-us-west-2".into(),
+            "acme-ml-eval-results-us-west-2".into(),
+        ]),
+        namespace: Some("n".repeat(63)),
+        service_account: Some(sa),
+        account_id: Some("123456789012".into()),
+        kube_context: Some(format!(
+            "arn:aws:eks:us-west-2:123456789012:cluster/{}",
+            "k".repeat(90)
+        )),
+        prefix: Some(
+            ["datasets/imagenet/", "datasets/coco/", "models/", "logs/"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        kms_key: Some(vec![key("1"), key("2")]),
+        access: Some("read-write".into()),
+        tag: Some(vec![format!("team={}", "v".repeat(256))]),
+        permissions_boundary: Some(format!(
+            "arn:aws:iam::123456789012:policy/{}",
+            "p".repeat(120)
+        )),
+        iam_path: Some(format!("/{}/", "q".repeat(100))),
+        ..fixtures::docs()
+    };
+    let irsa = RawParams {
+        method: Some("irsa".into()),
+        oidc_issuer: Some(format!(
+            "oidc.eks.us-west-2.amazonaws.com/id/{}",
+            fixtures::OIDC_ID
+        )),
+        prefix: None,
+        access: None,
+        mount_mode: Some("MOUNT".into()),
+        ..long.clone()
+    };
+    vec![("long-pod-identity", long), ("long-irsa", irsa)]
+}
+
 #[test]
 fn no_yaml_json_or_hcl_line_is_over_120_characters_unless_it_holds_one_long_value() {
     let mut long = Vec::new();
-    for (name, raw) in fixtures::all() {
+    for (name, raw) in fixtures::all().into_iter().chain(long_inputs()) {
         for r in fixtures::render(&raw)
             .iter()
             .filter(|r| r.artifact.in_bundle())

@@ -248,8 +248,10 @@ fn a_killed_runs_staging_folder_is_removed_by_the_next_run() {
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect::<std::collections::BTreeSet<_>>(),
-        ["team-a", "team-b", "team-c"].map(String::from).into(),
-        "only the target folders remain"
+        ["params.yaml", "team-a", "team-b", "team-c"]
+            .map(String::from)
+            .into(),
+        "only the batch's params.yaml and the target folders remain"
     );
 }
 

@@ -1,0 +1,81 @@
+//! A batch's own `params.yaml`: every target's name and parameters, at the
+//! top of the batch's output directory. `podiam generate --params` on it
+//! reproduces the whole batch, and `podiam check DIR` reads it, so a
+//! deleted target folder shows as missing files instead of going unseen.
+
+use crate::artifacts::artifact::Rendered;
+use crate::error::{Error, Problem};
+use crate::formats::escape;
+use crate::formats::schemas::{self, Schema};
+
+/// The index's file name, at the top of the batch's output directory.
+pub const FILE: &str = "params.yaml";
+
+/// The index's first lines.
+const HEADER: &str = "\
+# The parameters of this batch: one entry per target folder below, each the
+# same as that folder's params.yaml. podiam generated every folder from this
+# file: edit it, then run `podiam generate --params params.yaml --out . --force`
+# here; `podiam check .` shows any drift, a deleted target folder included.
+targets:
+";
+
+/// The index, built target by target in batch order.
+#[derive(Debug)]
+pub struct Index {
+    text: String,
+    targets: usize,
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index {
+            text: HEADER.to_owned(),
+            targets: 0,
+        }
+    }
+}
+
+impl Index {
+    /// Adds target `name`, whose rendered artifacts hold its `params.yaml`:
+    /// that file's keys, already escaped by the template, indented under
+    /// the target's escaped name.
+    pub fn add(&mut self, name: &str, rendered: &[Rendered]) {
+        let Some(own) = rendered.iter().find(|r| r.artifact.name == "params") else {
+            return;
+        };
+        self.text
+            .push_str(&format!("  - name: {}\n", escape::yaml(name)));
+        for line in own.text.lines().filter(|l| !l.starts_with('#')) {
+            self.text.push_str(&format!("    {line}\n"));
+        }
+        self.targets += 1;
+    }
+
+    /// The index's text, parsed back and checked against the params schema
+    /// first: it must hold one entry per target added.
+    pub fn finish(self) -> Result<String, Error> {
+        let fail = |problems: Vec<Problem>| Error::ArtifactCheck {
+            artifact: "params",
+            origin: "the batch's params.yaml".to_owned(),
+            problems,
+        };
+        let one = |message: String| {
+            fail(vec![Problem {
+                path: String::new(),
+                message,
+            }])
+        };
+        let value: serde_json::Value =
+            serde_yaml::from_str(&self.text).map_err(|e| one(e.to_string()))?;
+        let problems = schemas::check(Schema::Params, &value);
+        if !problems.is_empty() {
+            return Err(fail(problems));
+        }
+        let held = value["targets"].as_array().map_or(0, Vec::len);
+        if held != self.targets {
+            return Err(one(format!("holds {held} targets, not {}", self.targets)));
+        }
+        Ok(self.text)
+    }
+}
