@@ -223,6 +223,23 @@ def intact(docs, p):
     if sa != DEFAULT_SA or "remote_identity" in kube:
         expect("skypilot/config.yaml kubernetes.remote_identity", kube.get("remote_identity"), sa)
 
+    # params.yaml must say, read by YAML 1.1 and 1.2 alike, what the
+    # manifest says podiam used: it is what `check` and a regeneration read.
+    own = docs.get("params.yaml", [])
+    own = own[0] if own and isinstance(own[0], dict) else {}
+    for key in ("cluster", "region", "namespace", "service_account", "method"):
+        expect(f"params.yaml {key}", own.get(key), p[key])
+    expect("params.yaml bucket", own.get("bucket"), p["buckets"])
+    for key in ("kube_context", "account_id", "oidc_issuer", "permissions_boundary"):
+        if p.get(key) is not None or key in own:
+            expect(f"params.yaml {key}", own.get(key), p.get(key))
+    expect("params.yaml iam_path", own.get("iam_path"), p["iam_path"])
+    expect("params.yaml max_session_duration", own.get("max_session_duration"), p["max_session_duration"])
+    expect("params.yaml tag", own.get("tag", []), [f"{t['key']}={t['value']}" for t in p["tags"]])
+    for key in ("policy_name", "role_name"):
+        if key in own:
+            expect(f"params.yaml {key}", own[key], p[key])
+
     tasks = docs.get("skypilot/task.yaml", [])
     task = tasks[0] if tasks and isinstance(tasks[0], dict) else {}
     expect("skypilot/task.yaml resources.infra", (task.get("resources") or {}).get("infra"),
@@ -291,6 +308,8 @@ REFERENCES = [
     ["--namespace=ml-team", "--service-account=s3-reader", "--kube-context=arn:aws:eks:us-west-2:123456789012:cluster/x"],
     ["--namespace=ml-team", "--mount-mode=COPY", "--prefix=team-a/data", "--bucket=other-bucket"],
     ["--service-account=s3-reader", "--mount-mode=MOUNT", "--tag=team=ml", "--kube-context=ctx"],
+    ["--policy-name=TeamPolicy", "--role-name=TeamRole", "--tf-name=team",
+     "--permissions-boundary=arn:aws:iam::123456789012:policy/Boundary"],
 ]
 
 
