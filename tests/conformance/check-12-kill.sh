@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kill safety: a batch killed with SIGKILL at several points leaves every
 # new target folder either absent or whole (every file the manifest lists,
-# with its SHA-256, and nothing else: no temporary file); a --force run over
+# with its SHA-256, and nothing else: no temporary file), and the batch's own
+# params.yaml, moved in last, present only beside every target; a --force run over
 # an existing batch, killed while it moves files in one by one, leaves each
 # file whole, the old version or the new. The next run finishes the batch
 # and clears what the killed one staged.
@@ -15,7 +16,7 @@ use_venv base
 
 work="$(fresh_dir kill)"
 "$VENV/bin/python" - "$PODIAM" "$work" <<'PY'
-import hashlib, json, os, pathlib, shutil, signal, subprocess, sys, time
+import hashlib, json, os, pathlib, re, shutil, signal, subprocess, sys, time
 
 podiam, work = sys.argv[1], pathlib.Path(sys.argv[2])
 targets = 120
@@ -56,8 +57,11 @@ def updated(out):
     return sum("rollout" in (f / "REVIEW.md").read_text() for f in folders(out))
 
 
+INDEX = "params.yaml"  # the batch's own parameters, moved into place after every target
+
+
 def folders(out):
-    return [d for d in out.iterdir() if not d.name.startswith(STAGING)] if out.is_dir() else []
+    return [d for d in out.iterdir() if not d.name.startswith(STAGING) and d.name != INDEX] if out.is_dir() else []
 
 
 def verify(out, label, updating=False):
@@ -81,6 +85,11 @@ def verify(out, label, updating=False):
             else:
                 assert got == digest, f"{label}: {folder.name}/{path} does not match its manifest"
         whole += 1
+    index = out / INDEX
+    if index.exists():
+        names = re.findall(r"^  - name: (\S+)$", index.read_text(), re.M)
+        assert len(names) == targets, f"{label}: the batch's {INDEX} lists {len(names)} targets"
+        assert whole == targets, f"{label}: the batch's {INDEX} is in place with {whole} of {targets} target folders"
     return whole
 
 
