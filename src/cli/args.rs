@@ -141,7 +141,8 @@ pub struct ParamArgs {
         help_heading = "Terraform"
     )]
     tf_name: Option<String>,
-    /// Params file (YAML or JSON, `-` for stdin), below flags and environment.
+    /// Params file (YAML or JSON, `-` for stdin): flags override it; environment variables only
+    /// fill what it leaves unset (none at all for a params.yaml podiam wrote).
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
     /// Select one target of a batch params file.
@@ -170,8 +171,8 @@ pub(crate) enum Command {
     },
     /// Re-render in memory and compare with DIR: exit 0 if identical, 1 with a diff if not.
     ///
-    /// With no --params, the parameters are DIR/params.yaml (on a batch's output, each
-    /// target folder's), with flags over them; environment variables are then ignored.
+    /// With no --params, the parameters are DIR/params.yaml (a bundle's, or a batch's, which
+    /// lists every target), with flags over them; environment variables are then ignored.
     Check {
         /// The bundle directory to compare.
         dir: PathBuf,
@@ -326,11 +327,36 @@ impl ParamArgs {
     /// notices go to stderr, naming their target in a batch.
     pub fn validated(&self, ui: &Ui) -> Result<Vec<targets::Valid>, Error> {
         let file = self.params.as_deref().map(ParamsFile::load).transpose()?;
-        let given = self.given();
-        if let Some(note) = given.note() {
-            ui.note(&note);
+        if let Some(path) = self
+            .params
+            .as_deref()
+            .filter(|p| own_params::written_by_podiam(p))
+        {
+            self.ignoring_env(&format!("{}, which podiam wrote,", path.display()), ui);
+            let given = Given {
+                params: self.flags_only(),
+                from_env: BTreeMap::new(),
+            };
+            return self.validate(given, file, ui);
         }
-        self.validate(given, file, ui)
+        let given = self.given();
+        let note = given.note();
+        let valid = self.validate(given, file, ui)?;
+        note.iter().for_each(|n| ui.note(n));
+        Ok(valid)
+    }
+
+    /// Notes the environment variables a run ignores because its parameters
+    /// come from `source` (and the flags).
+    fn ignoring_env(&self, source: &str, ui: &Ui) {
+        if self.from_env.is_empty() {
+            return;
+        }
+        let vars: Vec<&str> = self.from_env.values().map(String::as_str).collect();
+        ui.note(&format!(
+            "the parameters come from {source} and the flags; ignored from the environment: {}",
+            vars.join(", ")
+        ));
     }
 
     /// As [`ParamArgs::validated`], for `check DIR`: with no `--params`, the
@@ -342,9 +368,14 @@ impl ParamArgs {
             return self.validated(ui);
         }
         if !dir.is_dir() {
+            let why = if dir.exists() {
+                "not a directory"
+            } else {
+                "no such directory"
+            };
             return Err(Error::InputRead {
                 path: dir.display().to_string(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, why),
             });
         }
         let Some(file) = own_params::find(dir)? else {
@@ -353,24 +384,22 @@ impl ParamArgs {
             }
             return self.validated(ui);
         };
-        if !self.from_env.is_empty() {
-            let vars: Vec<&str> = self.from_env.values().map(String::as_str).collect();
-            let whose = match file {
-                ParamsFile::Single(_) => format!("{}", dir.join(own_params::PARAMS_FILE).display()),
-                ParamsFile::Batch { .. } => {
-                    format!("the target folders' params.yaml below {}", dir.display())
-                }
-            };
-            ui.note(&format!(
-                "the parameters come from {whose} and the flags; ignored from the environment: {}",
-                vars.join(", ")
-            ));
-        }
+        let own = dir.join(own_params::PARAMS_FILE);
+        let source = match own.is_file() {
+            true => own.display().to_string(),
+            false => format!("the target folders' params.yaml below {}", dir.display()),
+        };
+        self.ignoring_env(&source, ui);
         let given = Given {
             params: self.flags_only(),
             from_env: BTreeMap::new(),
         };
         self.validate(given, Some(file), ui)
+    }
+
+    /// Whether `--params` was given.
+    pub fn has_params_file(&self) -> bool {
+        self.params.is_some()
     }
 
     /// Whether `--target` picks one target of a batch.

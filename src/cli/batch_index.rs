@@ -3,10 +3,13 @@
 //! reproduces the whole batch, and `podiam check DIR` reads it, so a
 //! deleted target folder shows as missing files instead of going unseen.
 
+use std::path::Path;
+
 use crate::artifacts::artifact::Rendered;
 use crate::error::{Error, Problem};
 use crate::formats::escape;
 use crate::formats::schemas::{self, Schema};
+use crate::input::params::ParamsFile;
 
 /// The index's file name, at the top of the batch's output directory.
 pub const FILE: &str = "params.yaml";
@@ -78,4 +81,30 @@ impl Index {
         }
         Ok(self.text)
     }
+}
+
+/// Refuses, whatever `--force` says, to write a batch into a folder that
+/// holds one bundle (its `manifest.json` at the top) or one bundle into a
+/// folder that holds a batch (a `params.yaml` listing targets): either
+/// would replace the other's `params.yaml` and leave its files as extras.
+pub fn refuse_mixing(out: &Path, batch: bool) -> Result<(), Error> {
+    let holds_batch = || {
+        let index = out.join(FILE);
+        index.is_file() && matches!(ParamsFile::load(&index), Ok(ParamsFile::Batch { .. }))
+    };
+    let rule = match batch {
+        true if out.join("manifest.json").is_file() => {
+            "holds one bundle (manifest.json at its top); a batch writes a folder per target below --out: give another --out"
+        }
+        false if holds_batch() => {
+            "holds a batch (its params.yaml lists targets); give the batch's params file, or another --out"
+        }
+        _ => return Ok(()),
+    };
+    let shown = out.display().to_string();
+    Err(Error::Invalid(vec![crate::error::Violation::new(
+        "out",
+        Some(&shown),
+        rule,
+    )]))
 }

@@ -24,6 +24,13 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
     let targets = params.validated(ui)?;
     let engine = params.engine()?;
     let batch = targets::is_batch(&targets);
+    batch_index::refuse_mixing(out, batch)?;
+    if batch && params.one_target() && out.join(batch_index::FILE).is_file() {
+        ui.note(&format!(
+            "--target: {} still lists this target's earlier parameters; generate the whole batch to update it (`podiam check` shows the difference)",
+            out.join(batch_index::FILE).display()
+        ));
+    }
     let writer = write::Writer::new(out, batch, force)?;
     let (mut plan, mut report) = (write::Plan::default(), Vec::new());
     let mut index = (batch && !params.one_target()).then(batch_index::Index::default);
@@ -116,8 +123,14 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
             Ok(())
         },
     )?;
-    if let Some(text) = index.map(batch_index::Index::finish).transpose()? {
-        found.record(None, drift.compare_top(&[top_file(&text)])?);
+    let indexed = params.has_params_file() || dir.join(batch_index::FILE).is_file();
+    match index.map(batch_index::Index::finish).transpose()? {
+        Some(text) if indexed => found.record(None, drift.compare_top(&[top_file(&text)])?),
+        Some(_) => ui.note(&format!(
+            "{} has no params.yaml listing its targets (a batch written by an older podiam): the target folders present were checked, and a deleted one cannot be seen; generate the batch again to write it",
+            dir.display()
+        )),
+        None => {}
     }
     let report = drift.finish(found)?;
     if format == "json" {

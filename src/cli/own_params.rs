@@ -61,3 +61,23 @@ fn load_single(path: &Path) -> Result<RawParams, Error> {
         }),
     }
 }
+
+/// Whether `path` is a `params.yaml` podiam wrote (a bundle's or a batch's):
+/// it then holds every parameter that matters, and regenerating from it
+/// ignores the environment, as `check` does.
+pub fn written_by_podiam(path: &Path) -> bool {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    if std::io::BufReader::new(file).read_line(&mut first).is_err() {
+        return false;
+    }
+    [
+        "# The parameters of this bundle.",
+        "# The parameters of this batch:",
+    ]
+    .iter()
+    .any(|h| first.starts_with(h))
+}

@@ -129,6 +129,9 @@ impl OidcProvider {
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let (host, id) = rest.split_once("/id/").ok_or(RULE)?;
+        // Host names are case-insensitive; IAM and EKS write them in lowercase.
+        let host = host.to_ascii_lowercase();
+        let host = host.as_str();
         rules::oidc_id(id)?;
         match region {
             Some(region) if host != region.oidc_host() => Err(format!(

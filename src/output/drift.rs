@@ -146,7 +146,14 @@ impl Drift {
                         path: shown,
                     });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => found.missing.push(shown),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    found.missing.push(shown)
+                }
                 Err(source) => return Err(read_err(&on_disk, source)),
             }
         }
@@ -239,16 +246,22 @@ pub fn recorded_overrides(manifest: &[u8]) -> Option<Overrides> {
 }
 
 /// `generate` into `folder`, whose manifest records template overrides,
-/// with other templates (`overrides`) would silently drop them: refused.
+/// with the built-in templates (`overrides` is `None`) would silently drop
+/// them: refused. With `--templates`, edited overrides included, the usual
+/// rule for changed files (`--force`) decides.
 pub fn keeps_overrides(folder: &Path, overrides: Option<&Overrides>) -> Result<(), Error> {
+    if overrides.is_some() {
+        return Ok(());
+    }
     let path = folder.join(MANIFEST);
     let Ok(bytes) = std::fs::read(&path) else {
         return Ok(());
     };
     match recorded_overrides(&bytes) {
-        Some(recorded) if Some(&recorded) != overrides => {
+        Some(recorded) => {
             let shown = path.display().to_string();
-            let or = format!(", or delete {shown} to render the folder from these templates");
+            let or =
+                format!(", or delete {shown} to render the folder from the built-in templates");
             Err(needs_templates(&shown, &recorded, &or))
         }
         _ => Ok(()),

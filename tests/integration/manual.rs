@@ -132,8 +132,8 @@ fn an_http_issuer_says_https_is_required() {
 }
 
 #[test]
-fn an_uppercase_https_issuer_is_https() {
-    let issuer = "HTTPS://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+fn an_uppercase_scheme_or_host_in_the_issuer_is_read_in_lowercase() {
+    let issuer = "HTTPS://OIDC.EKS.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
     let args = [
         "render",
         "trust-policy",
@@ -144,6 +144,8 @@ fn an_uppercase_https_issuer_is_https() {
     ];
     let o = podiam(&[&args[..], &DOCS, &["--oidc-issuer", issuer]].concat());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lower = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub";
+    assert!(stdout(&o).contains(lower), "{}", stdout(&o));
 }
 
 #[test]

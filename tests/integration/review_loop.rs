@@ -177,17 +177,78 @@ fn a_batch_without_its_params_yaml_is_checked_from_its_target_folders() {
     generate(&["--params", &file], &out);
     fs::remove_file(out.join("params.yaml")).expect("an older batch");
     let o = check(&out, &[], &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("a deleted one cannot be seen"),
+        "{}",
+        stderr(&o)
+    );
+    let o = check(&out, &["--params", &file], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "with the batch file given: {}",
+        stderr(&o)
+    );
     assert!(
         stdout(&o).contains("missing: params.yaml"),
         "{}",
         stdout(&o)
     );
-    assert!(
-        stdout(&o).contains(": 0 changed, 1 missing, 0 extra"),
-        "{}",
-        stdout(&o)
+}
+
+#[test]
+fn a_params_yaml_podiam_wrote_is_regenerated_without_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, again) = (dir.path().join("b"), dir.path().join("again"));
+    generate(&DOCS, &first);
+    let own = first.join("params.yaml");
+    let env = [
+        ("KUBE_CONTEXT", "prod"),
+        ("IAM_ROLE_NAME", "Other"),
+        ("AWS_REGION", "eu-west-1"),
+    ];
+    let args = ["generate", "--params", own.to_str().expect("utf8"), "--out"];
+    let o = podiam_env(
+        &[&args[..], &[again.to_str().expect("utf8")]].concat(),
+        &env,
+        None,
     );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("ignored from the environment"),
+        "{}",
+        stderr(&o)
+    );
+    assert_same_tree(&first, &again, "regenerated with variables set");
+}
+
+#[test]
+fn a_batch_and_a_bundle_never_share_an_output_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = batch::write(&dir, BATCH);
+    let (batch_out, single) = (dir.path().join("batch"), dir.path().join("single"));
+    generate(&["--params", &file], &batch_out);
+    generate(&DOCS, &single);
+    let into = ["--force", "--out", batch_out.to_str().expect("utf8")];
+    let o = podiam(&[&["generate"][..], &DOCS, &into].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a bundle into a batch: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("holds a batch"), "{}", stderr(&o));
+    let o = batch::generate(&file, &single, &["--force"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a batch into a bundle: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("holds one bundle"), "{}", stderr(&o));
+    let o = check(&single, &[], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
 #[test]
@@ -289,6 +350,17 @@ fn overrides_are_recorded_and_check_asks_for_them() {
         fs::read(custom.join("skypilot/task.yaml")).expect("task"),
         before
     );
+    fs::write(&task, format!("{text}# reviewed again\n")).expect("edit the override");
+    let out = ["--out", custom.to_str().expect("utf8"), "--templates", t];
+    let o = podiam(&[&["generate"][..], &args, &out].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "edited overrides with --force: {}",
+        stderr(&o)
+    );
+    let task_now = fs::read_to_string(custom.join("skypilot/task.yaml")).expect("task");
+    assert!(task_now.contains("# reviewed again"), "{task_now}");
 }
 
 #[test]
