@@ -78,6 +78,9 @@ fn render_in_process(
             template: "(context)".into(),
             message: e.to_string(),
         })?;
+    // Whether the whole bundle is rendered (its params.yaml among it): the
+    // headers of a lone artifact printed by `render` cannot point at one.
+    context.insert("bundle", &wants_manifest);
     let mut rendered = needed
         .iter()
         .filter(|a| a.name != artifact::MANIFEST)
