@@ -245,9 +245,9 @@ pub const ARTIFACTS: &[Artifact] = &[
         summary: "review sheet in plain words (as `podiam explain`): who can assume the role, what it can reach, risks",
     },
     Artifact {
-        name: "params",
+        name: PARAMS,
         template: "params.yaml",
-        path: "params.yaml",
+        path: PARAMS_PATH,
         format: Format::Yaml,
         schema: Some(Schema::Params),
         executable: false,
@@ -257,7 +257,7 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact {
         name: MANIFEST,
         template: "manifest.json",
-        path: "manifest.json",
+        path: MANIFEST_PATH,
         format: Format::Json,
         schema: Some(Schema::Manifest),
         executable: false,
@@ -268,6 +268,16 @@ pub const ARTIFACTS: &[Artifact] = &[
 
 /// The manifest's name: it hashes every other artifact, so it renders last.
 pub const MANIFEST: &str = "manifest";
+
+/// The manifest's path in a bundle.
+pub const MANIFEST_PATH: &str = "manifest.json";
+
+/// The name of the artifact that holds a bundle's own parameters.
+pub const PARAMS: &str = "params";
+
+/// Its path in a bundle; a batch's own list of targets sits at the same
+/// path at the top of its output directory.
+pub const PARAMS_PATH: &str = "params.yaml";
 
 /// Artifacts that `render` prints but `generate` does not write.
 const RENDER_ONLY: &[&str] = &["terraform"];

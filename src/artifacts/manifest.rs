@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::artifacts::artifact::Rendered;
 use crate::input::model::Model;
@@ -101,13 +100,7 @@ impl Parameters {
     }
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::formats::digest::sha256_hex;
 
 /// The manifest of `rendered` for `model`, as a JSON value; `overrides`
 /// are the template overrides it was rendered from, if any.

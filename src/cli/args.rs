@@ -384,7 +384,7 @@ impl ParamArgs {
             }
             return self.validated(ui);
         };
-        let own = dir.join(own_params::PARAMS_FILE);
+        let own = dir.join(artifact::PARAMS_PATH);
         let source = match own.is_file() {
             true => own.display().to_string(),
             false => format!("the target folders' params.yaml below {}", dir.display()),
@@ -409,13 +409,7 @@ impl ParamArgs {
 
     /// The flags alone: every value that came from a variable left out.
     fn flags_only(&self) -> RawParams {
-        let Ok(serde_json::Value::Object(mut fields)) = serde_json::to_value(self.raw()) else {
-            return RawParams::default();
-        };
-        self.from_env.keys().for_each(|field| {
-            fields.remove(field);
-        });
-        serde_json::from_value(serde_json::Value::Object(fields)).unwrap_or_default()
+        self.given().split().0
     }
 
     fn validate(
@@ -507,7 +501,7 @@ impl std::ops::Deref for EngineRef {
 
 /// `check DIR` was given no parameters and DIR holds no `params.yaml`.
 fn no_params(dir: &Path) -> Error {
-    let shown = dir.join(own_params::PARAMS_FILE).display().to_string();
+    let shown = dir.join(artifact::PARAMS_PATH).display().to_string();
     let rule = "not found, and no parameters were given: give --params FILE or the flags, or regenerate the bundle with this podiam, which writes params.yaml into every bundle";
     Error::Invalid(vec![crate::error::Violation::new(
         "params",

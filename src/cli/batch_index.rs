@@ -5,17 +5,15 @@
 
 use std::path::Path;
 
-use crate::artifacts::artifact::Rendered;
+use crate::artifacts::artifact;
+use crate::cli::targets::TargetBundle;
 use crate::error::{Error, Problem};
 use crate::formats::escape;
 use crate::formats::schemas::{self, Schema};
 use crate::input::params::ParamsFile;
 
-/// The index's file name, at the top of the batch's output directory.
-pub const FILE: &str = "params.yaml";
-
 /// The index's first lines.
-const HEADER: &str = "\
+pub const HEADER: &str = "\
 # The parameters of this batch: one entry per target folder below, each the
 # same as that folder's params.yaml. podiam generated every folder from this
 # file: edit it, then run `podiam generate --params params.yaml --out . --force`
@@ -40,11 +38,15 @@ impl Default for Index {
 }
 
 impl Index {
-    /// Adds target `name`, whose rendered artifacts hold its `params.yaml`:
+    /// Adds a named target, whose rendered artifacts hold its `params.yaml`:
     /// that file's keys, already escaped by the template, indented under
     /// the target's escaped name.
-    pub fn add(&mut self, name: &str, rendered: &[Rendered]) {
-        let Some(own) = rendered.iter().find(|r| r.artifact.name == "params") else {
+    pub fn add(&mut self, bundle: &TargetBundle) {
+        let own = bundle
+            .rendered
+            .iter()
+            .find(|r| r.artifact.name == artifact::PARAMS);
+        let (Some(name), Some(own)) = (bundle.name.as_deref(), own) else {
             return;
         };
         self.text
@@ -59,7 +61,7 @@ impl Index {
     /// first: it must hold one entry per target added.
     pub fn finish(self) -> Result<String, Error> {
         let fail = |problems: Vec<Problem>| Error::ArtifactCheck {
-            artifact: "params",
+            artifact: artifact::PARAMS,
             origin: "the batch's params.yaml".to_owned(),
             problems,
         };
@@ -89,11 +91,11 @@ impl Index {
 /// would replace the other's `params.yaml` and leave its files as extras.
 pub fn refuse_mixing(out: &Path, batch: bool) -> Result<(), Error> {
     let holds_batch = || {
-        let index = out.join(FILE);
+        let index = out.join(artifact::PARAMS_PATH);
         index.is_file() && matches!(ParamsFile::load(&index), Ok(ParamsFile::Batch { .. }))
     };
     let rule = match batch {
-        true if out.join("manifest.json").is_file() => {
+        true if out.join(artifact::MANIFEST_PATH).is_file() => {
             "holds one bundle (manifest.json at its top); a batch writes a folder per target below --out: give another --out"
         }
         false if holds_batch() => {

@@ -25,10 +25,10 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
     let engine = params.engine()?;
     let batch = targets::is_batch(&targets);
     batch_index::refuse_mixing(out, batch)?;
-    if batch && params.one_target() && out.join(batch_index::FILE).is_file() {
+    if batch && params.one_target() && out.join(artifact::PARAMS_PATH).is_file() {
         ui.note(&format!(
             "--target: {} still lists this target's earlier parameters; generate the whole batch to update it (`podiam check` shows the difference)",
-            out.join(batch_index::FILE).display()
+            out.join(artifact::PARAMS_PATH).display()
         ));
     }
     let writer = write::Writer::new(out, batch, force)?;
@@ -44,9 +44,7 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         },
         |b, prepared| {
             detail(&b, ui);
-            if let (Some(index), Some(name)) = (index.as_mut(), b.name.as_deref()) {
-                index.add(name, &b.rendered);
-            }
+            index.iter_mut().for_each(|i| i.add(&b));
             report.push((writer.folder(b.name.as_deref()), plan.record(prepared)));
             Ok(())
         },
@@ -60,7 +58,7 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
     if !ui.quiet() {
         let paths: Vec<&str> = bundle::in_bundle().iter().map(|a| a.path).collect();
         print_report(&report, &paths);
-        print_report(&[(out.to_owned(), top_status)], &[batch_index::FILE]);
+        print_report(&[(out.to_owned(), top_status)], &[artifact::PARAMS_PATH]);
     }
     Ok(())
 }
@@ -68,7 +66,7 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
 /// A batch's own `params.yaml`, as a file to write at the top of `--out`.
 fn top_file(text: &str) -> write::OutFile<'_> {
     write::OutFile {
-        path: batch_index::FILE.to_owned(),
+        path: artifact::PARAMS_PATH.to_owned(),
         text,
         executable: false,
     }
@@ -116,14 +114,12 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
         |b| drift.compare(b.name.as_deref(), &targets::files(b)),
         |b, one| {
             detail(&b, ui);
-            if let (Some(index), Some(name)) = (index.as_mut(), b.name.as_deref()) {
-                index.add(name, &b.rendered);
-            }
+            index.iter_mut().for_each(|i| i.add(&b));
             found.record(b.name.as_deref(), one);
             Ok(())
         },
     )?;
-    let indexed = params.has_params_file() || dir.join(batch_index::FILE).is_file();
+    let indexed = params.has_params_file() || dir.join(artifact::PARAMS_PATH).is_file();
     match index.map(batch_index::Index::finish).transpose()? {
         Some(text) if indexed => found.record(None, drift.compare_top(&[top_file(&text)])?),
         Some(_) => ui.note(&format!(

@@ -6,18 +6,18 @@
 
 use std::path::Path;
 
+use crate::artifacts::artifact;
+use crate::cli::batch_index;
 use crate::error::Error;
 use crate::input::params::{ParamsFile, RawParams, Target};
 use crate::output::staging;
-
-/// The params file every bundle holds.
-pub const PARAMS_FILE: &str = "params.yaml";
+use crate::render::templates::TEMPLATES;
 
 /// What `dir` holds: its own `params.yaml` (one bundle's, or a batch's), a
 /// batch made of every target folder's parameters (in name order; hidden folders and a run's staging
 /// folder are not targets), or `None` when neither is there.
 pub fn find(dir: &Path) -> Result<Option<ParamsFile>, Error> {
-    let own = dir.join(PARAMS_FILE);
+    let own = dir.join(artifact::PARAMS_PATH);
     if own.is_file() {
         return ParamsFile::load(&own).map(Some);
     }
@@ -31,7 +31,7 @@ pub fn find(dir: &Path) -> Result<Option<ParamsFile>, Error> {
             !name.starts_with('.')
                 && !staging::is_staging(name)
                 && path.is_dir()
-                && path.join(PARAMS_FILE).is_file()
+                && path.join(artifact::PARAMS_PATH).is_file()
         })
         .collect();
     if folders.is_empty() {
@@ -41,7 +41,7 @@ pub fn find(dir: &Path) -> Result<Option<ParamsFile>, Error> {
     let targets = folders
         .into_iter()
         .map(|(name, path)| {
-            let params = load_single(&path.join(PARAMS_FILE))?;
+            let params = load_single(&path.join(artifact::PARAMS_PATH))?;
             Ok(Target { name, params })
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -62,7 +62,8 @@ fn load_single(path: &Path) -> Result<RawParams, Error> {
     }
 }
 
-/// Whether `path` is a `params.yaml` podiam wrote (a bundle's or a batch's):
+/// Whether `path` is a `params.yaml` podiam wrote (a bundle's or a batch's,
+/// known by the first line of the built-in template or of the batch's header):
 /// it then holds every parameter that matters, and regenerating from it
 /// ignores the environment, as `check` does.
 pub fn written_by_podiam(path: &Path) -> bool {
@@ -74,10 +75,13 @@ pub fn written_by_podiam(path: &Path) -> bool {
     if std::io::BufReader::new(file).read_line(&mut first).is_err() {
         return false;
     }
-    [
-        "# The parameters of this bundle.",
-        "# The parameters of this batch:",
-    ]
-    .iter()
-    .any(|h| first.starts_with(h))
+    let template = artifact::by_name(artifact::PARAMS).map(|a| a.template);
+    let bundle = TEMPLATES
+        .iter()
+        .find(|(name, _)| Some(*name) == template)
+        .map_or("", |(_, text)| text);
+    [bundle, batch_index::HEADER]
+        .iter()
+        .filter_map(|text| text.lines().next())
+        .any(|header| first.trim_end() == header)
 }

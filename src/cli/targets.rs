@@ -67,7 +67,7 @@ impl Given {
     }
 
     /// The flags' values and the environment's, apart.
-    fn split(&self) -> (RawParams, RawParams) {
+    pub fn split(&self) -> (RawParams, RawParams) {
         let (mut flags, mut env) = (fields(&self.params), serde_json::Map::new());
         for field in self.from_env.keys() {
             if let Some(value) = flags.remove(field) {

@@ -6,6 +6,7 @@
 //! uses only [`crate::error`], so every layer above may use it.
 
 pub mod awscli;
+pub mod digest;
 pub mod escape;
 pub mod hclwrite;
 pub mod markdown;

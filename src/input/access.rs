@@ -32,6 +32,15 @@ impl Level {
             Level::ReadOnly => "read-only",
         }
     }
+
+    /// The level a mount mode implies when none is given: read-only for
+    /// `COPY`, read-write otherwise.
+    pub fn default_for(mode: MountMode) -> Level {
+        match mode {
+            MountMode::Copy => Level::ReadOnly,
+            _ => Level::ReadWrite,
+        }
+    }
 }
 
 /// SkyPilot's `file_mounts.<path>.mode`.
@@ -65,6 +74,16 @@ impl MountMode {
             MountMode::MountCached => "MOUNT_CACHED",
             MountMode::Mount => "MOUNT",
             MountMode::Copy => "COPY",
+        }
+    }
+
+    /// The mode podiam picks when none is given: `COPY` with key prefixes
+    /// (SkyPilot mounts only whole buckets), else the docs page's
+    /// `MOUNT_CACHED`.
+    pub fn default_for(with_prefixes: bool) -> MountMode {
+        match with_prefixes {
+            true => MountMode::Copy,
+            false => MountMode::MountCached,
         }
     }
 }

@@ -204,14 +204,16 @@ impl Model {
             });
         let mount_mode = c.optional(
             "mount-mode",
-            Some(raw.mount_mode.as_deref().unwrap_or(default_mode(raw))),
+            Some(
+                raw.mount_mode
+                    .as_deref()
+                    .unwrap_or(MountMode::default_for(has_prefix(raw)).as_str()),
+            ),
             MountMode::parse,
         );
-        let default_level = if mount_mode == Some(MountMode::Copy) {
-            "read-only"
-        } else {
-            "read-write"
-        };
+        let default_level = mount_mode
+            .map_or(Level::ReadWrite, Level::default_for)
+            .as_str();
         let access = c.optional(
             "access",
             Some(raw.access.as_deref().unwrap_or(default_level)),
@@ -404,16 +406,6 @@ fn buckets(c: &mut Checker, values: &[String]) -> Vec<Bucket> {
 /// Whether any key prefix was given.
 fn has_prefix(raw: &RawParams) -> bool {
     raw.prefix.as_ref().is_some_and(|p| !p.is_empty())
-}
-
-/// The mount mode when none is given: COPY with a prefix (SkyPilot mounts
-/// only whole buckets), else the docs page's MOUNT_CACHED.
-fn default_mode(raw: &RawParams) -> &'static str {
-    if has_prefix(raw) {
-        "COPY"
-    } else {
-        "MOUNT_CACHED"
-    }
 }
 
 /// Rules across the mount mode, prefixes, access and multipart cleanup.

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 use similar::TextDiff;
 
+use crate::artifacts::artifact::MANIFEST_PATH;
 use crate::error::Error;
 use crate::output::write::OutFile;
 use crate::render::templates::Overrides;
@@ -138,7 +139,7 @@ impl Drift {
             match std::fs::read(&on_disk) {
                 Ok(bytes) if bytes == text.as_bytes() => {}
                 Ok(bytes) => {
-                    if path == MANIFEST {
+                    if path == MANIFEST_PATH {
                         self.compare_overrides(&shown, &bytes, found);
                     }
                     found.changed.push(Changed {
@@ -234,9 +235,6 @@ impl Drift {
     }
 }
 
-/// The manifest's file name.
-const MANIFEST: &str = "manifest.json";
-
 /// The template overrides a manifest's bytes record, if any.
 pub fn recorded_overrides(manifest: &[u8]) -> Option<Overrides> {
     serde_json::from_slice::<serde_json::Value>(manifest)
@@ -253,7 +251,7 @@ pub fn keeps_overrides(folder: &Path, overrides: Option<&Overrides>) -> Result<(
     if overrides.is_some() {
         return Ok(());
     }
-    let path = folder.join(MANIFEST);
+    let path = folder.join(MANIFEST_PATH);
     let Ok(bytes) = std::fs::read(&path) else {
         return Ok(());
     };

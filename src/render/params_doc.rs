@@ -105,9 +105,9 @@ impl ParamsDoc {
             ),
             tf_name: (model.tf_name.as_str() != tf_default)
                 .then(|| model.tf_name.as_str().to_owned()),
-            access: (model.access != default_access(model.mount_mode))
+            access: (model.access != Level::default_for(model.mount_mode))
                 .then(|| model.access.as_str()),
-            mount_mode: (model.mount_mode != default_mode(model))
+            mount_mode: (model.mount_mode != MountMode::default_for(!model.prefixes.is_empty()))
                 .then(|| model.mount_mode.as_str()),
             multipart_cleanup: model.multipart_cleanup,
             prefix: strings(model.prefixes.iter().map(|p| p.as_str())),
@@ -124,24 +124,6 @@ impl ParamsDoc {
                 .map(|t| format!("{}={}", t.key, t.value))
                 .collect(),
         }
-    }
-}
-
-/// The mount mode podiam picks when none is given.
-fn default_mode(model: &Model) -> MountMode {
-    if model.prefixes.is_empty() {
-        MountMode::MountCached
-    } else {
-        MountMode::Copy
-    }
-}
-
-/// The access a mount mode implies when none is given.
-fn default_access(mode: MountMode) -> Level {
-    if mode == MountMode::Copy {
-        Level::ReadOnly
-    } else {
-        Level::ReadWrite
     }
 }
 

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use sha2::Digest;
 use tera::{Kwargs, State, Tera};
 
 use crate::error::Error;
@@ -164,10 +163,7 @@ impl Overrides {
         }
         Some(Overrides {
             templates: differing.iter().map(|(n, _)| (*n).to_owned()).collect(),
-            sha256: sha2::Sha256::digest(&all)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            sha256: crate::formats::digest::sha256_hex(&all),
         })
     }
 }
