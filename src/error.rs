@@ -7,7 +7,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// The parameter, named as its command-line flag without dashes.
-    pub field: &'static str,
+    pub field: std::borrow::Cow<'static, str>,
     /// The value that broke the rule; `None` when the value is missing.
     pub value: Option<String>,
     /// The rule, as a sentence.
@@ -16,9 +16,13 @@ pub struct Violation {
 
 impl Violation {
     /// Builds a violation.
-    pub fn new(field: &'static str, value: Option<&str>, rule: impl Into<String>) -> Violation {
+    pub fn new(
+        field: impl Into<std::borrow::Cow<'static, str>>,
+        value: Option<&str>,
+        rule: impl Into<String>,
+    ) -> Violation {
         Violation {
-            field,
+            field: field.into(),
             value: value.map(str::to_owned),
             rule: rule.into(),
         }

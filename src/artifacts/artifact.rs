@@ -2,8 +2,7 @@
 //! `render`, `generate`, `list`, `validate`, the checks and the README.
 
 use crate::formats::schemas::Schema;
-use crate::iam::policy;
-use crate::input::model::{Method, Model};
+use crate::input::model::Model;
 
 /// How an artifact is parsed back before it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +47,11 @@ pub enum Need {
 impl Need {
     /// What the model lacks for this need, as sentences; empty when satisfied.
     pub fn missing(self, model: &Model) -> Vec<String> {
-        if model.method != Method::Irsa {
+        if !model.method.irsa() {
             return Vec::new();
         }
         match self {
-            Need::IrsaTrust => policy::irsa_missing(model),
+            Need::IrsaTrust => crate::iam::trust::irsa_missing(model),
             Need::IrsaRoleArn if model.account_id.is_none() => vec![
                 "account-id: the IRSA service account annotation holds the role ARN, which holds the account id; give --account-id or set AWS_ACCOUNT_ID".to_owned(),
             ],

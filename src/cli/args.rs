@@ -13,7 +13,7 @@ use crate::cli::own_params;
 use crate::cli::targets::{self, Given, Target};
 use crate::cli::ui::Ui;
 use crate::error::Error;
-use crate::input::params::{ParamsFile, RawParams};
+use crate::input::params::{ParamsFile, RawBinding, RawParams};
 use crate::render::templates::Engine;
 
 const EXAMPLES: &str = "\
@@ -82,9 +82,15 @@ pub struct ParamArgs {
     /// AWS account id (12 digits); IRSA artifacts need it.
     #[arg(long, env = "AWS_ACCOUNT_ID", value_name = "ID")]
     account_id: Option<String>,
-    /// How pods get the role [default: pod-identity].
-    #[arg(long, value_parser = ["pod-identity", "irsa"])]
+    /// How pods get the role [default: pod-identity]; both: IRSA and Pod Identity at once, to migrate.
+    #[arg(long, value_parser = ["pod-identity", "irsa", "both"])]
     method: Option<String>,
+    /// Another workload the role admits, NAMESPACE:SERVICE_ACCOUNT on the same cluster; repeatable (IRSA: '*' and '?' match names).
+    #[arg(long, value_name = "NAMESPACE:SERVICE_ACCOUNT", value_parser = bind_pair)]
+    bind: Vec<(String, String)>,
+    /// The account's raised quota for the trust policy length, in characters [default: 2048; IAM's maximum: 8192].
+    #[arg(long, value_name = "N", help_heading = "Trust")]
+    trust_policy_quota: Option<String>,
     /// The cluster's OIDC issuer URL (IRSA), from `aws eks describe-cluster`.
     #[arg(long, value_name = "URL")]
     oidc_issuer: Option<String>,
@@ -277,6 +283,16 @@ pub(crate) fn from_env(matches: &ArgMatches) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Splits `--bind NAMESPACE:SERVICE_ACCOUNT` at its colon; the model checks both names.
+fn bind_pair(value: &str) -> Result<(String, String), String> {
+    match value.split_once(':') {
+        Some((ns, sa)) if !ns.is_empty() && !sa.is_empty() => Ok((ns.to_owned(), sa.to_owned())),
+        _ => Err(format!(
+            "{value:?}: a binding is NAMESPACE:SERVICE_ACCOUNT, for example team-a:runner"
+        )),
+    }
+}
+
 impl ParamArgs {
     /// Flags and environment as one raw set, with the variables used.
     fn given(&self) -> Given {
@@ -314,6 +330,17 @@ impl ParamArgs {
             tag: non_empty(&self.tag),
             tf_name: self.tf_name.clone(),
             pod_identity_agent: self.pod_identity_agent.clone(),
+            bindings: (!self.bind.is_empty()).then(|| {
+                self.bind
+                    .iter()
+                    .map(|(namespace, service_account)| RawBinding {
+                        namespace: Some(namespace.clone()),
+                        service_account: Some(service_account.clone()),
+                        ..RawBinding::default()
+                    })
+                    .collect()
+            }),
+            trust_policy_quota: self.trust_policy_quota.clone(),
         }
     }
 

@@ -10,7 +10,6 @@ use crate::artifacts::artifact::Rendered;
 use crate::artifacts::bundle;
 use crate::cli::parallel;
 use crate::error::Error;
-use crate::iam::policy;
 use crate::input::model::Model;
 use crate::input::params::{ParamsFile, RawParams};
 use crate::input::rules;
@@ -286,7 +285,9 @@ pub fn validate(raws: Vec<Raw>, mut each: impl FnMut(&Target)) -> Result<Vec<Val
             ));
             continue;
         }
-        match Model::from_raw(&raw).and_then(|model| policy::check_limits(&model).map(|()| model)) {
+        match Model::from_raw(&raw)
+            .and_then(|model| crate::iam::limits::check_limits(&model).map(|()| model))
+        {
             Ok(model) => {
                 let target = Target { name, model };
                 each(&target);

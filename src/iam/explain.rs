@@ -18,7 +18,7 @@ use crate::input::model::{Method, Model};
 /// The review sheet as Markdown.
 pub fn markdown(model: &Model) -> Result<String, String> {
     let permission = policy::permission_policy(model);
-    let trust = policy::trust_policy(model).map_err(|missing| missing.join("; "))?;
+    let trust = crate::iam::trust::trust_policy(model).map_err(|missing| missing.join("; "))?;
     let mut out = String::new();
     let role = markdown_code(model.role_name.as_str())?;
     writeln!(out, "# Access review: IAM role {role}\n").map_err(fmt)?;
@@ -65,16 +65,70 @@ fn who(model: &Model, trust: &Value, out: &mut String) -> Result<(), String> {
             writeln!(out, "- **Condition:** {c} (`{path}/Condition`)").map_err(fmt)?;
         }
     }
+    let irsa = "pods get a projected token the OIDC provider signs, and the service account carries the `eks.amazonaws.com/role-arn` annotation (`kubernetes/serviceaccount.yaml` for SkyPilot's; every other bound workload's own). The provider must list `sts.amazonaws.com`, the audience the trust policy requires, among its client ids: `scripts/apply.sh` adds it to an existing provider and `scripts/verify.sh` checks it";
+    let pod_identity =
+        "an EKS Pod Identity association for each binding hands the role to that binding's pods";
     let how = match model.method {
-        Method::PodIdentity => format!(
+        Method::PodIdentity if model.bindings.len() == 1 => format!(
             "an EKS Pod Identity association on cluster {cluster} for namespace {ns} and service account {sa} hands the role to those pods"
         ),
-        Method::Irsa => format!(
+        Method::Irsa if model.bindings.len() == 1 => format!(
             "pods in namespace {ns} that use service account {sa} on cluster {cluster} get a projected token the OIDC provider signs; the account carries the `eks.amazonaws.com/role-arn` annotation (`kubernetes/serviceaccount.yaml`). The provider must list `sts.amazonaws.com`, the audience the trust policy requires, among its client ids: `scripts/apply.sh` adds it to an existing provider and `scripts/verify.sh` checks it"
         ),
+        Method::PodIdentity => pod_identity.to_owned(),
+        Method::Irsa => irsa.to_owned(),
+        Method::Both => format!(
+            "IRSA and EKS Pod Identity at once, to migrate from one to the other (RUNBOOK.md, \"Migrate from IRSA to Pod Identity\"). IRSA: {irsa}. Pod Identity: {pod_identity}; while the annotation stays, the AWS SDKs prefer the IRSA token (it comes first in their credential chain), so pods move to Pod Identity only once the annotation is removed and they restart"
+        ),
     };
-    writeln!(out, "- **Method:** {}: {how}.\n", model.method.as_str()).map_err(fmt)?;
+    writeln!(out, "- **Method:** {}: {how}.", model.method.as_str()).map_err(fmt)?;
+    bindings(model, out)?;
+    out.push('\n');
     Ok(())
+}
+
+/// Every bound workload, and what each pattern admits.
+fn bindings(model: &Model, out: &mut String) -> Result<(), String> {
+    if model.bindings.len() < 2 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "- **Bindings:** the role admits these {} workloads and no other pairing of their names:",
+        model.bindings.len()
+    )
+    .map_err(fmt)?;
+    for (i, b) in model.bindings.iter().enumerate() {
+        let first = if i == 0 {
+            " (SkyPilot's; --namespace and --service-account)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  - cluster {}, namespace {}, service account {}{first}",
+            markdown_code(b.cluster.as_str())?,
+            markdown_code(b.namespace.as_str())?,
+            markdown_code(b.service_account.as_str())?
+        )
+        .map_err(fmt)?;
+    }
+    for b in model.bindings.iter().filter(|b| b.is_pattern()) {
+        writeln!(
+            out,
+            "- **Wildcard binding {}:** the token subject {} is compared with `StringLike`, so it admits {}. `*` matches any run of characters (none included) and `?` exactly one; Kubernetes names cannot hold `:`, so a pattern never reaches into the other name. Anyone who can create a namespace or service account whose name matches can take the role.",
+            markdown_code(&b.pair())?,
+            markdown_code(&b.subject())?,
+            markdown_code_words(&b.admits())?
+        )
+        .map_err(fmt)?;
+    }
+    Ok(())
+}
+
+/// Plain words as Markdown text that renders as exactly them.
+fn markdown_code_words(text: &str) -> Result<String, String> {
+    crate::formats::escape::md(text)
 }
 
 fn reach(permission: &Value, out: &mut String) -> Result<(), String> {
@@ -195,7 +249,7 @@ fn boundary_risks(model: &Model, out: &mut String) -> Result<(), String> {
         };
         writeln!(out, "- **The custom service account's RBAC** (`kubernetes/rbac.yaml`, the permissions SkyPilot documents for a custom account): every verb on pods (exec and port-forward included), services and secrets in namespace {ns}, read-only events, and cluster-wide read access to nodes, runtime classes and storage classes. Whoever runs pods as {sa} can read every secret in namespace {ns}.{fuse}").map_err(fmt)?;
     }
-    if model.method == Method::PodIdentity && !model.trust.minimal {
+    if model.method.pod_identity() && !model.trust.minimal {
         out.push_str("- **The pinned trust needs session tags.** Its conditions read the session tags EKS attaches (`aws:RequestTag/...`). An association with `disableSessionTags: true` (AWS requires it for association session policies) sends none, and every pod is refused. `scripts/apply.sh` refuses to reuse such an association, `scripts/verify.sh` fails on it, and the Terraform sets `disable_session_tags = false`.\n");
     }
     Ok(())
@@ -216,7 +270,7 @@ fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> 
     }
     boundary_risks(model, out)?;
     let conditioned = statements(trust).all(|s| s.get("Condition").is_some());
-    if model.method == Method::PodIdentity && !conditioned {
+    if model.method.pod_identity() && !conditioned {
         out.push_str("- **Unpinned Pod Identity trust.** The trust policy has no conditions: any Pod Identity association in this account that names the role can use it, from any cluster, namespace or service account. Only the association pins it.\n");
     }
     out.push_str(match model.mount_mode {

@@ -6,5 +6,7 @@
 //! template, artifact or command.
 
 pub mod explain;
+pub mod limits;
 pub mod policy;
+pub mod trust;
 pub mod wording;

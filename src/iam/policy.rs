@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::input::access::Level;
-use crate::input::model::{Method, Model};
+use crate::input::model::Model;
 
 /// IAM policy language version.
 pub const POLICY_VERSION: &str = "2012-10-17";
@@ -23,7 +23,7 @@ pub const OBJECT_ACTIONS: [&str; 3] = ["s3:GetObject", "s3:PutObject", "s3:Delet
 /// IAM's limit on a managed policy, in characters not counting white space.
 pub const POLICY_LIMIT: usize = 6144;
 /// IAM's default limit on a role trust policy, same counting.
-pub const TRUST_LIMIT: usize = 2048;
+pub const TRUST_LIMIT: usize = crate::input::rules::TRUST_QUOTA_DEFAULT;
 
 /// The values the policy documents are built from: the model's own for the
 /// JSON artifacts, or Terraform references (as markers) for the HCL, so both
@@ -48,6 +48,39 @@ pub struct Inputs {
     pub account: Option<String>,
     /// The OIDC provider's ARN and its `host/id/ID` form (IRSA), when known.
     pub oidc: Option<(String, String)>,
+    /// Every workload the role admits, the first (above) included.
+    pub bindings: Vec<BindingInputs>,
+}
+
+/// One binding's values, the model's own or Terraform references.
+#[derive(Debug, Clone)]
+pub struct BindingInputs {
+    /// EKS cluster name.
+    pub cluster: String,
+    /// Namespace, or a pattern (IRSA).
+    pub namespace: String,
+    /// Service account, or a pattern (IRSA).
+    pub service_account: String,
+    /// The cluster's OIDC provider: ARN and `host/id/ID` (IRSA), when known.
+    pub oidc: Option<(String, String)>,
+    /// Whether namespace or service account is a pattern.
+    pub pattern: bool,
+}
+
+impl BindingInputs {
+    /// A binding's own values.
+    pub fn of(model: &Model, binding: &crate::input::bindings::Binding) -> BindingInputs {
+        BindingInputs {
+            cluster: binding.cluster.as_str().to_owned(),
+            namespace: binding.namespace.as_str().to_owned(),
+            service_account: binding.service_account.as_str().to_owned(),
+            oidc: binding
+                .oidc
+                .as_ref()
+                .and_then(|o| Some((oidc_arn(model, o)?, o.provider()))),
+            pattern: binding.is_pattern(),
+        }
+    }
 }
 
 impl Inputs {
@@ -67,6 +100,11 @@ impl Inputs {
             service_account: model.service_account.as_str().to_owned(),
             account: model.account_id.as_ref().map(|a| a.as_str().to_owned()),
             oidc: oidc_provider_arn(model).zip(model.oidc.as_ref().map(|o| o.provider())),
+            bindings: model
+                .bindings
+                .iter()
+                .map(|b| BindingInputs::of(model, b))
+                .collect(),
         }
     }
 }
@@ -155,7 +193,12 @@ fn path_rest(model: &Model) -> &str {
 
 /// `arn:<partition>:iam::<account>:oidc-provider/<host>/id/<ID>`, when both are known.
 pub fn oidc_provider_arn(model: &Model) -> Option<String> {
-    iam_arn(model, "oidc-provider", &model.oidc.as_ref()?.provider())
+    oidc_arn(model, model.oidc.as_ref()?)
+}
+
+/// The IAM ARN of `provider`, when the account id is known.
+pub fn oidc_arn(model: &Model, provider: &crate::input::model::OidcProvider) -> Option<String> {
+    iam_arn(model, "oidc-provider", &provider.provider())
 }
 
 fn iam_arn(model: &Model, kind: &str, name: &str) -> Option<String> {
@@ -286,177 +329,4 @@ pub fn s3_service_host(region: &str, dns_suffix: &str) -> String {
     format!("s3.{region}.{dns_suffix}")
 }
 
-/// The role's trust policy for the chosen method, or what is missing to write it.
-pub fn trust_policy(model: &Model) -> Result<Value, Vec<String>> {
-    trust_policy_with(model, &Inputs::of(model))
-}
-
-/// [`trust_policy`] built from `inputs`.
-pub fn trust_policy_with(model: &Model, inputs: &Inputs) -> Result<Value, Vec<String>> {
-    match (model.method, &inputs.oidc) {
-        (Method::PodIdentity, _) => Ok(pod_identity_trust(model, inputs)),
-        (Method::Irsa, Some((provider_arn, provider))) => Ok(irsa_trust_for(
-            provider_arn,
-            provider,
-            &irsa_subject(&inputs.namespace, &inputs.service_account),
-        )),
-        (Method::Irsa, None) => Err(irsa_missing(model)),
-    }
-}
-
-/// The Pod Identity trust: the docs page's statement, pinned by default to
-/// the cluster, namespace and service account through the session tags EKS
-/// attaches, so that no other association can use the role.
-fn pod_identity_trust(model: &Model, inputs: &Inputs) -> Value {
-    let mut statement = json!({
-        "Effect": "Allow",
-        "Principal": { "Service": POD_IDENTITY_PRINCIPAL },
-        "Action": ["sts:AssumeRole", "sts:TagSession"],
-    });
-    if !model.trust.minimal {
-        let cluster = cluster_arn(inputs);
-        let mut like = serde_json::Map::new();
-        let mut equals = serde_json::Map::new();
-        if inputs.account.is_some() {
-            equals.insert(CLUSTER_TAG.to_owned(), json!(cluster));
-        } else {
-            like.insert(CLUSTER_TAG.to_owned(), json!(cluster));
-        }
-        equals.insert(
-            "aws:RequestTag/kubernetes-namespace".to_owned(),
-            json!(inputs.namespace),
-        );
-        equals.insert(
-            "aws:RequestTag/kubernetes-service-account".to_owned(),
-            json!(inputs.service_account),
-        );
-        let mut equals = Value::Object(equals);
-        if let (true, Some(account)) = (model.trust.source_account, &inputs.account) {
-            equals["aws:SourceAccount"] = json!(account);
-        }
-        let mut condition = json!({ "StringEquals": equals });
-        if !like.is_empty() {
-            condition["StringLike"] = Value::Object(like);
-        }
-        if let Some(arn) = association_arn_pattern(inputs).filter(|_| model.trust.source_arn) {
-            condition["ArnLike"] = json!({ "aws:SourceArn": arn });
-        }
-        statement["Condition"] = condition;
-    }
-    json!({ "Version": POLICY_VERSION, "Statement": [statement] })
-}
-
-/// The session tag that names the pod's cluster by ARN: unlike
-/// `eks-cluster-name`, it tells apart same-named clusters in other regions
-/// and accounts.
-pub const CLUSTER_TAG: &str = "aws:RequestTag/eks-cluster-arn";
-
-/// `arn:<p>:eks:<region>:<account>:cluster/<name>`, with `*` for an unknown account.
-pub fn cluster_arn(inputs: &Inputs) -> String {
-    format!(
-        "arn:{}:eks:{}:{}:cluster/{}",
-        inputs.partition,
-        inputs.region,
-        inputs.account.as_deref().unwrap_or("*"),
-        inputs.cluster
-    )
-}
-
-/// `arn:<p>:eks:<region>:<account>:podidentityassociation/<cluster>/*`.
-pub fn association_arn_pattern(inputs: &Inputs) -> Option<String> {
-    let account = inputs.account.as_ref()?;
-    Some(format!(
-        "arn:{}:eks:{}:{account}:podidentityassociation/{}/*",
-        inputs.partition, inputs.region, inputs.cluster
-    ))
-}
-
-/// Checks IAM's size and character limits on both documents.
-pub fn check_limits(model: &Model) -> Result<(), crate::error::Error> {
-    let mut violations = Vec::new();
-    let documents = [
-        (
-            "permission policy",
-            Some(permission_policy(model)),
-            POLICY_LIMIT,
-            "IAM's limit for a managed policy",
-        ),
-        (
-            "trust policy",
-            trust_policy(model).ok(),
-            TRUST_LIMIT,
-            "IAM's default limit for a role trust policy (a quota you can raise)",
-        ),
-    ];
-    for (what, document, limit, source) in documents {
-        let Some(document) = document else { continue };
-        let text = document.to_string();
-        let size = text.chars().filter(|c| !c.is_whitespace()).count();
-        if size > limit {
-            let rule = format!(
-                "the {what} would be {size} characters without white space; {source} is {limit}"
-            );
-            violations.push(crate::error::Violation::new("policy-size", None, rule));
-        }
-        if let Some(bad) = text
-            .chars()
-            .find(|c| !matches!(*c, '\t' | '\n' | '\r' | ' '..='\u{ff}'))
-        {
-            let rule = format!(
-                "the {what} would hold {bad:?}; IAM allows only tab, line feed, carriage return and U+0020 to U+00FF"
-            );
-            violations.push(crate::error::Violation::new(
-                "policy-characters",
-                None,
-                rule,
-            ));
-        }
-    }
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(crate::error::Error::Invalid(violations))
-    }
-}
-
-/// `system:serviceaccount:<namespace>:<service account>`, the token's subject.
-pub fn irsa_subject(namespace: &str, service_account: &str) -> String {
-    format!("system:serviceaccount:{namespace}:{service_account}")
-}
-
-/// The IRSA trust statement for an OIDC provider (`provider_arn`, and
-/// `provider` as `host/id/ID`) and a token subject.
-pub fn irsa_trust_for(provider_arn: &str, provider: &str, subject: &str) -> Value {
-    json!({
-        "Version": POLICY_VERSION,
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": { "Federated": provider_arn },
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        format!("{provider}:sub"): subject,
-                        format!("{provider}:aud"): IRSA_AUDIENCE,
-                    }
-                },
-            }
-        ],
-    })
-}
-
-/// What the IRSA trust policy lacks, as sentences naming the flag to give.
-pub fn irsa_missing(model: &Model) -> Vec<String> {
-    let mut missing = Vec::new();
-    if model.account_id.is_none() {
-        missing.push("account-id: IRSA names the OIDC provider by ARN, which holds the account id; give --account-id or set AWS_ACCOUNT_ID".to_owned());
-    }
-    if model.oidc.is_none() {
-        missing.push(format!(
-            "oidc-issuer: IRSA trusts the cluster's OIDC provider; give --oidc-issuer (find it with: aws eks describe-cluster --name {} --region {} --query cluster.identity.oidc.issuer --output text)",
-            model.cluster.as_str(),
-            model.region.as_str()
-        ));
-    }
-    missing
-}
+pub use crate::input::bindings::subject as irsa_subject;

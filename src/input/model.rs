@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Violation};
 use crate::input::access::{KmsKey, Level, MountMode, Prefix};
+use crate::input::bindings::{self, Binding};
 use crate::input::names::{self, DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT, Derived};
 use crate::input::params::RawParams;
 use crate::input::partition::Region;
@@ -68,6 +69,11 @@ pub struct Model {
     pub tf_name: TfName,
     /// How the Pod Identity agent add-on is handled.
     pub pod_identity_agent: Agent,
+    /// Every workload the role admits; the first is `cluster`, `namespace`,
+    /// `service_account` and `oidc`, the one SkyPilot runs as.
+    pub bindings: Vec<Binding>,
+    /// The trust policy length quota in characters (IAM's default unless raised).
+    pub trust_quota: usize,
     /// Things the user should know about how the parameters were read.
     pub notices: Vec<String>,
 }
@@ -140,7 +146,7 @@ impl Model {
     /// Validates every raw parameter, reporting all violations at once.
     ///
     /// The rendered policies' size limits are checked after this, by
-    /// [`crate::iam::policy::check_limits`]: they need the documents.
+    /// [`crate::iam::limits::check_limits`]: they need the documents.
     pub fn from_raw(raw: &RawParams) -> Result<Model, Error> {
         let mut c = Checker::default();
         let cluster = c.required(
@@ -256,6 +262,36 @@ impl Model {
             Some(raw.pod_identity_agent.as_deref().unwrap_or("create")),
             Agent::parse,
         );
+        let trust_quota = c.optional(
+            "trust-policy-quota",
+            raw.trust_policy_quota.as_deref(),
+            crate::input::rules::trust_quota,
+        );
+        let bindings = match (&cluster, &namespace, &service_account) {
+            (Some(cluster), Some(ns), Some(sa)) => {
+                let (namespace, service_account) = bindings::first_names(ns.as_str(), sa.as_str());
+                let first = Binding {
+                    cluster: cluster.clone(),
+                    namespace,
+                    service_account,
+                    oidc: oidc.clone(),
+                };
+                let defaults = bindings::Defaults {
+                    first: &first,
+                    region: region.as_ref(),
+                    method,
+                };
+                let more = bindings::parse(
+                    raw.bindings.as_deref().unwrap_or_default(),
+                    &defaults,
+                    &mut c.violations,
+                );
+                let all: Vec<Binding> = std::iter::once(first).chain(more).collect();
+                bindings::issuers_agree(&all, &mut c.violations);
+                all
+            }
+            _ => Vec::new(),
+        };
         if !c.violations.is_empty() {
             return Err(Error::Invalid(c.violations));
         }
@@ -286,6 +322,8 @@ impl Model {
             tags,
             tf_name: present(tf_name, "tf-name")?,
             pod_identity_agent: present(pod_identity_agent, "pod-identity-agent")?,
+            bindings,
+            trust_quota: trust_quota.unwrap_or(crate::input::rules::TRUST_QUOTA_DEFAULT),
             notices,
         };
         model.add_method_notices(raw);
@@ -324,7 +362,7 @@ impl Model {
         if self.trust.source_arn {
             self.notices.push("--trust-source-arn adds ArnLike aws:SourceArn on the cluster's Pod Identity associations; one report has this condition breaking Mountpoint for S3 credentials, so test it before relying on it".into());
         }
-        if self.method == Method::PodIdentity && self.trust.minimal {
+        if self.method.pod_identity() && self.trust.minimal {
             self.notices.push("--trust-minimal: any Pod Identity association in the account that names this role can use it".into());
         }
         if self.method == Method::Irsa && self.pod_identity_agent != Agent::Create {
@@ -333,12 +371,17 @@ impl Model {
                     .into(),
             );
         }
-        if self.method == Method::PodIdentity && raw.oidc_issuer.is_some() {
+        let binding_issuer = raw
+            .bindings
+            .iter()
+            .flatten()
+            .any(|b| b.oidc_issuer.is_some());
+        if self.method == Method::PodIdentity && (raw.oidc_issuer.is_some() || binding_issuer) {
             self.notices.push(
                 "oidc-issuer is only used by --method irsa; it is ignored for pod-identity".into(),
             );
         }
-        if self.method == Method::PodIdentity
+        if self.method.pod_identity()
             && self.region.partition() == crate::input::partition::Partition::AwsCn
         {
             self.notices.push(format!(

@@ -99,6 +99,31 @@ pub struct RawParams {
     /// The Pod Identity agent add-on: `create` or `existing`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pod_identity_agent: Option<String>,
+    /// More workloads the role admits, after the first (`--bind`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bindings: Option<Vec<RawBinding>>,
+    /// The account's trust policy length quota, when raised (`--trust-policy-quota`).
+    #[serde(default, deserialize_with = "string_or_number")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_policy_quota: Option<String>,
+}
+
+/// One more workload the role admits; a missing key takes the top-level value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBinding {
+    /// EKS cluster name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Kubernetes namespace, or (IRSA) a pattern with `*` or `?`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Kubernetes service account, or (IRSA) a pattern with `*` or `?`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// The cluster's OIDC issuer (IRSA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_issuer: Option<String>,
 }
 
 /// A string or a list of strings.
@@ -179,6 +204,8 @@ impl RawParams {
             iam_path: self.iam_path.or(lower.iam_path),
             max_session_duration: self.max_session_duration.or(lower.max_session_duration),
             tag: self.tag.or(lower.tag),
+            bindings: self.bindings.or(lower.bindings),
+            trust_policy_quota: self.trust_policy_quota.or(lower.trust_policy_quota),
             tf_name: self.tf_name.or(lower.tf_name),
             pod_identity_agent: self.pod_identity_agent.or(lower.pod_identity_agent),
         }

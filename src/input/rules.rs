@@ -105,6 +105,21 @@ pub fn service_account(value: &str) -> RuleResult {
     Ok(())
 }
 
+/// IAM's default quota on a role trust policy, in characters not counting white space.
+pub const TRUST_QUOTA_DEFAULT: usize = 2048;
+/// The most IAM raises that quota to.
+pub const TRUST_QUOTA_MAX: usize = 8192;
+
+/// The trust policy length quota: IAM's default 2,048 characters up to the
+/// 8,192 IAM grants at most ("Role trust policy length", quota L-C07B4B0D, in
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>).
+pub fn trust_quota(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if (TRUST_QUOTA_DEFAULT..=TRUST_QUOTA_MAX).contains(&n) => Ok(n),
+        _ => Err("the trust policy length quota is a whole number of characters from 2048 (IAM's default) to 8192 (the most IAM grants: 'Role trust policy length', quota L-C07B4B0D); give the value your account's quota was raised to".into()),
+    }
+}
+
 /// IAM role names.
 pub fn role_name(value: &str) -> RuleResult {
     iam_name(value, 64, "IAM role names")

@@ -55,6 +55,8 @@ pub enum Method {
     PodIdentity,
     /// IAM roles for service accounts, through the cluster's OIDC provider.
     Irsa,
+    /// Both at once: the migration from IRSA to Pod Identity.
+    Both,
 }
 
 impl Method {
@@ -63,7 +65,8 @@ impl Method {
         match value {
             "pod-identity" => Ok(Method::PodIdentity),
             "irsa" => Ok(Method::Irsa),
-            _ => Err("the method is 'pod-identity' or 'irsa'".into()),
+            "both" => Ok(Method::Both),
+            _ => Err("the method is 'pod-identity', 'irsa' or 'both' (IRSA and Pod Identity at once, to migrate)".into()),
         }
     }
 
@@ -72,7 +75,18 @@ impl Method {
         match self {
             Method::PodIdentity => "pod-identity",
             Method::Irsa => "irsa",
+            Method::Both => "both",
         }
+    }
+
+    /// Whether the role trusts the cluster's OIDC provider (IRSA).
+    pub fn irsa(self) -> bool {
+        matches!(self, Method::Irsa | Method::Both)
+    }
+
+    /// Whether the role trusts EKS Pod Identity.
+    pub fn pod_identity(self) -> bool {
+        matches!(self, Method::PodIdentity | Method::Both)
     }
 }
 

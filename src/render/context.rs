@@ -27,6 +27,29 @@ pub struct Oidc {
     pub provider_arn: Option<String>,
 }
 
+/// One workload the role admits, as templates see it.
+#[derive(Debug, Serialize)]
+pub struct BindingView {
+    /// EKS cluster name.
+    pub cluster: String,
+    /// Namespace, or a pattern (IRSA only).
+    pub namespace: String,
+    /// Service account, or a pattern (IRSA only).
+    pub service_account: String,
+    /// `system:serviceaccount:<namespace>:<service account>`.
+    pub subject: String,
+    /// Whether namespace or service account is a pattern with `*` or `?`.
+    pub pattern: bool,
+    /// Whether it is the first binding: SkyPilot's, with its Kubernetes objects.
+    pub first: bool,
+    /// Whether its cluster is the first binding's cluster.
+    pub first_cluster: bool,
+    /// What it admits, in words (patterns); plain text, escape it.
+    pub admits: String,
+    /// Its cluster's OIDC provider (IRSA).
+    pub oidc: Option<Oidc>,
+}
+
 /// SkyPilot-specific values.
 #[derive(Debug, Serialize)]
 pub struct SkyPilot {
@@ -51,8 +74,20 @@ pub struct Context {
     pub params: crate::render::params_doc::ParamsDoc,
     /// `pod-identity` or `irsa`.
     pub method: Method,
-    /// Whether the method is IRSA.
+    /// Whether the role trusts IRSA (`irsa` or `both`).
     pub irsa: bool,
+    /// Whether the role trusts EKS Pod Identity (`pod-identity` or `both`).
+    pub pod_identity: bool,
+    /// Whether the method is `both`: the migration from IRSA to Pod Identity.
+    pub both: bool,
+    /// Every workload the role admits; the first is SkyPilot's.
+    pub bindings: Vec<BindingView>,
+    /// Every cluster the bindings name, each once, the first binding's first.
+    pub clusters: Vec<String>,
+    /// Every OIDC provider the bindings name, each once (IRSA).
+    pub oidc_providers: Vec<Oidc>,
+    /// The trust policy length quota in characters.
+    pub trust_quota: usize,
     /// EKS cluster name.
     pub cluster: String,
     /// AWS region.
@@ -117,7 +152,13 @@ impl Context {
             },
             params: crate::render::params_doc::ParamsDoc::new(model),
             method: model.method,
-            irsa: model.method == Method::Irsa,
+            irsa: model.method.irsa(),
+            pod_identity: model.method.pod_identity(),
+            both: model.method == Method::Both,
+            bindings: bindings(model),
+            clusters: clusters(model),
+            oidc_providers: oidc_providers(model),
+            trust_quota: model.trust_quota,
             cluster: model.cluster.as_str().to_owned(),
             region: model.region.as_str().to_owned(),
             partition: model.region.partition().id(),
@@ -138,7 +179,7 @@ impl Context {
                 provider_arn: policy::oidc_provider_arn(model),
             }),
             permission_policy: policy::permission_policy(model),
-            trust_policy: policy::trust_policy(model).ok(),
+            trust_policy: crate::iam::trust::trust_policy(model).ok(),
             skypilot: skypilot(model),
             terraform: crate::render::terraform::Terraform::new(model),
             review: crate::iam::explain::markdown(model).ok(),
@@ -153,6 +194,57 @@ impl Context {
             prose: crate::render::prose::Prose::new(model),
         }
     }
+}
+
+fn oidc(model: &Model, provider: &crate::input::model::OidcProvider) -> Oidc {
+    Oidc {
+        issuer_url: provider.issuer_url(),
+        provider: provider.provider(),
+        provider_arn: policy::oidc_arn(model, provider),
+    }
+}
+
+fn bindings(model: &Model) -> Vec<BindingView> {
+    model
+        .bindings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| BindingView {
+            cluster: b.cluster.as_str().to_owned(),
+            namespace: b.namespace.as_str().to_owned(),
+            service_account: b.service_account.as_str().to_owned(),
+            subject: b.subject(),
+            pattern: b.is_pattern(),
+            first: i == 0,
+            first_cluster: b.cluster == model.cluster,
+            admits: b.admits(),
+            oidc: b
+                .oidc
+                .as_ref()
+                .filter(|_| model.method.irsa())
+                .map(|o| oidc(model, o)),
+        })
+        .collect()
+}
+
+fn clusters(model: &Model) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for b in &model.bindings {
+        if !out.iter().any(|c| c == b.cluster.as_str()) {
+            out.push(b.cluster.as_str().to_owned());
+        }
+    }
+    out
+}
+
+fn oidc_providers(model: &Model) -> Vec<Oidc> {
+    let mut out: Vec<Oidc> = Vec::new();
+    for provider in model.bindings.iter().filter_map(|b| b.oidc.as_ref()) {
+        if model.method.irsa() && !out.iter().any(|o| o.provider == provider.provider()) {
+            out.push(oidc(model, provider));
+        }
+    }
+    out
 }
 
 fn skypilot(model: &Model) -> SkyPilot {

@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use crate::input::access::MountMode;
-use crate::input::model::{Method, Model};
+use crate::input::model::Model;
 use crate::input::names;
 
 /// SkyPilot's namespace for the fusermount-server DaemonSet (`sky/clouds/kubernetes.py`).
@@ -116,7 +116,7 @@ impl Kubernetes {
                 ACCOUNT_FILE,
             ));
         }
-        if !skypilot_managed || model.method == Method::Irsa {
+        if !skypilot_managed || model.method.irsa() {
             let sa = object(
                 "serviceaccount",
                 account,

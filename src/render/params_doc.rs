@@ -71,6 +71,23 @@ pub struct ParamsDoc {
     /// Tags as `key=value`, in the order given (a list keeps the order; a
     /// map in a params file is read sorted).
     pub tag: Vec<String>,
+    /// The bindings after the first, every key written out.
+    pub bindings: Vec<BindingDoc>,
+    /// The trust policy quota, when raised.
+    pub trust_policy_quota: Option<usize>,
+}
+
+/// One binding after the first, as `params.yaml` lists it.
+#[derive(Debug, Serialize)]
+pub struct BindingDoc {
+    /// EKS cluster name.
+    pub cluster: String,
+    /// Namespace or pattern.
+    pub namespace: String,
+    /// Service account or pattern.
+    pub service_account: String,
+    /// The cluster's OIDC issuer URL (IRSA).
+    pub oidc_issuer: Option<String>,
 }
 
 impl ParamsDoc {
@@ -123,6 +140,23 @@ impl ParamsDoc {
                 .iter()
                 .map(|t| format!("{}={}", t.key, t.value))
                 .collect(),
+            bindings: model
+                .bindings
+                .iter()
+                .skip(1)
+                .map(|b| BindingDoc {
+                    cluster: b.cluster.as_str().to_owned(),
+                    namespace: b.namespace.as_str().to_owned(),
+                    service_account: b.service_account.as_str().to_owned(),
+                    oidc_issuer: b
+                        .oidc
+                        .as_ref()
+                        .filter(|_| model.method.irsa())
+                        .map(|o| o.issuer_url()),
+                })
+                .collect(),
+            trust_policy_quota: (model.trust_quota != crate::input::rules::TRUST_QUOTA_DEFAULT)
+                .then_some(model.trust_quota),
         }
     }
 }

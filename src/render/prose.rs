@@ -18,12 +18,23 @@ use crate::input::model::{Method, Model};
 /// Who may assume the role, in words.
 #[derive(Debug, Clone, Serialize)]
 pub struct Trust {
-    /// The principal and what it may do.
+    /// The first statement's principal and what it may do.
     pub principal: String,
-    /// Each condition of the trust policy in words; empty when unpinned.
+    /// Each condition of the first statement in words; empty when unpinned.
     pub conditions: Vec<String>,
+    /// Every statement: its principal and its conditions in words.
+    pub statements: Vec<Statement>,
     /// What the trust policy means for pods, as a whole.
     pub summary: String,
+}
+
+/// One trust statement in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    /// The principal and what it may do.
+    pub principal: String,
+    /// Each condition in words; empty when unpinned.
+    pub conditions: Vec<String>,
 }
 
 /// The runbook's model-derived sentences (Markdown, values escaped).
@@ -78,7 +89,7 @@ impl Prose {
             limits: limits(&permission),
             denies: denies(&permission)?,
             key_policies: crate::iam::wording::key_policy_notes(model)?,
-            trust: policy::trust_policy(model)
+            trust: crate::iam::trust::trust_policy(model)
                 .ok()
                 .map(|t| trust(model, &t))
                 .transpose()?,
@@ -187,49 +198,121 @@ fn limits(permission: &Value) -> String {
 }
 
 fn trust(model: &Model, document: &Value) -> Result<Trust, String> {
-    let Some(statement) = statements(document).next() else {
+    let statements = statements(document)
+        .map(|statement| {
+            Ok(Statement {
+                principal: format!(
+                    "{} may {}",
+                    principal_words(&statement["Principal"])?,
+                    words(&strings(&statement["Action"]))
+                ),
+                conditions: condition_phrases(&statement["Condition"])?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let Some(first) = statements.first().cloned() else {
         return Err("the trust policy has no statement".into());
     };
-    let principal = format!(
-        "{} may {}",
-        principal_words(&statement["Principal"])?,
-        words(&strings(&statement["Action"]))
-    );
-    let conditions = condition_phrases(&statement["Condition"])?;
-    let (cluster, ns, sa) = (
-        md_code(model.cluster.as_str())?,
-        md_code(model.namespace.as_str())?,
-        md_code(model.service_account.as_str())?,
-    );
-    let summary = match model.method {
-        Method::PodIdentity if conditions.is_empty() => format!(
-            "The trust policy has no conditions: any Pod Identity association in this account that names the role can use it, from any cluster, namespace or service account. Only the association created here ties it to service account {sa} of namespace {ns}."
-        ),
-        Method::PodIdentity => {
-            let mut s = format!(
-                "Only pods of cluster {cluster} that run as service account {sa} in namespace {ns} get the role's credentials, even if another Pod Identity association names the role"
-            );
-            if let (true, Some(account)) = (model.trust.source_account, &model.account_id) {
-                s.push_str(&format!(
-                    "; and only through associations of account {}",
-                    md_code(account.as_str())?
-                ));
-            }
-            if model.trust.source_arn {
-                s.push_str(&format!("; and only through associations of cluster {cluster} (one report has this condition breaking Mountpoint for S3 credentials: test it)"));
-            }
-            s.push('.');
-            s
-        }
-        Method::Irsa => format!(
-            "Only pods that run as service account {sa} in namespace {ns} of cluster {cluster} get tokens the role accepts."
-        ),
-    };
     Ok(Trust {
-        principal,
-        conditions,
-        summary,
+        principal: first.principal,
+        conditions: first.conditions.clone(),
+        statements,
+        summary: trust_summary(model, first.conditions.is_empty())?,
     })
+}
+
+/// The bound workloads in words: `service account S in namespace N of cluster C`, joined.
+pub fn workloads(model: &Model) -> Result<String, String> {
+    let each = model
+        .bindings
+        .iter()
+        .map(|b| {
+            Ok(format!(
+                "service account {} in namespace {} of cluster {}",
+                md_code(b.service_account.as_str())?,
+                md_code(b.namespace.as_str())?,
+                md_code(b.cluster.as_str())?
+            ))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(crate::iam::wording::join_and(&each, "and"))
+}
+
+/// What the trust policy means for pods, as a whole.
+fn trust_summary(model: &Model, unpinned: bool) -> Result<String, String> {
+    let who = workloads(model)?;
+    let several = model.bindings.len() > 1;
+    let mut irsa = format!("Only pods that run as {who} get tokens the role accepts.");
+    if model.bindings.iter().any(|b| b.is_pattern()) {
+        irsa.push_str(" A name with `*` or `?` is a pattern (IAM's `StringLike`): `*` matches any run of characters and `?` exactly one; REVIEW.md names what each pattern admits.");
+    }
+    let pod_identity = if unpinned {
+        let tie = if several {
+            format!("the associations created here tie it to {who}")
+        } else {
+            let (sa, ns) = (
+                md_code(model.service_account.as_str())?,
+                md_code(model.namespace.as_str())?,
+            );
+            format!(
+                "the association created here ties it to service account {sa} of namespace {ns}"
+            )
+        };
+        format!(
+            "The trust policy has no conditions: any Pod Identity association in this account that names the role can use it, from any cluster, namespace or service account. Only {tie}."
+        )
+    } else {
+        let mut s = if several {
+            format!(
+                "Only pods that run as {who} get the role's credentials, even if another Pod Identity association names the role; each binding is admitted as a whole, never the namespace of one with the service account of another"
+            )
+        } else {
+            format!(
+                "Only pods of cluster {} that run as service account {} in namespace {} get the role's credentials, even if another Pod Identity association names the role",
+                md_code(model.cluster.as_str())?,
+                md_code(model.service_account.as_str())?,
+                md_code(model.namespace.as_str())?
+            )
+        };
+        if let (true, Some(account)) = (model.trust.source_account, &model.account_id) {
+            s.push_str(&format!(
+                "; and only through associations of account {}",
+                md_code(account.as_str())?
+            ));
+        }
+        if model.trust.source_arn {
+            s.push_str(&format!("; and only through associations of {} (one report has this condition breaking Mountpoint for S3 credentials: test it)", clusters_words(model)?));
+        }
+        s.push('.');
+        s
+    };
+    Ok(match model.method {
+        Method::PodIdentity => pod_identity,
+        Method::Irsa => irsa,
+        Method::Both => format!(
+            "While you migrate, the role trusts both methods. IRSA: {irsa} EKS Pod Identity: {pod_identity}"
+        ),
+    })
+}
+
+/// `cluster C`, or `clusters A and B`.
+fn clusters_words(model: &Model) -> Result<String, String> {
+    let mut names: Vec<String> = Vec::new();
+    for b in &model.bindings {
+        let name = md_code(b.cluster.as_str())?;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let word = if names.len() == 1 {
+        "cluster"
+    } else {
+        "clusters"
+    };
+    Ok(format!(
+        "{word} {}",
+        crate::iam::wording::join_and(&names, "and")
+    ))
 }
 
 fn role_options(model: &Model) -> Result<Vec<String>, String> {
@@ -315,7 +398,7 @@ fn mount(model: &Model) -> String {
         MountMode::MountCached => format!("The test task uses the mount mode `MOUNT_CACHED` (rclone with a local cache). {}. Give the API server SSO or role credentials (`aws configure list` there shows the type), or use the mode `MOUNT` or `COPY`.", crate::iam::wording::MOUNT_CACHED_CREDENTIALS),
         MountMode::Mount => {
             let mut s = "The test task uses the mount mode `MOUNT` (goofys on x86_64 nodes, rclone on arm64 nodes), without a local cache.".to_owned();
-            if model.method == Method::PodIdentity {
+            if model.method.pod_identity() {
                 s.push_str(" A SkyPilot issue (#8357) reports goofys failing with EKS Pod Identity; if the mount fails on x86_64 nodes, use `MOUNT_CACHED` or `COPY`.");
             }
             s

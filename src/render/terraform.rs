@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::formats::hclwrite::{Each, Writer, holds};
 use crate::iam::policy;
-use crate::input::model::{Method, Model};
+use crate::input::model::Model;
 use crate::input::rules;
 use crate::render::terraform_role::Role;
 use crate::render::tf_refs::Ref;
@@ -183,7 +183,7 @@ impl Terraform {
     pub fn new(model: &Model) -> Terraform {
         let name = model.tf_name.as_str().to_owned();
         let inputs = markers(model);
-        let trust_policy = policy::trust_policy_with(model, &inputs).unwrap_or_default();
+        let trust_policy = crate::iam::trust::trust_policy_with(model, &inputs).unwrap_or_default();
         let mut permission_policy = policy::permission_policy_with(model, &inputs);
         let uses =
             |r: Ref| holds(&permission_policy, &r.marker()) || holds(&trust_policy, &r.marker());
@@ -200,7 +200,7 @@ impl Terraform {
                 .iter()
                 .map(|b| b.as_str().to_owned())
                 .collect(),
-            uses_account: model.method == Method::Irsa || uses_account,
+            uses_account: model.method.irsa() || uses_account,
             uses_region,
             permission_policy,
             trust_policy,
@@ -229,6 +229,12 @@ fn markers(model: &Model) -> policy::Inputs {
     inputs.service_account = Ref::ServiceAccount.marker();
     inputs.account = inputs.account.map(|_| Ref::Account.marker());
     inputs.oidc = Some((Ref::ProviderArn.marker(), Ref::Provider.marker()));
+    if let Some(first) = inputs.bindings.first_mut() {
+        first.cluster = Ref::Cluster.marker();
+        first.namespace = Ref::Namespace.marker();
+        first.service_account = Ref::ServiceAccount.marker();
+        first.oidc.clone_from(&inputs.oidc);
+    }
     inputs
 }
 

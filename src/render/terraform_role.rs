@@ -96,6 +96,9 @@ fn role_description(model: &Model) -> String {
             "Assumed through EKS Pod Identity by {who}; its trust names no cluster or service account, so any association in the account may use it."
         ),
         Method::PodIdentity => format!("Assumed through EKS Pod Identity by {who}."),
+        Method::Both => {
+            format!("Assumed through IRSA and EKS Pod Identity (while migrating) by {who}.")
+        }
     }
 }
 

@@ -249,6 +249,17 @@ fn check_form(body: &Body, forms: &Forms, form: &str) {
             "kubernetes_namespace_v1",
             "kubernetes_service_account_v1",
         ],
+        Method::Both => &[
+            "aws_eks_addon",
+            "aws_eks_pod_identity_association",
+            "aws_iam_openid_connect_provider",
+            "aws_iam_policy",
+            "aws_iam_role",
+            "aws_iam_role_policy_attachment",
+            "kubernetes_annotations",
+            "kubernetes_namespace_v1",
+            "kubernetes_service_account_v1",
+        ],
     };
     assert_eq!(types, expected, "{form}");
     check_role_options(body, &ctx, forms, form);

@@ -1,0 +1,105 @@
+//! IAM's limits on the documents podiam writes: size, characters, and no
+//! wildcard where IAM would read it literally.
+
+use serde_json::Value;
+
+use crate::iam::policy::{POLICY_LIMIT, TRUST_LIMIT, permission_policy};
+use crate::iam::trust::trust_policy;
+use crate::input::model::Model;
+
+/// Checks IAM's size and character limits on both documents, and that no
+/// `*` or `?` sits under `StringEquals` in the trust policy.
+pub fn check_limits(model: &Model) -> Result<(), crate::error::Error> {
+    let mut violations = Vec::new();
+    let trust_source = if model.trust_quota == TRUST_LIMIT {
+        format!(
+            "IAM's default quota for a role trust policy is {TRUST_LIMIT}; once your account's quota is raised (Service Quotas, IAM, 'Role trust policy length', at most {}), give --trust-policy-quota N",
+            crate::input::rules::TRUST_QUOTA_MAX
+        )
+    } else {
+        format!(
+            "the quota given by --trust-policy-quota is {}",
+            model.trust_quota
+        )
+    };
+    let trust = trust_policy(model).ok();
+    let documents = [
+        (
+            "permission policy",
+            Some(permission_policy(model)),
+            POLICY_LIMIT,
+            format!("IAM's limit for a managed policy is {POLICY_LIMIT}"),
+        ),
+        (
+            "trust policy",
+            trust.clone(),
+            model.trust_quota,
+            trust_source,
+        ),
+    ];
+    for (what, document, limit, source) in documents {
+        let Some(document) = document else { continue };
+        let text = document.to_string();
+        let size = text.chars().filter(|c| !c.is_whitespace()).count();
+        if size > limit {
+            let rule =
+                format!("the {what} would be {size} characters without white space; {source}");
+            violations.push(crate::error::Violation::new("policy-size", None, rule));
+        }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !matches!(*c, '\t' | '\n' | '\r' | ' '..='\u{ff}'))
+        {
+            let rule = format!(
+                "the {what} would hold {bad:?}; IAM allows only tab, line feed, carriage return and U+0020 to U+00FF"
+            );
+            violations.push(crate::error::Violation::new(
+                "policy-characters",
+                None,
+                rule,
+            ));
+        }
+    }
+    if let Some(trust) = &trust {
+        violations.extend(literal_wildcards(trust));
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::Invalid(violations))
+    }
+}
+
+/// A `*` or `?` under `StringEquals` is compared literally and matches no
+/// real name: the document is refused rather than written.
+pub fn literal_wildcards(document: &Value) -> Vec<crate::error::Violation> {
+    let mut found = Vec::new();
+    for (i, statement) in document["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(equals) = statement["Condition"]["StringEquals"].as_object() else {
+            continue;
+        };
+        for (key, value) in equals {
+            let values = value
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![value.clone()]);
+            for v in values
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|v| v.contains(['*', '?']))
+            {
+                found.push(crate::error::Violation::new(
+                    "trust-policy",
+                    Some(v),
+                    format!("Statement {i} would compare {key} with StringEquals, which reads '*' and '?' literally, so the pattern would match nothing; wildcards belong under StringLike"),
+                ));
+            }
+        }
+    }
+    found
+}
