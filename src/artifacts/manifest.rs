@@ -53,6 +53,17 @@ pub struct Parameters {
     max_session_duration: u32,
     tags: Vec<crate::input::role::Tag>,
     pod_identity_agent: &'static str,
+    bindings: Vec<BindingEntry>,
+    trust_policy_quota: usize,
+}
+
+/// One binding as the manifest records it.
+#[derive(Debug, Serialize)]
+struct BindingEntry {
+    cluster: String,
+    namespace: String,
+    service_account: String,
+    oidc_issuer: Option<String>,
 }
 
 impl Parameters {
@@ -96,6 +107,21 @@ impl Parameters {
             max_session_duration: model.max_session_duration,
             tags: model.tags.clone(),
             pod_identity_agent: model.pod_identity_agent.as_str(),
+            bindings: model
+                .bindings
+                .iter()
+                .map(|b| BindingEntry {
+                    cluster: b.cluster.as_str().to_owned(),
+                    namespace: b.namespace.as_str().to_owned(),
+                    service_account: b.service_account.as_str().to_owned(),
+                    oidc_issuer: b
+                        .oidc
+                        .as_ref()
+                        .filter(|_| model.method.irsa())
+                        .map(|o| o.issuer_url()),
+                })
+                .collect(),
+            trust_policy_quota: model.trust_quota,
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Oidc {
     pub provider: String,
     /// The provider's IAM ARN, when the account id is known.
     pub provider_arn: Option<String>,
+    /// The cluster that signs its tokens.
+    pub cluster: String,
 }
 
 /// One workload the role admits, as templates see it.
@@ -173,11 +175,10 @@ impl Context {
             role_name: model.role_name.as_str().to_owned(),
             policy_arn: policy::policy_arn(model),
             role_arn: policy::role_arn(model),
-            oidc: model.oidc.as_ref().map(|o| Oidc {
-                issuer_url: o.issuer_url(),
-                provider: o.provider(),
-                provider_arn: policy::oidc_provider_arn(model),
-            }),
+            oidc: model
+                .oidc
+                .as_ref()
+                .map(|o| oidc(model, model.cluster.as_str(), o)),
             permission_policy: policy::permission_policy(model),
             trust_policy: crate::iam::trust::trust_policy(model).ok(),
             skypilot: skypilot(model),
@@ -196,8 +197,9 @@ impl Context {
     }
 }
 
-fn oidc(model: &Model, provider: &crate::input::model::OidcProvider) -> Oidc {
+fn oidc(model: &Model, cluster: &str, provider: &crate::input::model::OidcProvider) -> Oidc {
     Oidc {
+        cluster: cluster.to_owned(),
         issuer_url: provider.issuer_url(),
         provider: provider.provider(),
         provider_arn: policy::oidc_arn(model, provider),
@@ -222,7 +224,7 @@ fn bindings(model: &Model) -> Vec<BindingView> {
                 .oidc
                 .as_ref()
                 .filter(|_| model.method.irsa())
-                .map(|o| oidc(model, o)),
+                .map(|o| oidc(model, b.cluster.as_str(), o)),
         })
         .collect()
 }
@@ -239,9 +241,12 @@ fn clusters(model: &Model) -> Vec<String> {
 
 fn oidc_providers(model: &Model) -> Vec<Oidc> {
     let mut out: Vec<Oidc> = Vec::new();
-    for provider in model.bindings.iter().filter_map(|b| b.oidc.as_ref()) {
+    for b in &model.bindings {
+        let Some(provider) = b.oidc.as_ref() else {
+            continue;
+        };
         if model.method.irsa() && !out.iter().any(|o| o.provider == provider.provider()) {
-            out.push(oidc(model, provider));
+            out.push(oidc(model, b.cluster.as_str(), provider));
         }
     }
     out
