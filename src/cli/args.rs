@@ -445,8 +445,9 @@ impl ParamArgs {
         file: Option<ParamsFile>,
         ui: &Ui,
     ) -> Result<Vec<targets::Valid>, Error> {
-        let raws = targets::raw_targets(given, file, self.target.as_deref())?;
-        targets::validate(raws, |t| {
+        let only = self.target.as_deref();
+        let raws = targets::raw_targets(given, file, only)?;
+        targets::validate(raws, only, |t| {
             let prefix = targets::prefix(t.name.as_deref());
             t.model
                 .notices

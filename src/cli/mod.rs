@@ -16,6 +16,7 @@ use ui::Ui;
 pub mod args;
 pub mod batch_index;
 pub mod commands;
+pub mod merge;
 pub mod own_params;
 pub mod parallel;
 pub mod targets;

@@ -87,7 +87,9 @@ impl Given {
 }
 
 /// Combines flags and environment (`given`) with the params file, giving
-/// each target's raw parameters. `only` selects one target of a batch.
+/// each target's raw parameters. `only` must name a target of a batch;
+/// every target is returned, since [`validate`] keeps `only` after merging
+/// the targets that share its role.
 ///
 /// A plain run: flag > environment. A single params file: flag > file >
 /// environment, and a variable that differs from the file is refused. A batch:
@@ -107,11 +109,7 @@ pub fn raw_targets(
     };
     let Some(only) = only else { return Ok(targets) };
     let names: Vec<String> = targets.iter().filter_map(|(n, _)| n.clone()).collect();
-    let chosen: Vec<_> = targets
-        .into_iter()
-        .filter(|(n, _)| n.as_deref() == Some(only))
-        .collect();
-    if chosen.is_empty() {
+    if !names.iter().any(|n| n == only) {
         let rule = format!(
             "the params file has no such target; it has: {}",
             listed(&names)
@@ -122,7 +120,7 @@ pub fn raw_targets(
             rule,
         )]));
     }
-    Ok(chosen)
+    Ok(targets)
 }
 
 /// One params file: flags over the file, the file over environment
@@ -263,46 +261,69 @@ pub fn is_batch(targets: &[Valid]) -> bool {
 
 /// Validates every target, then checks that targets do not clash.
 pub fn models(raws: Vec<Raw>) -> Result<Vec<Target>, Error> {
-    let valid = validate(raws, |_| {})?;
+    let valid = validate(raws, None, |_| {})?;
     build(&valid)
 }
 
-/// Validates every target (handing each model to `each`, for its notices)
-/// and checks that targets do not clash, keeping only the raw parameters:
-/// a batch rebuilds each model when its chunk is rendered ([`stream`]), so
-/// it never holds every model at once.
-pub fn validate(raws: Vec<Raw>, mut each: impl FnMut(&Target)) -> Result<Vec<Valid>, Error> {
+/// Validates every target (handing each model to `each`, for its notices),
+/// merges batch targets that name the same role ([`crate::cli::merge`]) and
+/// checks that targets do not clash, keeping only the raw parameters: a
+/// batch rebuilds each model when its chunk is rendered ([`stream`]), so it
+/// never holds every model at once. `only` keeps one target (`--target`):
+/// the others are validated only to find the targets merged with it, and
+/// their own errors are not reported.
+pub fn validate(
+    raws: Vec<Raw>,
+    only: Option<&str>,
+    mut each: impl FnMut(&Target),
+) -> Result<Vec<Valid>, Error> {
     let batch = raws.iter().any(|(n, _)| n.is_some());
     let mut problems = Vec::new();
-    let mut keys = Vec::new();
-    let mut valid = Vec::new();
+    let mut checked: Vec<(Keys, Option<String>, RawParams)> = Vec::new();
     for (name, raw) in raws {
+        let wanted = only.is_none() || name.as_deref() == only;
         if let Some(n) = &name
             && let Err(rule) = rules::namespace(n)
         {
-            problems.push(format!(
-                "target {n:?}: target names become folder names; {rule}"
-            ));
+            if wanted {
+                problems.push(format!(
+                    "target {n:?}: target names become folder names; {rule}"
+                ));
+            }
             continue;
         }
-        match Model::from_raw(&raw)
-            .and_then(|model| crate::iam::limits::check_limits(&model).map(|()| model))
-        {
+        match checked_model(&raw) {
             Ok(model) => {
                 let target = Target { name, model };
-                each(&target);
-                keys.push(Keys::of(&target));
-                let params = serde_json::to_string(&raw)
-                    .map_err(|e| internal("holding", &e))?
-                    .into_boxed_str();
-                valid.push(Valid {
-                    name: target.name,
-                    params,
-                });
+                if wanted {
+                    each(&target);
+                }
+                checked.push((Keys::of(&target), target.name, raw));
             }
+            Err(e) if !wanted => drop(e),
             Err(e) if batch => problems.extend(lines(name.as_deref(), &e)),
             Err(e) => return Err(e),
         }
+    }
+    if let Some(only) = only {
+        merged_into(&checked, only)?;
+    }
+    let merged = if batch {
+        merged(checked, &mut problems, &mut each)
+    } else {
+        checked
+    };
+    let mut keys = Vec::new();
+    let mut valid = Vec::new();
+    for (key, name, raw) in merged {
+        if only.is_some() && name.as_deref() != only {
+            continue;
+        }
+        let params = serde_json::to_string(&raw)
+            .map_err(|e| internal("holding", &e))?
+            .into_boxed_str();
+        keys.push(key);
+        valid.push(Valid { name, params });
     }
     problems.extend(clashes(&keys));
     if problems.is_empty() {
@@ -310,6 +331,79 @@ pub fn validate(raws: Vec<Raw>, mut each: impl FnMut(&Target)) -> Result<Vec<Val
     } else {
         Err(Error::Targets { problems, code: 2 })
     }
+}
+
+/// Refuses `--target` naming a target merged into an earlier one.
+fn merged_into(checked: &[(Keys, Option<String>, RawParams)], only: &str) -> Result<(), Error> {
+    let Some((key, _, _)) = checked.iter().find(|(_, n, _)| n.as_deref() == Some(only)) else {
+        return Ok(());
+    };
+    let head = checked.iter().find(|(k, _, _)| k.role == key.role);
+    match head.and_then(|(_, n, _)| n.as_deref()) {
+        Some(first) if first != only => Err(Error::Invalid(vec![crate::error::Violation::new(
+            "target",
+            Some(only),
+            format!(
+                "names the same role as target {first:?}, so the batch merges it into {first:?}'s bundle; give --target {first}"
+            ),
+        )])),
+        _ => Ok(()),
+    }
+}
+
+/// A model, with IAM's limits on its documents checked.
+fn checked_model(raw: &RawParams) -> Result<Model, Error> {
+    Model::from_raw(raw).and_then(|model| crate::iam::limits::check_limits(&model).map(|()| model))
+}
+
+/// Targets naming the same role, each group merged into its first target;
+/// a disagreement, or a merged role that breaks a rule, becomes a problem.
+fn merged(
+    checked: Vec<(Keys, Option<String>, RawParams)>,
+    problems: &mut Vec<String>,
+    each: &mut impl FnMut(&Target),
+) -> Vec<(Keys, Option<String>, RawParams)> {
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, (key, _, _)) in checked.iter().enumerate() {
+        groups.entry(key.role.clone()).or_default().push(i);
+    }
+    let shown: Vec<String> = checked
+        .iter()
+        .map(|(k, _, _)| k.role_name.clone())
+        .collect();
+    let mut slots: Vec<Option<(Keys, Option<String>, RawParams)>> =
+        checked.into_iter().map(Some).collect();
+    for members in groups.into_values().filter(|m| m.len() > 1) {
+        let role = &shown[members[0]];
+        let group: Vec<(String, RawParams)> = members
+            .iter()
+            .filter_map(|&i| slots[i].take())
+            .map(|(_, name, raw)| (name.unwrap_or_default(), raw))
+            .collect();
+        let names: Vec<String> = group.iter().map(|(n, _)| n.clone()).collect();
+        let Ok((name, raw)) =
+            crate::cli::merge::merge(&role, group).map_err(|p| problems.extend(p))
+        else {
+            continue;
+        };
+        match checked_model(&raw) {
+            Ok(mut model) => {
+                model.notices = vec![format!(
+                    "targets {} name the same role and agree on everything else: one role with {} bindings, written to folder {name:?}",
+                    quoted(&names),
+                    model.bindings.len()
+                )];
+                let target = Target {
+                    name: Some(name),
+                    model,
+                };
+                each(&target);
+                slots[members[0]] = Some((Keys::of(&target), target.name, raw));
+            }
+            Err(e) => problems.extend(lines(Some(&format!("{} merged", names.join("+"))), &e)),
+        }
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// The models of targets already validated.
@@ -454,6 +548,7 @@ fn lines(name: Option<&str>, error: &Error) -> Vec<String> {
 struct Keys {
     name: Option<String>,
     role: String,
+    role_name: String,
     policy: String,
 }
 
@@ -462,6 +557,7 @@ impl Keys {
         Keys {
             name: t.name.clone(),
             role: t.model.role_name.as_str().to_ascii_lowercase(),
+            role_name: t.model.role_name.as_str().to_owned(),
             policy: t.model.policy_name.as_str().to_ascii_lowercase(),
         }
     }

@@ -209,3 +209,153 @@ pub fn irsa_missing(model: &Model) -> Vec<String> {
     }
     missing
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::model::test_model;
+    use crate::input::params::{RawBinding, RawParams};
+
+    const ISSUER: &str =
+        "https://oidc.eks.us-west-2.amazonaws.com/id/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const OTHER: &str =
+        "https://oidc.eks.us-west-2.amazonaws.com/id/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+
+    fn bind(ns: &str, sa: &str) -> RawBinding {
+        RawBinding {
+            namespace: Some(ns.into()),
+            service_account: Some(sa.into()),
+            ..RawBinding::default()
+        }
+    }
+
+    fn raw(method: &str, bindings: Vec<RawBinding>) -> RawParams {
+        RawParams {
+            account_id: Some("123456789012".into()),
+            method: Some(method.into()),
+            oidc_issuer: (method != "pod-identity").then(|| ISSUER.into()),
+            namespace: Some("team-a".into()),
+            service_account: Some("runner".into()),
+            bindings: Some(bindings),
+            ..RawParams::default()
+        }
+    }
+
+    fn conditions(document: &Value) -> Vec<Value> {
+        document["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["Condition"].clone())
+            .collect()
+    }
+
+    #[test]
+    fn pod_identity_pins_each_namespace_with_its_own_service_accounts() {
+        let model = test_model(
+            "a-bucket",
+            raw(
+                "pod-identity",
+                vec![bind("team-b", "reader"), bind("team-a", "writer")],
+            ),
+        );
+        let trust = trust_policy(&model).expect("trust");
+        let pins: Vec<(Value, Value)> = conditions(&trust)
+            .iter()
+            .map(|c| {
+                let eq = &c["StringEquals"];
+                (
+                    eq["aws:RequestTag/kubernetes-namespace"].clone(),
+                    eq["aws:RequestTag/kubernetes-service-account"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pins,
+            vec![
+                (json!("team-a"), json!(["runner", "writer"])),
+                (json!("team-b"), json!("reader")),
+            ],
+            "one statement per namespace: team-b's reader is never paired with team-a"
+        );
+    }
+
+    #[test]
+    fn irsa_has_one_statement_per_provider_and_patterns_under_string_like() {
+        let mut other = bind("ml", "runner");
+        other.cluster = Some("c2".into());
+        other.oidc_issuer = Some(OTHER.into());
+        let model = test_model(
+            "a-bucket",
+            raw("irsa", vec![bind("team-*", "reader"), other]),
+        );
+        let trust = trust_policy(&model).expect("trust");
+        let c = conditions(&trust);
+        assert_eq!(c.len(), 2);
+        let first = "oidc.eks.us-west-2.amazonaws.com/id/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert_eq!(
+            c[0]["StringLike"][format!("{first}:sub")],
+            json!([
+                "system:serviceaccount:team-a:runner",
+                "system:serviceaccount:team-*:reader"
+            ])
+        );
+        assert_eq!(
+            c[0]["StringEquals"][format!("{first}:aud")],
+            json!(IRSA_AUDIENCE)
+        );
+        assert!(c[0]["StringEquals"].get(format!("{first}:sub")).is_none());
+        let second = "oidc.eks.us-west-2.amazonaws.com/id/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+        assert_eq!(
+            c[1]["StringEquals"][format!("{second}:sub")],
+            json!("system:serviceaccount:ml:runner")
+        );
+        assert!(c[1].get("StringLike").is_none());
+        assert!(
+            trust["Statement"][1]["Principal"]["Federated"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(second))
+        );
+    }
+
+    #[test]
+    fn both_holds_the_irsa_statement_then_the_pinned_pod_identity_ones() {
+        let model = test_model("a-bucket", raw("both", vec![bind("team-b", "reader")]));
+        let trust = trust_policy(&model).expect("trust");
+        let principals: Vec<String> = trust["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["Principal"].to_string())
+            .collect();
+        assert_eq!(principals.len(), 3, "{principals:?}");
+        assert!(principals[0].contains("Federated"));
+        assert!(
+            principals[1..]
+                .iter()
+                .all(|p| p.contains(POD_IDENTITY_PRINCIPAL))
+        );
+        assert!(conditions(&trust)[1..].iter().all(|c| {
+            c["StringEquals"]
+                .get("aws:RequestTag/kubernetes-service-account")
+                .is_some()
+        }));
+    }
+
+    #[test]
+    fn a_wildcard_under_string_equals_is_found() {
+        let document = json!({"Statement": [
+            {"Condition": {"StringEquals": {"p:sub": ["system:serviceaccount:a:b", "system:serviceaccount:team-*:x"]}}},
+            {"Condition": {"StringLike": {"p:sub": "system:serviceaccount:team-*:x"}}},
+        ]});
+        let found = crate::iam::limits::literal_wildcards(&document);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].value.as_deref(),
+            Some("system:serviceaccount:team-*:x")
+        );
+        let model = test_model("a-bucket", raw("irsa", vec![bind("team-*", "reader")]));
+        let real = trust_policy(&model).expect("trust");
+        assert!(crate::iam::limits::literal_wildcards(&real).is_empty());
+    }
+}

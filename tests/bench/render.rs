@@ -49,7 +49,7 @@ fn main() {
         .map(|i| (Some(format!("t{i:04}")), raw(i)))
         .collect();
     let start = Instant::now();
-    let valid = targets::validate(raws, |_| {}).expect("valid batch");
+    let valid = targets::validate(raws, None, |_| {}).expect("valid batch");
     let mut files = 0;
     targets::stream(
         engine,

@@ -157,7 +157,7 @@ fn targets_that_share_a_role_name_or_folder_are_refused() {
                 "    bucket: team-b-data\n",
                 "    bucket: team-b-data\n    role_name: SkyPilotS3Role-TEAM-A-DATA\n",
             ),
-            "targets \"team-a\" and \"team-b\" share the role name",
+            "targets \"team-a\" and \"team-b\" name the same role \"SkyPilotS3Role-team-a-data\" but differ in bucket: [\"team-a-data\"] and [\"team-b-data\"]",
         ),
         (
             BATCH.replace(
