@@ -3,6 +3,7 @@
 
 mod agreement;
 mod batch;
+mod bindings;
 mod cli;
 mod corpus;
 mod drift;
