@@ -78,7 +78,7 @@ fn who(model: &Model, trust: &Value, out: &mut String) -> Result<(), String> {
         Method::PodIdentity => pod_identity.to_owned(),
         Method::Irsa => irsa.to_owned(),
         Method::Both => format!(
-            "IRSA and EKS Pod Identity at once, to migrate from one to the other (RUNBOOK.md, \"Migrate from IRSA to Pod Identity\"). IRSA: {irsa}. Pod Identity: {pod_identity}; while the annotation stays, the AWS SDKs prefer the IRSA token (it comes first in their credential chain), so pods move to Pod Identity only once the annotation is removed and they restart"
+            "IRSA and EKS Pod Identity at once, to migrate from one to the other (RUNBOOK.md, \"Migrate from IRSA to Pod Identity\"). IRSA: {irsa}. Pod Identity: {pod_identity}. Once a service account has an association, the EKS pod identity webhook gives pods started from then on only the Pod Identity credentials, the annotation notwithstanding; pods started before keep IRSA until they restart"
         ),
     };
     writeln!(out, "- **Method:** {}: {how}.", model.method.as_str()).map_err(fmt)?;
@@ -270,6 +270,9 @@ fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> 
     }
     boundary_risks(model, out)?;
     let conditioned = statements(trust).all(|s| s.get("Condition").is_some());
+    if model.method == Method::Both {
+        out.push_str("- **Two ways in while migrating.** The role trusts IRSA and EKS Pod Identity at once: a workload whose association is deleted still gets the role through its annotation, and one whose annotation is removed still gets it through its association. To cut a workload off, remove both; finish the migration (RUNBOOK.md, stage 4) to drop the OIDC statement.\n");
+    }
     if model.method.pod_identity() && !conditioned {
         out.push_str("- **Unpinned Pod Identity trust.** The trust policy has no conditions: any Pod Identity association in this account that names the role can use it, from any cluster, namespace or service account. Only the association pins it.\n");
     }
