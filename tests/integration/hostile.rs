@@ -9,7 +9,7 @@ use podiam::artifacts::artifact::Rendered;
 use podiam::artifacts::bundle;
 use podiam::error::Error;
 use podiam::input::model::Model;
-use podiam::input::params::RawParams;
+use podiam::input::params::{RawBinding, RawParams};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -48,6 +48,24 @@ fn fields() -> Vec<(&'static str, &'static str, Setter)> {
             r.max_session_duration = Some(v)
         }),
         ("tag", "tags", |r, v| r.tag = Some(vec![v])),
+        ("bindings[0].namespace", "bindings[1].namespace", |r, v| {
+            r.bindings = Some(vec![RawBinding {
+                namespace: Some(v),
+                service_account: Some("reader".into()),
+                ..RawBinding::default()
+            }])
+        }),
+        (
+            "bindings[0].service_account",
+            "bindings[1].service_account",
+            |r, v| {
+                r.bindings = Some(vec![RawBinding {
+                    namespace: Some("team-b".into()),
+                    service_account: Some(v),
+                    ..RawBinding::default()
+                }])
+            },
+        ),
     ]
 }
 
@@ -86,7 +104,13 @@ fn try_value(
     set(&mut raw, value.to_owned());
     let rendered = match Model::from_raw(&raw) {
         Err(Error::Invalid(violations)) => {
-            return if violations.iter().any(|v| v.field == field) {
+            let names = |v: &podiam::error::Violation| {
+                v.field == field
+                    || field
+                        .strip_prefix(&*v.field)
+                        .is_some_and(|rest| rest.starts_with('.'))
+            };
+            return if violations.iter().any(names) {
                 Ok(Outcome::Refused)
             } else {
                 Err(format!(
@@ -136,7 +160,10 @@ fn literal_in_manifest(rendered: &[Rendered], key: &str, value: &str) -> Result<
         .find(|r| r.artifact.name == "manifest")
         .ok_or("no manifest")?;
     let parsed: Value = serde_json::from_str(&manifest.text).map_err(|e| e.to_string())?;
-    let got = &parsed["parameters"][key];
+    let got = match key.strip_prefix("bindings[1].") {
+        Some(sub) => &parsed["parameters"]["bindings"][1][sub],
+        None => &parsed["parameters"][key],
+    };
     let shown = match got {
         Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
         other => other.clone(),
@@ -165,7 +192,7 @@ fn literal_in_manifest(rendered: &[Rendered], key: &str, value: &str) -> Result<
     if literal != normalised {
         return Err(format!("manifest holds {literal:?}, not the value"));
     }
-    if key == "namespace" || key == "bucket" || key == "cluster" {
+    if key == "namespace" || key == "bucket" || key == "cluster" || key.starts_with("bindings") {
         let anywhere = rendered
             .iter()
             .filter(|r| r.artifact.name != "manifest")
