@@ -10,7 +10,8 @@ use clap::{ArgMatches, Args, CommandFactory, Parser, Subcommand};
 
 use crate::artifacts::artifact::{self, Artifact};
 use crate::cli::own_params;
-use crate::cli::targets::{self, Given, Target};
+use crate::cli::sources::{self, Given};
+use crate::cli::targets::{self, Target};
 use crate::cli::ui::Ui;
 use crate::error::Error;
 use crate::input::params::{ParamsFile, RawBinding, RawParams};
@@ -446,7 +447,7 @@ impl ParamArgs {
         ui: &Ui,
     ) -> Result<Vec<targets::Valid>, Error> {
         let only = self.target.as_deref();
-        let raws = targets::raw_targets(given, file, only)?;
+        let raws = sources::raw_targets(given, file, only)?;
         targets::validate(raws, only, |t| {
             let prefix = targets::prefix(t.name.as_deref());
             t.model

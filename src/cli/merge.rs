@@ -82,7 +82,7 @@ fn workloads(raw: &RawParams) -> Vec<RawBinding> {
 
 /// The fields outside [`WORKLOAD_FIELDS`] where two targets differ.
 fn differences(role: &str, a: (&str, &RawParams), b: (&str, &RawParams)) -> Vec<String> {
-    let (fa, fb) = (fields(a.1), fields(b.1));
+    let (fa, fb) = (RawParams::fields(a.1), RawParams::fields(b.1));
     let mut keys: Vec<&String> = fa.keys().chain(fb.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -100,14 +100,6 @@ fn differences(role: &str, a: (&str, &RawParams), b: (&str, &RawParams)) -> Vec<
             )
         })
         .collect()
-}
-
-/// Raw parameters as a JSON object, unset fields left out.
-fn fields(params: &RawParams) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(params) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    }
 }
 
 #[cfg(test)]

@@ -177,6 +177,14 @@ fn tags<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D
 }
 
 impl RawParams {
+    /// The parameters as a JSON object, field by field, unset fields left out.
+    pub fn fields(params: &RawParams) -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::to_value(params) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+
     /// Fills every field this set lacks from `lower` (a lower-precedence source).
     pub fn or(self, lower: RawParams) -> RawParams {
         RawParams {
