@@ -77,6 +77,8 @@ FIELDS = [
     ("--tag", "tags", "{}"),
     ("--tag", "tags", "team={}"),
     ("--tag", "tags", "{}=ml"),
+    ("--bind", "bindings", "{}:reader"),
+    ("--bind", "bindings", "team-b:{}"),
 ]
 # Parameters whose manifest entry must be the given value exactly.
 EXACT = {"namespace", "service_account", "kube_context", "cluster", "bucket", "region", "account_id",
@@ -239,6 +241,10 @@ def intact(docs, p):
     for key in ("policy_name", "role_name"):
         if key in own:
             expect(f"params.yaml {key}", own[key], p[key])
+    # The bindings after the first, every key written out (the issuer only
+    # where the method uses it); the manifest lists the first one too.
+    listed = [{k: v for k, v in b.items() if v is not None} for b in p.get("bindings", [])[1:]]
+    expect("params.yaml bindings", own.get("bindings", []), listed)
 
     tasks = docs.get("skypilot/task.yaml", [])
     task = tasks[0] if tasks and isinstance(tasks[0], dict) else {}
@@ -310,6 +316,7 @@ REFERENCES = [
     ["--service-account=s3-reader", "--mount-mode=MOUNT", "--tag=team=ml", "--kube-context=ctx"],
     ["--policy-name=TeamPolicy", "--role-name=TeamRole", "--tf-name=team",
      "--permissions-boundary=arn:aws:iam::123456789012:policy/Boundary"],
+    ["--bind=team-b:reader", "--bind=team-c:writer"],
 ]
 
 
