@@ -247,15 +247,27 @@ class Outcome:
         return (errors or lines or ["(no message)"])[0].strip()
 
 
-def generate(podiam: str, args: List[str], out: pathlib.Path,
-             env: Optional[dict] = None) -> Outcome:
-    """Runs `podiam generate ARGS --out OUT` with a clean environment (the
-    docs page's variables must not leak in) and lists what it wrote."""
+def _clean_env(env: Optional[dict]) -> dict:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("EKS_CLUSTER_NAME", "AWS_REGION", "S3_BUCKET", "K8S_NAMESPACE",
                           "K8S_SERVICE_ACCOUNT", "KUBE_CONTEXT", "AWS_ACCOUNT_ID",
                           "IAM_POLICY_NAME", "IAM_ROLE_NAME", "PODIAM_TF_NAME")}
     clean.update(env or {})
+    return clean
+
+
+def render(podiam: str, artifact: str, args: List[str], env: Optional[dict] = None) -> Tuple[int, str, str]:
+    """Runs `podiam render ARTIFACT ARGS` with a clean environment -> (exit code, stdout, stderr)."""
+    proc = subprocess.run([podiam, "render", artifact, *args], capture_output=True, text=True,
+                          env=_clean_env(env), check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def generate(podiam: str, args: List[str], out: pathlib.Path,
+             env: Optional[dict] = None) -> Outcome:
+    """Runs `podiam generate ARGS --out OUT` with a clean environment (the
+    docs page's variables must not leak in) and lists what it wrote."""
+    clean = _clean_env(env)
     proc = subprocess.run([podiam, "generate", "--quiet", *args, "--out", str(out)],
                           capture_output=True, text=True, env=clean, check=False)
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) if out.exists() else []
