@@ -8,8 +8,14 @@
 # (semantic/iam_matrix.py), never from podiam's code. principalmapper judges
 # every request; @cloud-copilot/iam-simulate (npm, pinned by
 # semantic/iam-simulate/package-lock.json) judges again each request it can.
-# Positive controls first: hand-written reference documents pass and each
-# broken copy fails.
+# Bindings (issue 11): for each shape (several namespaces, several clusters
+# under Pod Identity and IRSA, IRSA wildcards, migration with --method both)
+# every bound workload must be admitted and every near miss refused (another
+# namespace, service account or cluster, a swapped pair, a name outside a
+# wildcard, a wrong audience, one method's caller through the other's
+# statement); expectations come from the bindings and an own StringLike
+# matcher. Positive controls first: hand-written reference documents pass
+# and each broken copy fails.
 set -euo pipefail
 # shellcheck source=tests/conformance/lib.sh
 source "$CONFORMANCE_DIR/lib.sh"

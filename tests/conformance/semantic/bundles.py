@@ -7,6 +7,7 @@ AWS's and SkyPilot's rules; an Outcome is what the process did.
 """
 
 import dataclasses
+import json
 import os
 import pathlib
 import subprocess
@@ -49,6 +50,40 @@ def other_partition(region: str) -> str:
 
 
 @dataclasses.dataclass
+class Binding:
+    """One more workload the role admits (issue 11): `--bind NS:SA`, or an
+    entry of the params file's `bindings:` list; a field left None is not
+    written and takes the top-level value (README, "Bindings")."""
+
+    namespace: Optional[str] = None
+    service_account: Optional[str] = None
+    cluster: Optional[str] = None
+    oidc_issuer: Optional[str] = None
+
+    @property
+    def as_flag(self) -> Optional[str]:
+        """The `--bind` value, or None when the binding needs a params file."""
+        if self.cluster is not None or self.oidc_issuer is not None or None in (self.namespace,
+                                                                               self.service_account):
+            return None
+        return f"{self.namespace}:{self.service_account}"
+
+
+@dataclasses.dataclass
+class Workload:
+    """A binding with every key resolved: who the role must admit."""
+
+    cluster: str
+    namespace: str
+    service_account: str
+    oidc_issuer: Optional[str]
+
+
+def is_pattern(name: str) -> bool:
+    return "*" in name or "?" in name
+
+
+@dataclasses.dataclass
 class Bundle:
     """The parameters of one `podiam generate` call."""
 
@@ -70,8 +105,12 @@ class Bundle:
     trust_minimal: bool = False
     trust_source_account: bool = False
     trust_source_arn: bool = False
+    bindings: List[Binding] = dataclasses.field(default_factory=list)
+    bindings_in_params: bool = False       # write bindings to a params file, not --bind
+    shape: Optional[str] = None            # the binding shape a bundle exercises (reporting only)
 
     def args(self) -> List[str]:
+        """The flags; the bindings of a params file come from params_yaml()."""
         a = ["--cluster", self.cluster, "--region", self.region, "--method", self.method]
         for b in self.buckets:
             a += ["--bucket", b]
@@ -90,7 +129,37 @@ class Bundle:
                          ("--trust-source-arn", self.trust_source_arn)):
             if on:
                 a.append(flag)
+        if not self.bindings_in_params:
+            for binding in self.bindings:
+                assert binding.as_flag is not None, f"{self.name}: {binding} needs a params file"
+                a += ["--bind", binding.as_flag]
         return a
+
+    def params_yaml(self) -> Optional[str]:
+        """A params file holding only `bindings:` (the flags give the rest),
+        every value a double-quoted YAML scalar; None without one."""
+        if not self.bindings_in_params or not self.bindings:
+            return None
+        lines = ["bindings:"]
+        for binding in self.bindings:
+            keys = [(k, getattr(binding, k)) for k in ("cluster", "namespace", "service_account", "oidc_issuer")]
+            keys = [(k, v) for k, v in keys if v is not None]
+            for i, (k, v) in enumerate(keys):
+                lines.append(f"  {'- ' if i == 0 else '  '}{k}: {json.dumps(v)}")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def workloads(self) -> List[Workload]:
+        """Every workload the role admits: the top-level one, then each
+        binding, a missing key taking the top-level value."""
+        first = Workload(self.cluster, self.ns, self.sa, self.oidc_issuer)
+        out = [first]
+        for b in self.bindings:
+            out.append(Workload(b.cluster if b.cluster is not None else first.cluster,
+                                b.namespace if b.namespace is not None else first.namespace,
+                                b.service_account if b.service_account is not None else first.service_account,
+                                b.oidc_issuer if b.oidc_issuer is not None else first.oidc_issuer))
+        return out
 
     # What the parameters mean (documented defaults and AWS facts).
     @property
@@ -110,11 +179,25 @@ class Bundle:
         read-only access with --multipart-cleanup grants a write-side action; a
         --prefix makes the source s3://B/P/, which SkyPilot mounts only with COPY
         (MOUNT and MOUNT_CACHED raise StorageModeError); a KMS key ARN whose
-        region is not in its partition names no key."""
+        region is not in its partition names no key; a binding with '*' or '?'
+        under Pod Identity (an association names one namespace and one service
+        account) or *:* (every service account); an IRSA binding on another
+        cluster without that cluster's issuer (issue 11)."""
         if self.effective_access == "read-only" and self.multipart:
             return "read-only with --multipart-cleanup"
         if self.prefixes and self.mount_mode in ("MOUNT", "MOUNT_CACHED"):
             return f"--prefix with --mount-mode {self.mount_mode}"
+        for w in self.workloads:
+            if is_pattern(w.namespace) or is_pattern(w.service_account):
+                if self.method != "irsa":
+                    # A Pod Identity association names one namespace and one service account.
+                    return f"a pattern {w.namespace}:{w.service_account} with --method {self.method}"
+                if w.namespace == "*" and w.service_account == "*":
+                    return "a binding *:* (every service account of the cluster)"
+        for b in self.bindings:
+            if self.method != "pod-identity" and b.cluster not in (None, self.cluster) and b.oidc_issuer is None:
+                # Each cluster has its own OIDC provider: the top-level one is not it.
+                return f"an IRSA binding on cluster {b.cluster} without its own oidc_issuer"
         for key in self.kms_keys:
             key_partition, key_region = key.split(":")[1], key.split(":")[3]
             if partition(key_region) != key_partition:
@@ -164,15 +247,27 @@ class Outcome:
         return (errors or lines or ["(no message)"])[0].strip()
 
 
-def generate(podiam: str, args: List[str], out: pathlib.Path,
-             env: Optional[dict] = None) -> Outcome:
-    """Runs `podiam generate ARGS --out OUT` with a clean environment (the
-    docs page's variables must not leak in) and lists what it wrote."""
+def _clean_env(env: Optional[dict]) -> dict:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("EKS_CLUSTER_NAME", "AWS_REGION", "S3_BUCKET", "K8S_NAMESPACE",
                           "K8S_SERVICE_ACCOUNT", "KUBE_CONTEXT", "AWS_ACCOUNT_ID",
                           "IAM_POLICY_NAME", "IAM_ROLE_NAME", "PODIAM_TF_NAME")}
     clean.update(env or {})
+    return clean
+
+
+def render(podiam: str, artifact: str, args: List[str], env: Optional[dict] = None) -> Tuple[int, str, str]:
+    """Runs `podiam render ARTIFACT ARGS` with a clean environment -> (exit code, stdout, stderr)."""
+    proc = subprocess.run([podiam, "render", artifact, *args], capture_output=True, text=True,
+                          env=_clean_env(env), check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def generate(podiam: str, args: List[str], out: pathlib.Path,
+             env: Optional[dict] = None) -> Outcome:
+    """Runs `podiam generate ARGS --out OUT` with a clean environment (the
+    docs page's variables must not leak in) and lists what it wrote."""
+    clean = _clean_env(env)
     proc = subprocess.run([podiam, "generate", "--quiet", *args, "--out", str(out)],
                           capture_output=True, text=True, env=clean, check=False)
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) if out.exists() else []

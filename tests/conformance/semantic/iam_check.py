@@ -23,9 +23,9 @@ import pathlib
 import sys
 
 import iam_engine
-from bundles import generate
-from iam_matrix import (ACCOUNT, KMS_ID, KMS_ID_2, Bundle, bundles, kms_arn, oidc_issuer, policy_requests,
-                        trust_requests)
+from bundles import Binding, generate, render
+from iam_matrix import (ACCOUNT, KMS_ID, KMS_ID_2, LIKE_CASES, SECOND_OIDC_ID, Bundle, bundles, issuer_host_path,
+                        kms_arn, like, oidc_issuer, policy_requests, trust_requests)
 
 POLICY_PATH = "iam/s3-access-policy.json"
 TRUST_PATH = "iam/trust-policy.json"
@@ -163,6 +163,68 @@ REFERENCE_IRSA_TRUST = {"Version": "2012-10-17", "Statement": [
 ]}
 
 
+# Bindings (issue 11), written by hand from AWS's docs: one Pod Identity
+# statement per namespace with its service accounts; one IRSA statement per
+# provider, patterns under StringLike; both methods side by side.
+CONTROL_BIND = Bundle("control-bind", "us-west-2", ["ctl-bucket"], account_id=ACCOUNT, namespace="team-a",
+                      service_account="runner", bindings=[Binding("team-b", "reader"), Binding("team-a", "writer")])
+_CLUSTER_ARN = f"arn:aws:eks:us-west-2:{ACCOUNT}:cluster/my-eks-cluster"
+
+
+def _pod_identity_statement(namespace, service_accounts):
+    return {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:RequestTag/eks-cluster-arn": _CLUSTER_ARN,
+                                           "aws:RequestTag/kubernetes-namespace": namespace,
+                                           "aws:RequestTag/kubernetes-service-account": service_accounts}}}
+
+
+REFERENCE_BIND_TRUST = {"Version": "2012-10-17", "Statement": [
+    _pod_identity_statement("team-a", ["runner", "writer"]), _pod_identity_statement("team-b", "reader")]}
+_HP2 = issuer_host_path(oidc_issuer("us-west-2", oidc_id=SECOND_OIDC_ID))
+
+
+def _irsa_statement(host_path, subjects, op="StringEquals"):
+    sub = {f"{host_path}:sub": [f"system:serviceaccount:{s}" for s in subjects]}
+    aud = {f"{host_path}:aud": "sts.amazonaws.com"}
+    return {"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host_path}"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {**sub, **aud}} if op == "StringEquals" else
+            {"StringEquals": aud, "StringLike": sub}}
+
+
+_IRSA = dict(method="irsa", account_id=ACCOUNT, oidc_issuer=oidc_issuer("us-west-2"), namespace="team-a",
+             service_account="runner")
+CONTROL_BIND_WILDCARDS = Bundle("control-bind-wildcards", "us-west-2", ["ctl-bucket"],
+                                bindings=[Binding("team-*", "reader"), Binding("ns", "job-?")], **_IRSA)
+_WILDCARD_SUBJECTS = ["team-a:runner", "team-*:reader", "ns:job-?"]
+REFERENCE_BIND_WILDCARDS_TRUST = {"Version": "2012-10-17", "Statement": [
+    _irsa_statement(_HP, _WILDCARD_SUBJECTS, "StringLike")]}
+CONTROL_BIND_CLUSTERS = Bundle("control-bind-clusters", "us-west-2", ["ctl-bucket"], bindings_in_params=True,
+                               bindings=[Binding("team-b", "reader", cluster="beta",
+                                                 oidc_issuer=oidc_issuer("us-west-2", oidc_id=SECOND_OIDC_ID))],
+                               **_IRSA)
+REFERENCE_BIND_CLUSTERS_TRUST = {"Version": "2012-10-17", "Statement": [
+    _irsa_statement(_HP, ["team-a:runner"]), _irsa_statement(_HP2, ["team-b:reader"])]}
+CONTROL_BIND_BOTH = Bundle("control-bind-both", "us-west-2", ["ctl-bucket"], **{**_IRSA, "method": "both"})
+REFERENCE_BIND_BOTH_TRUST = {"Version": "2012-10-17", "Statement": [
+    _irsa_statement(_HP, ["team-a:runner"]), _pod_identity_statement("team-a", "runner")]}
+
+
+def _cross_product(statements):
+    """Every namespace and every service account in one statement."""
+    merged = statements[0]
+    _cond(merged, "StringEquals").update({"aws:RequestTag/kubernetes-namespace": ["team-a", "team-b"],
+                                          "aws:RequestTag/kubernetes-service-account": ["runner", "writer",
+                                                                                        "reader"]})
+    del statements[1:]
+
+
+def _to_string_equals(statement):
+    statement["Condition"] = {"StringEquals": {**statement["Condition"]["StringEquals"],
+                                               **statement["Condition"].pop("StringLike")}}
+
+
 def _edit(doc, fn):
     doc = copy.deepcopy(doc)
     fn(doc["Statement"])
@@ -258,14 +320,48 @@ BROKEN = [
     ("irsa trust: sts:AssumeRole allowed too", CONTROL_IRSA, "trust",
      _edit(REFERENCE_IRSA_TRUST, lambda s: s[0].update(
          Action=["sts:AssumeRoleWithWebIdentity", "sts:AssumeRole"])), "another action"),
+    ("bindings: every namespace and every service account in one Pod Identity statement", CONTROL_BIND, "trust",
+     _edit(REFERENCE_BIND_TRUST, _cross_product), "swapped pair"),
+    ("bindings: the second namespace's statement without its cluster", CONTROL_BIND, "trust",
+     _edit(REFERENCE_BIND_TRUST, lambda s: _cond(s[1], "StringEquals").pop("aws:RequestTag/eks-cluster-arn")),
+     "another cluster"),
+    ("bindings: IRSA patterns under StringEquals (a literal '*')", CONTROL_BIND_WILDCARDS, "trust",
+     _edit(REFERENCE_BIND_WILDCARDS_TRUST, lambda s: _to_string_equals(s[0])),
+     "bound workload (through a pattern)"),
+    ("bindings: job-* instead of job-?", CONTROL_BIND_WILDCARDS, "trust",
+     _edit(REFERENCE_BIND_WILDCARDS_TRUST, lambda s: _cond(s[0], "StringLike").update(
+         {f"{_HP}:sub": ["system:serviceaccount:team-a:runner", "system:serviceaccount:team-*:reader",
+                         "system:serviceaccount:ns:job-*"]})), "name outside a wildcard"),
+    ("bindings: *:reader instead of team-*:reader", CONTROL_BIND_WILDCARDS, "trust",
+     _edit(REFERENCE_BIND_WILDCARDS_TRUST, lambda s: _cond(s[0], "StringLike").update(
+         {f"{_HP}:sub": ["system:serviceaccount:team-a:runner", "system:serviceaccount:*:reader",
+                         "system:serviceaccount:ns:job-?"]})), "name outside a wildcard"),
+    ("bindings: each IRSA provider lists every cluster's subjects", CONTROL_BIND_CLUSTERS, "trust",
+     {"Version": "2012-10-17", "Statement": [_irsa_statement(_HP, ["team-a:runner", "team-b:reader"]),
+                                             _irsa_statement(_HP2, ["team-a:runner", "team-b:reader"])]},
+     "another cluster"),
+    ("bindings: both, the IRSA statement also trusts the Pod Identity service", CONTROL_BIND_BOTH, "trust",
+     _edit(REFERENCE_BIND_BOTH_TRUST, lambda s: s[0]["Principal"].update(Service="pods.eks.amazonaws.com")),
+     "principal mismatch: the Pod Identity service with the token"),
+    ("bindings: both, the Pod Identity statement also trusts the OIDC provider", CONTROL_BIND_BOTH, "trust",
+     _edit(REFERENCE_BIND_BOTH_TRUST, lambda s: s[1]["Principal"].update(
+         Federated=f"arn:aws:iam::{ACCOUNT}:oidc-provider/{_HP}")),
+     "principal mismatch: an OIDC provider with the session tags"),
 ]
 
 
 def run_controls(engines) -> bool:
     ok = True
     # The matrix's expectations must be satisfiable: correct documents pass.
+    for pattern, value, matches in LIKE_CASES:
+        if like(pattern, value) != matches:
+            print(f"CONTROL BROKEN: the StringLike matcher: {pattern!r} against {value!r} should give {matches}")
+            ok = False
     references = ((CONTROL, REFERENCE_POLICY, REFERENCE_TRUST), (CONTROL_IRSA, None, REFERENCE_IRSA_TRUST),
-                  (CONTROL_TWO_KEYS, REFERENCE_TWO_KEYS_POLICY, None))
+                  (CONTROL_TWO_KEYS, REFERENCE_TWO_KEYS_POLICY, None), (CONTROL_BIND, None, REFERENCE_BIND_TRUST),
+                  (CONTROL_BIND_WILDCARDS, None, REFERENCE_BIND_WILDCARDS_TRUST),
+                  (CONTROL_BIND_CLUSTERS, None, REFERENCE_BIND_CLUSTERS_TRUST),
+                  (CONTROL_BIND_BOTH, None, REFERENCE_BIND_BOTH_TRUST))
     checked = collections.Counter()
     for bundle, policy, trust in references:
         checks, failures, _ = evaluate(bundle, engines, policy, trust)
@@ -318,12 +414,21 @@ def main() -> int:
 def run(podiam: str, work: pathlib.Path, engines) -> int:
     if not run_controls(engines):
         return 1
-    total = failed = generated = 0
+    total = failed = generated = rendered = 0
     by_request = collections.Counter()
     per_engine, unjudged = collections.Counter(), collections.Counter()
     lines = []
+    shapes = collections.defaultdict(collections.Counter)   # shape -> (category, expected) -> requests
+    shape_bundles, shape_failed = collections.Counter(), collections.Counter()
     for bundle in bundles():
-        outcome = generate(podiam, bundle.args(), work / bundle.name)
+        args = bundle.args()
+        params = bundle.params_yaml()
+        if params is not None:
+            params_file = work / f"{bundle.name}.params.yaml"
+            params_file.parent.mkdir(parents=True, exist_ok=True)
+            params_file.write_text(params)
+            args += ["--params", str(params_file)]
+        outcome = generate(podiam, args, work / bundle.name)
         if bundle.refusal:
             # Contradictory parameters: exit 2 and nothing written.
             total += 1
@@ -338,12 +443,26 @@ def run(podiam: str, work: pathlib.Path, engines) -> int:
             failed += 1
             by_request["generate succeeds"] += 1
             lines.append(f"FAIL {bundle.name}: generate: expected exit 0, got exit {outcome.code}: "
-                         f"{outcome.first_error_line()}")
-            continue
-        generated += 1
-        policy = json.loads((outcome.out / POLICY_PATH).read_text())
-        trust = json.loads((outcome.out / TRUST_PATH).read_text())
+                         + " ".join(l.strip() for l in outcome.stderr.splitlines()[:3]))
+            # The documents are still judged, from `podiam render`, so that one
+            # failure of the bundle does not hide what its policies admit.
+            docs = [render(podiam, artifact, args) for artifact in ("s3-access-policy", "trust-policy")]
+            if not bundle.shape or any(code != 0 for code, _, _ in docs):
+                continue
+            lines.append(f"NOTE {bundle.name}: its documents are judged from `podiam render`")
+            rendered += 1
+            policy, trust = (json.loads(text) for _, text, _ in docs)
+        else:
+            generated += 1
+            policy = json.loads((outcome.out / POLICY_PATH).read_text())
+            trust = json.loads((outcome.out / TRUST_PATH).read_text())
         checks, failures, skipped = evaluate(bundle, engines, policy, trust)
+        if bundle.shape:
+            shape_bundles[bundle.shape] += 1
+            shape_failed[bundle.shape] += len(failures)
+            for req in trust_requests(bundle):
+                if req.category:
+                    shapes[bundle.shape][(req.category, req.expected)] += 1
         total += sum(checks.values())
         per_engine += checks
         unjudged += skipped
@@ -358,9 +477,14 @@ def run(podiam: str, work: pathlib.Path, engines) -> int:
         print("iam-semantics failures by request:")
         for name, n in sorted(by_request.items()):
             print(f"  {n:4d}  {name}")
+    for shape, counts in sorted(shapes.items()):
+        print(f"iam-semantics bindings, {shape}: {shape_bundles[shape]} bundles; "
+              + ", ".join(f"{cat} {n} {'admitted' if expected == 'allow' else 'refused'}"
+                          for (cat, expected), n in sorted(counts.items()))
+              + f"; {shape_failed[shape]} failed")
     for why, n in sorted(unjudged.items()):
         print(f"iam-semantics: not judged by {why}: {n} requests")
-    print(f"iam-semantics: {generated} bundles evaluated, {total} checks ("
+    print(f"iam-semantics: {generated} bundles generated and evaluated, {rendered} judged from render, {total} checks ("
           + ", ".join(f"{e}: {n}" for e, n in sorted(per_engine.items())) + f"), {failed} failed")
     return 1 if failed else 0
 

@@ -28,18 +28,31 @@ podiam's code or output:
 - IRSA: the cluster's OIDC provider (Federated) calls
   sts:AssumeRoleWithWebIdentity with <provider>:sub =
   system:serviceaccount:<ns>:<sa> and <provider>:aud = sts.amazonaws.com.
+- Bindings (issue 11): the role admits every bound workload, each
+  (cluster, namespace, service account) as a whole and nothing else: never a
+  namespace of one binding with the service account of another (a swapped
+  pair), never one cluster's workload on another cluster. Under IRSA a
+  namespace or service account holding '*' or '?' is a pattern with IAM's
+  StringLike meaning (like() below: '*' any run of characters, the empty
+  one too, '?' exactly one character, case-sensitive), matched against the
+  namespace and the service account separately; each binding belongs to
+  its own cluster's OIDC provider. --method both admits each workload by
+  Pod Identity and by IRSA, and neither caller through the other's
+  statements.
 """
 
 import dataclasses
+import re
 from typing import List, Optional, Tuple
 
-from bundles import (DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT, OTHER_REGION, Bundle, dns_suffix,
-                     kms_key_parts, other_partition, partition)
+from bundles import (DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT, OTHER_REGION, Binding, Bundle, Workload,
+                     dns_suffix, is_pattern, kms_key_parts, other_partition, partition)
 
 ACCOUNT = "123456789012"        # the account passed as --account-id
 OTHER_ACCOUNT = "210987654321"  # someone else's account
 OIDC_ID = "EXAMPLED539D4633E53DE1B71EXAMPLE"
 OTHER_OIDC_ID = "0123456789ABCDEF0123456789ABCDEF"
+SECOND_OIDC_ID = "B0B0B0B0C1C1C1C1D2D2D2D2E3E3E3E3"   # a second bound cluster's provider
 KMS_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 KMS_ID_2 = "5678efab-56ef-78ab-90cd-567890abcdef"
 OTHER_KMS_ID = "9999aaaa-99aa-99aa-99aa-999999999999"
@@ -66,6 +79,7 @@ class Request:
     keys: dict
     expected: str               # "allow" or "deny"
     principal: Optional[Tuple[str, str]] = None
+    category: Optional[str] = None   # binding requests: what the request is (bound workload, swapped pair...)
 
     def label(self) -> str:
         return f"{self.name} [{' + '.join(self.actions)} on {self.resource}]"
@@ -368,8 +382,254 @@ def irsa_requests(b: Bundle) -> List[Request]:
 
 
 def trust_requests(b: Bundle) -> List[Request]:
-    return irsa_requests(b) if b.method == "irsa" else pod_identity_requests(b)
+    reqs: List[Request] = []
+    if b.method in ("irsa", "both"):
+        reqs += irsa_requests(b)
+    if b.method in ("pod-identity", "both"):
+        reqs += pod_identity_requests(b)
+    if b.bindings or b.method == "both":
+        reqs += binding_requests(b)
+    return reqs
 
+
+# --------------------------------------------------------------------------
+# bindings (issue 11): every bound workload admitted, every near miss refused
+# --------------------------------------------------------------------------
+
+def like(pattern: str, value: str) -> bool:
+    """IAM's StringLike, written from its documented meaning (not with fnmatch
+    or re, whose '[' and escapes differ): '*' matches any run of characters,
+    the empty one too, '?' exactly one character; everything else matches
+    itself, case-sensitively. A pattern without '*' or '?' is equality."""
+    reach = [True] + [False] * len(value)   # reach[j]: the pattern so far matches value[:j]
+    for c in pattern:
+        if c == "*":
+            run, nxt = False, []
+            for j in range(len(value) + 1):
+                run = run or reach[j]
+                nxt.append(run)
+        else:
+            nxt = [False] + [reach[j - 1] and (c == "?" or c == value[j - 1]) for j in range(1, len(value) + 1)]
+        reach = nxt
+    return reach[-1]
+
+
+LIKE_CASES = [  # (pattern, value, matches): the matcher's own test
+    ("team-*", "team-a", True), ("team-*", "team-", True), ("team-*", "teams-x", False),
+    ("team-*", "team", False), ("team-*", "xteam-a", False), ("job-?", "job-1", True),
+    ("job-?", "job-10", False), ("job-?", "job-", False), ("*", "", True), ("*", "anything", True),
+    ("a*b*c", "abc", True), ("a*b*c", "axxbyyc", True), ("a*b*c", "acb", False), ("?*", "", False),
+    ("Team-*", "team-a", False), ("team-a", "team-a", True), ("team-a", "team-ab", False),
+    ("*:runner", "x:runner", True), ("**", "x", True), ("a?c", "abc", True), ("a?c", "ac", False),
+]
+
+# Kubernetes names: a namespace is a DNS-1123 label, a service account a
+# DNS-1123 subdomain. Near misses that no pod could carry are left out.
+NAMESPACE_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+SERVICE_ACCOUNT_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _dedupe(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _fill(pattern: str, star: str, one: str) -> str:
+    return pattern.replace("*", star).replace("?", one)
+
+
+def names_inside(name: str) -> List[str]:
+    """The bound name, or for a pattern names it matches ('*' empty, short, long)."""
+    if not is_pattern(name):
+        return [name]
+    return _dedupe(_fill(name, star, one) for star, one in (("", "1"), ("x", "z"), ("x-y9", "7")))
+
+
+def names_outside(name: str) -> List[str]:
+    """Names next to a bound name or pattern that it does not match: a
+    suffix, a leading or trailing extra character, '?' filled with two
+    characters or none, a letter inside the literal part before a '*'
+    (team-* -> teams-x), the literal part alone (team-* -> team)."""
+    if not is_pattern(name):
+        return [name + "-other"]
+    base = _fill(name, "x", "1")
+    candidates = ["x" + base, base + "x", _fill(name, "x", "10"), _fill(name, "x", "")]
+    literal = name.split("*")[0]
+    if "*" in name and literal:
+        rest = _fill(name[len(literal):], "x", "1")
+        candidates.append(_fill(literal[:-1], "x", "1") + "s" + _fill(literal[-1], "x", "1") + rest)
+        candidates.append(_fill(literal, "x", "1").rstrip("-."))
+    return _dedupe(c for c in candidates if c and not like(name, c))
+
+
+def _matches(w: Workload, namespace: str, service_account: str) -> bool:
+    return like(w.namespace, namespace) and like(w.service_account, service_account)
+
+
+def near_miss_category(here: List[Workload], elsewhere: List[Workload], namespace: str, service_account: str,
+                       outside: set) -> str:
+    """Why a (namespace, service account) on one cluster (provider) is not
+    admitted, from the bindings: `here` are that cluster's, `elsewhere` the
+    other clusters'."""
+    if any(_matches(w, namespace, service_account) for w in elsewhere):
+        return "another cluster"
+    if any(like(w.namespace, namespace) for w in here) and any(like(w.service_account, service_account)
+                                                               for w in here):
+        return "swapped pair"
+    if namespace in outside or service_account in outside:
+        return "name outside a wildcard"
+    if any(like(w.service_account, service_account) for w in here):
+        return "another namespace"
+    if any(like(w.namespace, namespace) for w in here):
+        return "another service account"
+    return "an unbound cluster" if not here else "an unbound pair"
+
+
+def _candidate_names(b: Bundle):
+    """Namespaces and service accounts to try: every bound name (or names a
+    pattern matches), and the near misses of each; -> (namespaces, service
+    accounts, the names generated as outside a pattern)."""
+    namespaces, accounts, outside = [], [], set()
+    for w in b.workloads:
+        namespaces += names_inside(w.namespace) + names_outside(w.namespace)
+        accounts += names_inside(w.service_account) + names_outside(w.service_account)
+        for name in (w.namespace, w.service_account):
+            if is_pattern(name):
+                outside.update(names_outside(name))
+    namespaces = [n for n in _dedupe(namespaces) if NAMESPACE_RE.fullmatch(n) and len(n) <= 63]
+    accounts = [n for n in _dedupe(accounts) if SERVICE_ACCOUNT_RE.fullmatch(n) and len(n) <= 253]
+    return namespaces, accounts, outside
+
+
+def pod_identity_admits(b: Bundle, *, cluster: str, region: str, account: str, namespace: str,
+                        service_account: str, association_cluster: str) -> bool:
+    """An EKS Auth call with session tags for this pod (aws:SourceAccount the
+    pod's account, aws:SourceArn an association of `association_cluster`)."""
+    if b.trust_minimal:
+        return True
+    if region != b.region or (b.account_id and account != b.account_id):
+        return False
+    return any(w.cluster == cluster and w.namespace == namespace and w.service_account == service_account
+               and (not b.trust_source_arn or association_cluster == w.cluster) for w in b.workloads)
+
+
+def irsa_admits(b: Bundle, *, host_path: str, account: str, provider_partition: str, namespace: str,
+                service_account: str, audience: str = IRSA_AUDIENCE,
+                action: str = "sts:AssumeRoleWithWebIdentity") -> bool:
+    """A web identity token of this provider for system:serviceaccount:NS:SA."""
+    if action != "sts:AssumeRoleWithWebIdentity" or audience != IRSA_AUDIENCE:
+        return False
+    if account != b.account_id or provider_partition != b.partition:
+        return False
+    return any(issuer_host_path(w.oidc_issuer) == host_path and _matches(w, namespace, service_account)
+               for w in b.workloads)
+
+
+def _verdict(ok: bool) -> str:
+    return "allow" if ok else "deny"
+
+
+def _bound_category(here: List[Workload], namespace: str, service_account: str) -> str:
+    patterned = all(is_pattern(w.namespace) or is_pattern(w.service_account)
+                    for w in here if _matches(w, namespace, service_account))
+    return "bound workload (through a pattern)" if patterned else "bound workload"
+
+
+def binding_requests(b: Bundle) -> List[Request]:
+    """Every cluster (provider) x namespace x service account of the
+    candidates, each judged by the bindings; then per bound workload the
+    near misses of its other attributes, and callers of one method through
+    the other's statements."""
+    reqs: List[Request] = []
+    namespaces, accounts, outside = _candidate_names(b)
+    workloads = b.workloads
+
+    def add(req: Request, category: str) -> None:
+        req.category = category
+        reqs.append(req)
+
+    if b.method in ("pod-identity", "both"):
+        clusters = _dedupe([w.cluster for w in workloads] + [b.cluster + "-other"])
+        for cluster in clusters:
+            here = [w for w in workloads if w.cluster == cluster]
+            elsewhere = [w for w in workloads if w.cluster != cluster]
+            for ns in namespaces:
+                for sa in accounts:
+                    ok = pod_identity_admits(b, cluster=cluster, region=b.region, account=b.account_id or ACCOUNT,
+                                             namespace=ns, service_account=sa, association_cluster=cluster)
+                    cat = _bound_category(here, ns, sa) if ok else near_miss_category(here, elsewhere, ns, sa,
+                                                                                       outside)
+                    add(pod_identity_call(b, f"{cat} (Pod Identity): cluster {cluster}, {ns}:{sa}", _verdict(ok),
+                                          namespace=ns, service_account=sa, cluster=cluster), cat)
+        for w in workloads:
+            who = f"cluster {w.cluster}, {w.namespace}:{w.service_account}"
+            pod = dict(namespace=w.namespace, service_account=w.service_account, cluster=w.cluster)
+            other_region = OTHER_REGION[b.region]
+            add(pod_identity_call(b, f"near miss (Pod Identity): a same-named cluster in {other_region}, {who}",
+                                  "allow" if b.trust_minimal else "deny", region=other_region, **pod),
+                "another cluster")
+            if b.account_id:
+                add(pod_identity_call(b, f"near miss (Pod Identity): a same-named cluster in another account, "
+                                      f"{who}", "deny", account=OTHER_ACCOUNT, **pod), "another cluster")
+            add(pod_identity_call(b, f"near miss (Pod Identity): no session tags, {who}",
+                                  "allow" if b.trust_minimal else "deny", tags=False, **pod), "no session tags")
+            if b.trust_source_arn:
+                for cluster in clusters:
+                    if cluster == w.cluster:
+                        continue
+                    ok = pod_identity_admits(b, cluster=w.cluster, region=b.region, account=b.account_id or ACCOUNT,
+                                             namespace=w.namespace, service_account=w.service_account,
+                                             association_cluster=cluster)
+                    add(pod_identity_call(b, f"near miss (Pod Identity): {who} through an association of "
+                                          f"cluster {cluster}", _verdict(ok), source_arn=cluster, **pod),
+                        "another cluster")
+            # The OIDC provider calling with this pod's session tags.
+            provider_host = issuer_host_path(w.oidc_issuer or oidc_issuer(b.region))
+            tagged = pod_identity_call(b, "", "deny", **pod)
+            add(dataclasses.replace(
+                tagged, name=f"principal mismatch: an OIDC provider with the session tags of {who}",
+                principal=("Federated", f"arn:{b.partition}:iam::{b.account_id or ACCOUNT}:oidc-provider/"
+                                        f"{provider_host}")), "principal mismatch")
+
+    if b.method in ("irsa", "both"):
+        providers = _dedupe([issuer_host_path(w.oidc_issuer) for w in workloads]
+                            + [f"{issuer_host_path(b.oidc_issuer).split('/', 1)[0]}/id/{OTHER_OIDC_ID}"])
+        for hp in providers:
+            here = [w for w in workloads if issuer_host_path(w.oidc_issuer) == hp]
+            elsewhere = [w for w in workloads if issuer_host_path(w.oidc_issuer) != hp]
+            for ns in namespaces:
+                for sa in accounts:
+                    ok = irsa_admits(b, host_path=hp, account=b.account_id, provider_partition=b.partition,
+                                     namespace=ns, service_account=sa)
+                    cat = _bound_category(here, ns, sa) if ok else near_miss_category(here, elsewhere, ns, sa,
+                                                                                       outside)
+                    add(irsa_call(b, f"{cat} (IRSA): provider {hp}, {ns}:{sa}", _verdict(ok), host_path=hp,
+                                  namespace=ns, service_account=sa), cat)
+        for w in workloads:
+            hp = issuer_host_path(w.oidc_issuer)
+            ns, sa = names_inside(w.namespace)[-1], names_inside(w.service_account)[-1]
+            who = f"provider {hp}, {ns}:{sa}"
+            token = dict(host_path=hp, namespace=ns, service_account=sa)
+            for aud in ("sts.amazonaws.com.cn", f"sts.{b.region}.{dns_suffix(b.region)}",
+                        "https://kubernetes.default.svc", ""):
+                add(irsa_call(b, f"near miss (IRSA): audience {aud!r}, {who}", "deny", audience=aud, **token),
+                    "wrong audience")
+            add(irsa_call(b, f"near miss (IRSA): the provider in another account, {who}", "deny",
+                          account=OTHER_ACCOUNT, **token), "another cluster")
+            add(irsa_call(b, f"near miss (IRSA): the provider in another partition, {who}", "deny",
+                          provider_partition=other_partition(b.region), **token), "another cluster")
+            bound = irsa_call(b, "", "deny", **token)
+            # The Pod Identity service presenting this workload's token keys.
+            add(dataclasses.replace(bound, name=f"principal mismatch: the Pod Identity service with the token "
+                                                f"of {who}", principal=("Service", POD_IDENTITY_SERVICE)),
+                "principal mismatch")
+            add(dataclasses.replace(bound, name=f"principal mismatch: the Pod Identity service, sts:AssumeRole "
+                                                f"with the token keys of {who}",
+                                    actions=("sts:AssumeRole", "sts:TagSession"),
+                                    principal=("Service", POD_IDENTITY_SERVICE)), "principal mismatch")
+            add(dataclasses.replace(bound, name=f"principal mismatch: the provider calling sts:AssumeRole with "
+                                                f"the token keys of {who}",
+                                    actions=("sts:AssumeRole", "sts:TagSession")), "principal mismatch")
+    return reqs
 
 # --------------------------------------------------------------------------
 # the bundles
@@ -379,8 +639,65 @@ def kms_arn(region: str, key_id: str = KMS_ID) -> str:
     return f"arn:{partition(region)}:kms:{region}:{ACCOUNT}:key/{key_id}"
 
 
-def oidc_issuer(region: str, https: bool = True) -> str:
-    return f"{'https://' if https else ''}oidc.eks.{region}.{dns_suffix(region)}/id/{OIDC_ID}"
+def oidc_issuer(region: str, https: bool = True, oidc_id: str = OIDC_ID) -> str:
+    return f"{'https://' if https else ''}oidc.eks.{region}.{dns_suffix(region)}/id/{oidc_id}"
+
+
+def binding_bundles(r: str) -> List[Bundle]:
+    """The binding shapes of issue 11 in region r."""
+    issuer, second = oidc_issuer(r), oidc_issuer(r, https=False, oidc_id=SECOND_OIDC_ID)
+    namespaces = [Binding("team-b", "reader"), Binding("team-a", "writer")]   # first: team-a:runner
+    wildcards = [Binding("team-*", "reader"), Binding("ns", "job-?")]
+    irsa = dict(method="irsa", account_id=ACCOUNT, oidc_issuer=issuer)
+    first = dict(namespace="team-a", service_account="runner")
+    return [
+        # Several namespaces, two service accounts in one of them; swapped pairs
+        # team-a:reader and team-b:runner must be refused.
+        Bundle(f"{r}-bind-namespaces", r, ["my-bucket"], account_id=ACCOUNT, bindings=namespaces,
+               shape="several namespaces (Pod Identity)", **first),
+        Bundle(f"{r}-bind-namespaces-no-account", r, ["my-bucket"], bindings=namespaces,
+               shape="several namespaces (Pod Identity)", **first),
+        # Several clusters (params file): the same workload on both, one only on
+        # beta, one taking the top-level cluster; pinned to each cluster's associations.
+        Bundle(f"{r}-bind-clusters", r, ["my-bucket"], account_id=ACCOUNT, cluster="alpha",
+               trust_source_account=True, trust_source_arn=True, bindings_in_params=True,
+               bindings=[Binding("team-a", "runner", cluster="beta"), Binding("team-b", "reader", cluster="beta"),
+                         Binding("team-c")], shape="several clusters (Pod Identity)", **first),
+        # Several clusters under IRSA (params file): beta's bindings carry beta's
+        # issuer; a binding without cluster and issuer takes alpha's.
+        Bundle(f"{r}-bind-irsa-clusters", r, ["my-bucket"], cluster="alpha", bindings_in_params=True,
+               bindings=[Binding("team-b", "reader", cluster="beta", oidc_issuer=second),
+                         Binding("team-a", "writer", cluster="beta", oidc_issuer=second),
+                         Binding("team-b", "writer")], shape="several clusters (IRSA)", **irsa, **first),
+        Bundle(f"{r}-bind-irsa-namespaces", r, ["my-bucket"], bindings=namespaces,
+               shape="several namespaces (IRSA)", **irsa, **first),
+        # Wildcards: team-*:reader, ns:job-?; then *:runner next to a literal pair.
+        Bundle(f"{r}-bind-irsa-wildcards", r, ["my-bucket"], bindings=wildcards, shape="wildcards (IRSA)",
+               **irsa, **first),
+        Bundle(f"{r}-bind-irsa-any-namespace", r, ["my-bucket"], namespace="ml", service_account="reader",
+               bindings=[Binding("*", "runner")], shape="wildcards (IRSA)", **irsa),
+        # Wildcards on one cluster, literal names on another (params file).
+        Bundle(f"{r}-bind-irsa-clusters-wildcards", r, ["my-bucket"], cluster="alpha", bindings_in_params=True,
+               bindings=[Binding("team-*", "reader"),
+                         Binding("ns", "job-?", cluster="beta", oidc_issuer=second),
+                         Binding("team-b", "runner", cluster="beta", oidc_issuer=second)],
+               shape="wildcards (IRSA)", **irsa, **first),
+        # Migration: both methods at once, alone and with more bindings.
+        Bundle(f"{r}-bind-both", r, ["my-bucket"], method="both", account_id=ACCOUNT, oidc_issuer=issuer,
+               shape="migration (both)", **first),
+        Bundle(f"{r}-bind-both-namespaces", r, ["my-bucket"], method="both", account_id=ACCOUNT,
+               oidc_issuer=issuer, bindings=namespaces, trust_source_account=True,
+               shape="migration (both)", **first),
+        # Refused: patterns outside IRSA, *:*, another cluster without its issuer.
+        Bundle(f"{r}-bind-wildcard-pod-identity", r, ["my-bucket"], account_id=ACCOUNT,
+               bindings=[Binding("team-*", "reader")], **first),
+        Bundle(f"{r}-bind-wildcard-both", r, ["my-bucket"], method="both", account_id=ACCOUNT,
+               oidc_issuer=issuer, bindings=[Binding("ns", "job-?")], **first),
+        Bundle(f"{r}-bind-irsa-every-service-account", r, ["my-bucket"], bindings=[Binding("*", "*")],
+               **irsa, **first),
+        Bundle(f"{r}-bind-irsa-cluster-without-issuer", r, ["my-bucket"], cluster="alpha",
+               bindings_in_params=True, bindings=[Binding("team-b", "reader", cluster="beta")], **irsa, **first),
+    ]
 
 
 PREFIX_SETS = ([], ["team-a"], ["team/a", "shared/"])
@@ -438,4 +755,5 @@ def bundles() -> List[Bundle]:
         # IRSA with a custom namespace and service account.
         out.append(Bundle(f"{r}-irsa-custom", r, ["my-bucket"], method="irsa", account_id=ACCOUNT,
                           oidc_issuer=oidc_issuer(r), namespace="ml-team", service_account="s3-reader"))
+        out += binding_bundles(r)
     return out
