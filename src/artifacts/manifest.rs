@@ -53,17 +53,8 @@ pub struct Parameters {
     max_session_duration: u32,
     tags: Vec<crate::input::role::Tag>,
     pod_identity_agent: &'static str,
-    bindings: Vec<BindingEntry>,
+    bindings: Vec<crate::render::params_doc::BindingDoc>,
     trust_policy_quota: usize,
-}
-
-/// One binding as the manifest records it.
-#[derive(Debug, Serialize)]
-struct BindingEntry {
-    cluster: String,
-    namespace: String,
-    service_account: String,
-    oidc_issuer: Option<String>,
 }
 
 impl Parameters {
@@ -107,20 +98,7 @@ impl Parameters {
             max_session_duration: model.max_session_duration,
             tags: model.tags.clone(),
             pod_identity_agent: model.pod_identity_agent.as_str(),
-            bindings: model
-                .bindings
-                .iter()
-                .map(|b| BindingEntry {
-                    cluster: b.cluster.as_str().to_owned(),
-                    namespace: b.namespace.as_str().to_owned(),
-                    service_account: b.service_account.as_str().to_owned(),
-                    oidc_issuer: b
-                        .oidc
-                        .as_ref()
-                        .filter(|_| model.method.irsa())
-                        .map(|o| o.issuer_url()),
-                })
-                .collect(),
+            bindings: crate::render::params_doc::bindings(model),
             trust_policy_quota: model.trust_quota,
         }
     }

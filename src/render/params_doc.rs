@@ -140,25 +140,29 @@ impl ParamsDoc {
                 .iter()
                 .map(|t| format!("{}={}", t.key, t.value))
                 .collect(),
-            bindings: model
-                .bindings
-                .iter()
-                .skip(1)
-                .map(|b| BindingDoc {
-                    cluster: b.cluster.as_str().to_owned(),
-                    namespace: b.namespace.as_str().to_owned(),
-                    service_account: b.service_account.as_str().to_owned(),
-                    oidc_issuer: b
-                        .oidc
-                        .as_ref()
-                        .filter(|_| model.method.irsa())
-                        .map(|o| o.issuer_url()),
-                })
-                .collect(),
+            bindings: bindings(model).into_iter().skip(1).collect(),
             trust_policy_quota: (model.trust_quota != crate::input::rules::TRUST_QUOTA_DEFAULT)
                 .then_some(model.trust_quota),
         }
     }
+}
+
+/// Every binding, the first included, with its issuer where the method uses one.
+pub fn bindings(model: &Model) -> Vec<BindingDoc> {
+    model
+        .bindings
+        .iter()
+        .map(|b| BindingDoc {
+            cluster: b.cluster.as_str().to_owned(),
+            namespace: b.namespace.as_str().to_owned(),
+            service_account: b.service_account.as_str().to_owned(),
+            oidc_issuer: b
+                .oidc
+                .as_ref()
+                .filter(|_| model.method.irsa())
+                .map(|o| o.issuer_url()),
+        })
+        .collect()
 }
 
 fn strings<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {

@@ -2,14 +2,15 @@
 //! IRSA only, the trust policy quota, batch targets merged by role, and
 //! `--method both`; every bundle regenerates from its own `params.yaml`.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::batch::generate as generate_from;
 use crate::cli::{podiam, stderr};
+use crate::review_loop::files;
 
 const ISSUER: &str = "https://oidc.eks.us-west-2.amazonaws.com/id/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 const OTHER: &str = "https://oidc.eks.us-west-2.amazonaws.com/id/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
@@ -35,27 +36,6 @@ fn generate(out: &Path, extra: &[&str]) -> Output {
 fn trust(dir: &Path) -> Value {
     let text = fs::read_to_string(dir.join("iam/trust-policy.json")).expect("trust policy");
     serde_json::from_str(&text).expect("json")
-}
-
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let key = path
-                    .strip_prefix(dir)
-                    .expect("inside")
-                    .display()
-                    .to_string();
-                out.insert(key, fs::read(&path).expect("read"));
-            }
-        }
-    }
-    out
 }
 
 fn write_params(dir: &Path, text: &str) -> String {
@@ -151,13 +131,7 @@ fn each_cluster_needs_its_own_issuer_under_irsa() {
     for (tail, needle) in cases {
         let file = write_params(dir.path(), &format!("{head}{tail}"));
         let out = dir.path().join("o");
-        let o = podiam(&[
-            "generate",
-            "--params",
-            &file,
-            "--out",
-            out.to_str().expect("utf8"),
-        ]);
+        let o = generate_from(&file, &out, &[]);
         assert_eq!(o.status.code(), Some(2), "{tail}: {}", stderr(&o));
         assert!(stderr(&o).contains(needle), "{tail}: {}", stderr(&o));
         assert!(!out.exists());
@@ -246,13 +220,7 @@ fn multi_binding_bundles_check_clean_and_regenerate_in_place_unchanged() {
     for (i, (extra, statements)) in shapes.into_iter().enumerate() {
         let out = dir.path().join(format!("b{i}"));
         let o = if extra[0] == "--params" {
-            podiam(&[
-                "generate",
-                "--params",
-                &file,
-                "--out",
-                out.to_str().expect("utf8"),
-            ])
+            generate_from(&file, &out, &[])
         } else {
             generate(&out, &extra)
         };
@@ -326,13 +294,7 @@ fn batch_targets_naming_one_role_become_one_bundle_with_several_bindings() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write_params(dir.path(), MERGING);
     let out = dir.path().join("o");
-    let o = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--out",
-        out.to_str().expect("utf8"),
-    ]);
+    let o = generate_from(&file, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("targets \"a\" and \"b\" name the same role and agree on everything else: one role with 2 bindings, written to folder \"a\""),
@@ -369,13 +331,7 @@ fn batch_targets_naming_one_role_become_one_bundle_with_several_bindings() {
     );
     let file = write_params(dir.path(), &disagreeing);
     let out = dir.path().join("refused");
-    let o = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--out",
-        out.to_str().expect("utf8"),
-    ]);
+    let o = generate_from(&file, &out, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("targets \"a\" and \"b\" name the same role \"SkyPilotS3Role-shared-bucket\" but differ in access: unset and \"read-only\""), "{}", stderr(&o));
     assert!(!out.exists());

@@ -13,7 +13,7 @@ use crate::fixtures;
 use podiam::input::params::RawParams;
 
 /// Every file below `dir`: relative path → (bytes, executable).
-fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
+pub fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
     use std::os::unix::fs::PermissionsExt;
     let mut found = BTreeMap::new();
     let mut stack = vec![dir.to_owned()];
