@@ -84,6 +84,7 @@ pub fn validate(
     let batch = raws.iter().any(|(n, _)| n.is_some());
     let mut problems = Vec::new();
     let mut checked: Vec<(Keys, Option<String>, RawParams)> = Vec::new();
+    let mut rejected: Vec<(String, Vec<String>)> = Vec::new();
     for (name, raw) in raws {
         let wanted = only.is_none() || name.as_deref() == only;
         if let Some(n) = &name
@@ -104,16 +105,26 @@ pub fn validate(
                 }
                 checked.push((Keys::of(&target), target.name, raw));
             }
-            Err(e) if !wanted => drop(e),
+            Err(e) if !wanted => {
+                if let Some(role) = raw_role(&raw) {
+                    rejected.push((role, lines(name.as_deref(), &e)));
+                }
+            }
             Err(e) if batch => problems.extend(lines(name.as_deref(), &e)),
             Err(e) => return Err(e),
         }
     }
     if let Some(only) = only {
         merged_into(&checked, only)?;
+        let role = checked.iter().find(|(_, n, _)| n.as_deref() == Some(only));
+        if let Some((key, _, _)) = role {
+            for (_, why) in rejected.into_iter().filter(|(r, _)| *r == key.role) {
+                problems.extend(why);
+            }
+        }
     }
     let merged = if batch {
-        merged(checked, &mut problems, &mut each)
+        merged(checked, only, &mut problems, &mut each)
     } else {
         checked
     };
@@ -155,6 +166,24 @@ fn merged_into(checked: &[(Keys, Option<String>, RawParams)], only: &str) -> Res
     }
 }
 
+/// The role a target that failed validation would name, lowercased: its
+/// `role_name`, or the one derived from its first bucket.
+fn raw_role(raw: &RawParams) -> Option<String> {
+    let name = match &raw.role_name {
+        Some(name) => name.clone(),
+        None => {
+            let bucket = raw.bucket.as_ref()?.first()?;
+            crate::input::names::derive(
+                crate::input::names::ROLE_PREFIX,
+                bucket,
+                crate::input::names::ROLE_MAX,
+            )
+            .name
+        }
+    };
+    Some(name.to_ascii_lowercase())
+}
+
 /// A model, with IAM's limits on its documents checked.
 fn checked_model(raw: &RawParams) -> Result<Model, Error> {
     Model::from_raw(raw).and_then(|model| crate::iam::limits::check_limits(&model).map(|()| model))
@@ -164,6 +193,7 @@ fn checked_model(raw: &RawParams) -> Result<Model, Error> {
 /// a disagreement, or a merged role that breaks a rule, becomes a problem.
 fn merged(
     checked: Vec<(Keys, Option<String>, RawParams)>,
+    only: Option<&str>,
     problems: &mut Vec<String>,
     each: &mut impl FnMut(&Target),
 ) -> Vec<(Keys, Option<String>, RawParams)> {
@@ -178,13 +208,21 @@ fn merged(
     let mut slots: Vec<Option<(Keys, Option<String>, RawParams)>> =
         checked.into_iter().map(Some).collect();
     for members in groups.into_values().filter(|m| m.len() > 1) {
+        let holds_only = |slots: &[Option<(Keys, Option<String>, RawParams)>]| {
+            members
+                .iter()
+                .any(|&i| slots[i].as_ref().and_then(|(_, n, _)| n.as_deref()) == only)
+        };
+        if only.is_some() && !holds_only(&slots) {
+            continue;
+        }
         let role = &shown[members[0]];
-        let group: Vec<(String, RawParams)> = members
+        let group: Vec<crate::cli::merge::Member> = members
             .iter()
             .filter_map(|&i| slots[i].take())
-            .map(|(_, name, raw)| (name.unwrap_or_default(), raw))
+            .map(|(_, name, raw)| crate::cli::merge::Member::new(name.unwrap_or_default(), raw))
             .collect();
-        let names: Vec<String> = group.iter().map(|(n, _)| n.clone()).collect();
+        let names: Vec<String> = group.iter().map(|m| m.name.clone()).collect();
         let Ok((name, raw)) = crate::cli::merge::merge(role, group).map_err(|p| problems.extend(p))
         else {
             continue;

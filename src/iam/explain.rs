@@ -94,8 +94,12 @@ fn bindings(model: &Model, out: &mut String) -> Result<(), String> {
     }
     writeln!(
         out,
-        "- **Bindings:** the role admits these {} workloads and no other pairing of their names:",
-        model.bindings.len()
+        "- **Bindings:** {}:",
+        if model.trust.minimal && model.method.pod_identity() {
+            format!("associations are created for these {} workloads, but the Pod Identity trust does not pin them (`--trust-minimal`): any association in the account that names the role can use it", model.bindings.len())
+        } else {
+            format!("the role admits these {} workloads and no other pairing of their names", model.bindings.len())
+        }
     )
     .map_err(fmt)?;
     for (i, b) in model.bindings.iter().enumerate() {
@@ -241,6 +245,17 @@ fn boundary_risks(model: &Model, out: &mut String) -> Result<(), String> {
         markdown_code(model.service_account.as_str())?,
     );
     writeln!(out, "- **Whoever can create pods in namespace {ns}** (or exec into its pods) can run them as service account {sa} and so gets the role: Kubernetes RBAC on that namespace is the real boundary. SkyPilot tasks may override `kubernetes.remote_identity` (it is in SkyPilot's `OVERRIDEABLE_CONFIG_KEYS_IN_TASK`), so any SkyPilot user who can launch into namespace {ns} can choose service account {sa}.").map_err(fmt)?;
+    for b in model.bindings.iter().skip(1) {
+        writeln!(
+            out,
+            "- **Whoever can create pods in namespace {} of cluster {}** (or exec into its pods) can run them as service account {} and so gets the role{}.",
+            markdown_code(b.namespace.as_str())?,
+            markdown_code(b.cluster.as_str())?,
+            markdown_code(b.service_account.as_str())?,
+            if b.is_pattern() { ", in every namespace and service account the pattern matches; whoever can create such a namespace or service account can take it" } else { "" }
+        )
+        .map_err(fmt)?;
+    }
     if !model.default_service_account() {
         let fuse = if model.mount_mode == MountMode::Copy {
             ""
@@ -274,7 +289,17 @@ fn risks(model: &Model, permission: &Value, trust: &Value, out: &mut String) -> 
         out.push_str("- **Two ways in while migrating.** The role trusts IRSA and EKS Pod Identity at once: a workload whose association is deleted still gets the role through its annotation, and one whose annotation is removed still gets it through its association. To cut a workload off, remove both; finish the migration (RUNBOOK.md, stage 4) to drop the OIDC statement.\n");
     }
     if model.method.pod_identity() && !conditioned {
-        out.push_str("- **Unpinned Pod Identity trust.** The trust policy has no conditions: any Pod Identity association in this account that names the role can use it, from any cluster, namespace or service account. Only the association pins it.\n");
+        let pins = if model.bindings.len() > 1 {
+            "Only the associations pin it"
+        } else {
+            "Only the association pins it"
+        };
+        let what = if model.method == Method::Both {
+            "Its Pod Identity statement"
+        } else {
+            "The trust policy"
+        };
+        writeln!(out, "- **Unpinned Pod Identity trust.** {what} has no conditions: any Pod Identity association in this account that names the role can use it, from any cluster, namespace or service account. {pins}.").map_err(fmt)?;
     }
     out.push_str(match model.mount_mode {
         MountMode::MountCached => &mount_cached,

@@ -81,22 +81,15 @@ impl Binding {
 
     /// What a pattern binding admits, in words (plain text; callers escape).
     pub fn admits(&self) -> String {
-        let part = |name: &Name, what: &str, plural: &str| {
-            match (name.matches_all(), name.is_pattern()) {
-                (true, _) => format!("every {what}"),
-                (false, true) => format!("every {what} whose name matches {}", name.as_str()),
-                (false, false) => format!("the {what} {}", name.as_str()),
-            }
-            .replace("every namespace", plural)
+        let part = |name: &Name, what: &str| match (name.matches_all(), name.is_pattern()) {
+            (true, _) => format!("every {what}"),
+            (false, true) => format!("every {what} whose name matches {}", name.as_str()),
+            (false, false) => format!("the {what} {}", name.as_str()),
         };
         format!(
             "{} in {} of cluster {}",
-            part(
-                &self.service_account,
-                "service account",
-                "every service account"
-            ),
-            part(&self.namespace, "namespace", "every namespace"),
+            part(&self.service_account, "service account"),
+            part(&self.namespace, "namespace"),
             self.cluster.as_str()
         )
     }
@@ -124,7 +117,7 @@ pub fn parse(
     let mut bindings: Vec<Binding> = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         let mut problems = Vec::new();
-        if let Some(binding) = one(r, defaults, &mut problems) {
+        if let Some(binding) = one(r, defaults, &bindings, &mut problems) {
             let again = std::iter::once(defaults.first)
                 .chain(&bindings)
                 .any(|b| same_workload(b, &binding));
@@ -152,7 +145,14 @@ pub fn parse(
 }
 
 /// One binding with its missing keys filled in, or `None` when a key is bad.
-fn one(r: &RawBinding, defaults: &Defaults, problems: &mut Vec<Problem>) -> Option<Binding> {
+/// `earlier` are the bindings before it: a cluster's issuer given once
+/// serves every later binding on that cluster.
+fn one(
+    r: &RawBinding,
+    defaults: &Defaults,
+    earlier: &[Binding],
+    problems: &mut Vec<Problem>,
+) -> Option<Binding> {
     let first = defaults.first;
     let mut checked =
         |key: &'static str, value: Option<&String>, parse: &dyn Fn(&str) -> Result<(), String>| {
@@ -191,8 +191,10 @@ fn one(r: &RawBinding, defaults: &Defaults, problems: &mut Vec<Problem>) -> Opti
     };
     let oidc = match issuer {
         Some(v) => OidcProvider::parse(&v, defaults.region).ok(),
-        None if cluster == first.cluster => first.oidc.clone(),
-        None => None,
+        None => std::iter::once(first)
+            .chain(earlier)
+            .find(|b| b.cluster == cluster && b.oidc.is_some())
+            .and_then(|b| b.oidc.clone()),
     };
     let binding = Binding {
         cluster,
@@ -236,9 +238,10 @@ fn rules_for(binding: &Binding, defaults: &Defaults) -> Vec<(&'static str, Strin
         && binding.cluster != defaults.first.cluster
     {
         problems.push(("oidc_issuer", format!(
-            "is required for cluster {}: IRSA trusts each cluster's own OIDC provider (find it with: aws eks describe-cluster --name {} --query cluster.identity.oidc.issuer --output text)",
+            "is required for cluster {}: IRSA trusts each cluster's own OIDC provider (find it with: aws eks describe-cluster --name {} --region {} --query cluster.identity.oidc.issuer --output text)",
             binding.cluster.as_str(),
-            binding.cluster.as_str()
+            binding.cluster.as_str(),
+            defaults.region.map_or("REGION", |r| r.as_str())
         )));
     }
     problems
@@ -251,20 +254,26 @@ pub fn issuers_agree(all: &[Binding], violations: &mut Vec<Violation>) {
             let (Some(x), Some(y)) = (&a.oidc, &b.oidc) else {
                 continue;
             };
-            let clash = (a.cluster == b.cluster) != (x == y);
-            if clash {
-                violations.push(Violation::new(
-                    format!("bindings[{}].oidc_issuer", i.saturating_sub(1)),
-                    Some(&y.issuer_url()),
-                    format!(
-                        "clusters {} and {} would have issuers {} and {}: each cluster has exactly one OIDC issuer of its own",
-                        a.cluster.as_str(),
-                        b.cluster.as_str(),
-                        x.issuer_url(),
-                        y.issuer_url()
-                    ),
-                ));
-            }
+            let rule = match (a.cluster == b.cluster, x == y) {
+                (true, false) => format!(
+                    "cluster {} has one OIDC issuer, but the bindings give it two: {} and {}",
+                    b.cluster.as_str(),
+                    x.issuer_url(),
+                    y.issuer_url()
+                ),
+                (false, true) => format!(
+                    "clusters {} and {} cannot share the issuer {}: each cluster has an OIDC issuer of its own",
+                    a.cluster.as_str(),
+                    b.cluster.as_str(),
+                    y.issuer_url()
+                ),
+                _ => continue,
+            };
+            violations.push(Violation::new(
+                format!("bindings[{}].oidc_issuer", i.saturating_sub(1)),
+                Some(&y.issuer_url()),
+                rule,
+            ));
         }
     }
 }

@@ -147,7 +147,8 @@ impl ParamsDoc {
     }
 }
 
-/// Every binding, the first included, with its issuer where the method uses one.
+/// Every binding, the first included, with its issuer when one was given
+/// (written under every method, as the top-level `oidc_issuer` is).
 pub fn bindings(model: &Model) -> Vec<BindingDoc> {
     model
         .bindings
@@ -156,11 +157,7 @@ pub fn bindings(model: &Model) -> Vec<BindingDoc> {
             cluster: b.cluster.as_str().to_owned(),
             namespace: b.namespace.as_str().to_owned(),
             service_account: b.service_account.as_str().to_owned(),
-            oidc_issuer: b
-                .oidc
-                .as_ref()
-                .filter(|_| model.method.irsa())
-                .map(|o| o.issuer_url()),
+            oidc_issuer: b.oidc.as_ref().map(|o| o.issuer_url()),
         })
         .collect()
 }

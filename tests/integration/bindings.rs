@@ -121,11 +121,11 @@ fn each_cluster_needs_its_own_issuer_under_irsa() {
         ),
         (
             &*format!("bindings:\n  - namespace: ml\n    oidc_issuer: {OTHER}\n"),
-            "each cluster has exactly one OIDC issuer of its own",
+            "cluster c1 has one OIDC issuer, but the bindings give it two",
         ),
         (
             &*format!("bindings:\n  - cluster: c2\n    namespace: ml\n    oidc_issuer: {ISSUER}\n"),
-            "clusters c1 and c2 would have issuers",
+            "clusters c1 and c2 cannot share the issuer",
         ),
     ];
     for (tail, needle) in cases {
@@ -190,6 +190,12 @@ fn multi_binding_bundles_check_clean_and_regenerate_in_place_unchanged() {
         "cluster: c1\nregion: us-west-2\nbucket: shared-bucket\naccount_id: \"123456789012\"\nmethod: irsa\noidc_issuer: {ISSUER}\nnamespace: ml\nservice_account: runner\nbindings:\n  - namespace: \"team-*\"\n    service_account: reader\n  - cluster: c2\n    namespace: ml\n    oidc_issuer: {OTHER}\n"
     );
     let file = write_params(dir.path(), &several);
+    let pod_identity_elsewhere = format!(
+        "cluster: c1\nregion: us-west-2\nbucket: shared-bucket\nbindings:\n  - cluster: c2\n    namespace: ml\n    oidc_issuer: {OTHER}\n"
+    );
+    let elsewhere = dir.path().join("elsewhere.yaml");
+    fs::write(&elsewhere, pod_identity_elsewhere).expect("write");
+    let elsewhere = elsewhere.to_str().expect("utf8").to_owned();
     let shapes: Vec<(Vec<&str>, usize)> = vec![
         (
             vec![
@@ -205,6 +211,7 @@ fn multi_binding_bundles_check_clean_and_regenerate_in_place_unchanged() {
             2,
         ),
         (vec!["--params", &file], 2),
+        (vec!["--params", &elsewhere], 2),
         (
             vec![
                 "--method",
@@ -220,7 +227,7 @@ fn multi_binding_bundles_check_clean_and_regenerate_in_place_unchanged() {
     for (i, (extra, statements)) in shapes.into_iter().enumerate() {
         let out = dir.path().join(format!("b{i}"));
         let o = if extra[0] == "--params" {
-            generate_from(&file, &out, &[])
+            generate_from(extra[1], &out, &[])
         } else {
             generate(&out, &extra)
         };
@@ -334,5 +341,74 @@ fn batch_targets_naming_one_role_become_one_bundle_with_several_bindings() {
     let o = generate_from(&file, &out, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("targets \"a\" and \"b\" name the same role \"SkyPilotS3Role-shared-bucket\" but differ in access: unset and \"read-only\""), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn merging_compares_effective_values_and_lists_shared_bindings_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = MERGING
+        .replace(
+            "  account_id: \"123456789012\"\n",
+            "  account_id: \"123456789012\"\n  bindings:\n    - namespace: monitoring\n      service_account: exporter\n",
+        )
+        .replace(
+            "    service_account: reader\n",
+            "    service_account: reader\n    method: pod-identity\n    iam_path: /\n",
+        );
+    let file = write_params(dir.path(), &text);
+    let out = dir.path().join("o");
+    let o = generate_from(&file, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let params = fs::read_to_string(out.join("a/params.yaml")).expect("params");
+    assert_eq!(
+        params.matches("namespace: monitoring").count(),
+        1,
+        "{params}"
+    );
+    assert!(params.contains("namespace: team-b"), "{params}");
+    let index = out.join("params.yaml");
+    let more = fs::read_to_string(&index).expect("index")
+        + "  - name: z\n    cluster: c1\n    region: us-west-2\n    bucket: [shared-bucket]\n    account_id: \"123456789012\"\n    namespace: team-z\n";
+    fs::write(&index, more).expect("append");
+    let o = Command::new(env!("CARGO_BIN_EXE_podiam"))
+        .env_clear()
+        .current_dir(&out)
+        .args([
+            "generate",
+            "--params",
+            "params.yaml",
+            "--out",
+            ".",
+            "--force",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let params = fs::read_to_string(out.join("a/params.yaml")).expect("params");
+    assert!(params.contains("namespace: team-z"), "{params}");
+}
+
+#[test]
+fn target_sees_only_its_own_role_s_merge_and_its_partners_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disagreeing = MERGING.replace(
+        "    service_account: reader\n",
+        "    service_account: reader\n    access: read-only\n",
+    );
+    let file = write_params(dir.path(), &disagreeing);
+    let out = dir.path().join("other");
+    let o = generate_from(&file, &out, &["--target", "other"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let broken = MERGING.replace("    namespace: team-b\n", "    namespace: Team-b\n");
+    let file = write_params(dir.path(), &broken);
+    let out = dir.path().join("a");
+    let o = generate_from(&file, &out, &["--target", "a"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("target \"b\": namespace \"Team-b\""),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists());
 }
