@@ -233,10 +233,8 @@ impl Bindings {
             trust["Statement"].as_array().cloned().unwrap_or_default()
         };
         let (exact, pattern) = (statements(false), statements(true));
-        let subject = policy::irsa_subject(
-            &Ref::GroupNamespace.marker(),
-            &Ref::GroupAccounts.marker(),
-        );
+        let subject =
+            policy::irsa_subject(&Ref::GroupNamespace.marker(), &Ref::GroupAccounts.marker());
         let irsa = |all: &[Value]| {
             let mut statement = all
                 .first()
