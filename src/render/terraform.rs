@@ -214,6 +214,8 @@ pub struct Bindings {
     pub pod_identity: Value,
     /// Whether Pod Identity has a statement per group (false: one for all, `--trust-minimal`).
     pub per_namespace: bool,
+    /// Whether the trust statements depend on the bindings (not so for a minimal Pod Identity trust).
+    pub trust: bool,
 }
 
 impl Bindings {
@@ -270,6 +272,7 @@ impl Bindings {
             irsa_pattern: irsa(&pattern),
             pod_identity,
             per_namespace: !model.trust.minimal,
+            trust: model.method.irsa() || !model.trust.minimal,
         })
     }
 }
@@ -300,12 +303,12 @@ impl Terraform {
         hoist(&mut permission_policy, &bucket_arn, &mut hoisted);
         // With more bindings, the statements come from the bindings' `for`
         // expressions; the document above still says which data sources they use.
-        let trust_policy = match bindings {
-            Some(_) => serde_json::json!({
+        let trust_policy = match &bindings {
+            Some(b) if b.trust => serde_json::json!({
                 "Version": policy::POLICY_VERSION,
                 "Statement": Ref::Statements.marker(),
             }),
-            None => trust_policy,
+            _ => trust_policy,
         };
         Terraform {
             module: Form::new(MODULE_NAME, "", &hoisted),
