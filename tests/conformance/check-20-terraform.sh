@@ -393,6 +393,52 @@ refused_by cluster_name "$mutant/cluster.out" || fail "the cluster_name refusal 
 ! TF_REFUSAL="type" refused_by cluster_name "$mutant/cluster.out" || fail "a validation refusal counted as a type refusal"
 echo "terraform refusals: controls bite (an erroring condition and another variable's message do not count)"
 
+# 4b. The bindings variable (issue 11) against podiam's --bind and params
+# bindings: under Pod Identity (no wildcard) and under IRSA (patterns).
+bindings_agree() { # VARIABLES-TF: $vars holds it, and messages its variables' error_messages
+  vars="$(fresh_dir "terraform-validation-$(basename "$(dirname "$(dirname "$1")")")")"
+  cp "$1" "$vars/"
+  (cd "$vars" && "$tf" init -input=false -no-color >/dev/null) || fail "terraform init of $1"
+messages=()
+while IFS=$'\t' read -r variable message; do
+  messages[$variable]+="$message"$'\n'
+done < <("$VENV/bin/python" - "$vars/variables.tf" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+count = 0
+for block in re.split(r"(?m)^variable ", text)[1:]:
+    name = json.loads(block.split(None, 1)[0])
+    for m in re.finditer(r'(?m)^\s*error_message\s*=\s*("(?:[^"\\]|\\.)*")\s*$', block):
+        print(f"{name}\t{' '.join(json.loads(m.group(1)).split())}")
+        count += 1
+assert count >= 10, f"only {count} error_message lines in {sys.argv[1]}"
+PY
+)
+}
+before=$checked refused_before=$refusals
+bindings_agree "$out/bundle-bind-pod-identity/terraform/variables.tf"
+pi=("${docs[@]}" --namespace team-a)
+agree_args 'bindings=["my-eks-cluster/team-b/reader"]' "${pi[@]}" --bind team-b:reader
+agree_args 'bindings=["my-eks-cluster/team-b/reader", "my-eks-cluster/team-c/x.y"]' "${pi[@]}" --bind team-b:reader \
+  --bind team-c:x.y
+agree_args 'bindings=["my-eks-cluster/team-b/reader", "my-eks-cluster/team-b/reader"]' "${pi[@]}" --bind team-b:reader \
+  --bind team-b:reader
+for pair in Team:reader team-b:Reader 'team-b:read*' 'team-?:reader' '-a:b' 'a-:b' team-b:a..b "$long64:b" "a:$long64" \
+  "a:$long63.$long63" ; do
+  agree_args "bindings=[\"my-eks-cluster/${pair%%:*}/${pair#*:}\"]" "${pi[@]}" "--bind=$pair"
+done
+for cluster in other-cluster My_Cluster-1 _a a.b "$(printf 'c%.0s' {1..101})"; do
+  printf 'cluster: my-eks-cluster\nregion: us-west-2\nbucket: my-bucket\nbindings:\n  - cluster: "%s"\n' "$cluster" \
+    >"$vars/params.yaml"
+  agree_args "bindings=[\"$cluster/default/skypilot-service-account\"]" --params "$vars/params.yaml"
+done
+bindings_agree "$out/bundle-bind-irsa-pattern/terraform/variables.tf"
+irsa_args=("${docs[@]}" --method irsa --account-id 123456789012 --oidc-issuer "$oidc")
+for pair in 'team-b:*' 'team-?:job-*' '*:reader' '*:*' '*:?*' 'Team*:x' 'team-b:a..*' 'a*:b?'; do
+  agree_args "bindings=[\"my-eks-cluster/${pair%%:*}/${pair#*:}\"]" "${irsa_args[@]}" "--bind=$pair"
+done
+echo "the bindings variable agrees with podiam on $((checked - before)) values; $((refusals - refused_before)) refusals"
+
 # 5. Bindings, evaluated by terraform itself: the trust policy the role would
 # get equals iam/trust-policy.json (statements in any order, one value or a
 # list of it alike), and there is one association per binding. Terraform
@@ -400,21 +446,13 @@ echo "terraform refusals: controls bite (an erroring condition and another varia
 # every variable and local and stands in for the data sources (partition,
 # region, account, each cluster's issuer, each OIDC provider lookup): a
 # module of variables, locals and outputs, which `terraform apply` evaluates.
-evaluated=0
-for dir in "$out"/bundle-bind-*/terraform "$out"/bundle-both*/terraform "$out"/single-bind-both; do
-  bundle="${dir%/terraform}"
-  name="$(basename "$bundle")"
-  json="$bundle/iam/trust-policy.json"
-  count="${bound[$name]:-}"
-  if [ "$name" = single-bind-both ]; then
-    count=2
-    "$PODIAM" render trust-policy "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" --bind team-b:reader \
-      >"$out/single-bind-both.trust.json" 2>/dev/null
-    json="$out/single-bind-both.trust.json"
-  fi
-  [ -n "$count" ] || fail "no binding count for $name"
+# evaluate DIR JSON COUNT NAME: DIR's trust policy, evaluated, equals JSON and
+# DIR has COUNT associations (none without Pod Identity). Every step is
+# chained, as errexit does not hold inside a function called before `||`.
+evaluate() {
+  local dir="$1" json="$2" count="$3" name="$4" mock
   mock="$(fresh_dir "terraform-eval-$name")"
-  "$VENV/bin/python" - "$dir" "$mock/mock.tf" "$issuers" <<'PY'
+  "$VENV/bin/python" - "$dir" "$mock/mock.tf" "$issuers" <<'PY' || return 1
 import json, pathlib, re, sys
 
 src, target, issuers = pathlib.Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
@@ -493,8 +531,10 @@ out.append(f"output \"associations\" {{\n  value = {associations}\n}}\n")
 pathlib.Path(target).write_text("\n".join(out))
 PY
   (cd "$mock" && "$tf" init -input=false -no-color >/dev/null && "$tf" apply -input=false -no-color -auto-approve \
-    >"$mock/apply.out" 2>&1 && "$tf" output -json >"$mock/outputs.json") ||
-    fail "$name: terraform could not evaluate the trust policy: $(cat "$mock/apply.out" 2>/dev/null)"
+    >"$mock/apply.out" 2>&1 && "$tf" output -json >"$mock/outputs.json") || {
+    echo "$name: terraform could not evaluate the trust policy: $(cat "$mock/apply.out" 2>/dev/null)" >&2
+    return 1
+  }
   "$VENV/bin/python" - "$mock/outputs.json" "$json" "$count" "$name" <<'PY'
 import json, sys
 
@@ -523,6 +563,34 @@ assert len(associations) == (count if pod_identity else 0), (name, associations,
 print(f"terraform {name}: trust policy ({len(got['Statement'])} statements) equals iam/trust-policy.json; "
       f"{len(associations)} associations")
 PY
+}
+
+evaluated=0
+for dir in "$out"/bundle-bind-*/terraform "$out"/bundle-both*/terraform "$out"/single-bind-both; do
+  bundle="${dir%/terraform}"
+  name="$(basename "$bundle")"
+  json="$bundle/iam/trust-policy.json"
+  count="${bound[$name]:-}"
+  if [ "$name" = single-bind-both ]; then
+    count=2
+    "$PODIAM" render trust-policy "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" --bind team-b:reader \
+      >"$out/single-bind-both.trust.json" 2>/dev/null
+    json="$out/single-bind-both.trust.json"
+  fi
+  [ -n "$count" ] || fail "no binding count for $name"
+  evaluate "$dir" "$json" "$count" "$name" || fail "$name: the Terraform does not follow the bindings"
   evaluated=$((evaluated + 1))
 done
 [ "$evaluated" -eq 8 ] || fail "evaluated $evaluated binding shapes, expected 8"
+
+# The comparison bites: a Pod Identity statement that lists every service
+# account of the cluster, whatever its namespace, is told apart.
+broken_bind="$(fresh_dir terraform-eval-broken)/terraform"
+cp -r "$out/bundle-bind-pod-identity/terraform" "$broken_bind"
+perl -0pi -e 's/ if b\.cluster_name == g\.cluster_name && b\.namespace == g\.namespace/ if b.cluster_name == g.cluster_name/' \
+  "$broken_bind/main.tf"
+! grep -q 'b.namespace == g.namespace' "$broken_bind/main.tf" || fail "could not break the Pod Identity groups"
+if evaluate "$broken_bind" "$out/bundle-bind-pod-identity/iam/trust-policy.json" 3 broken-groups 2>/dev/null; then
+  fail "a trust policy that admits other namespaces' service accounts passed as equal"
+fi
+echo "terraform evaluated $evaluated binding shapes; a broken grouping is told apart"
