@@ -8,6 +8,11 @@
 //! region, DNS suffix) are swapped for [`crate::formats::hclwrite::marker`]s, which the
 //! `hcl_expr` filter writes as references. The buckets are one placeholder
 //! that stands for each element of the bucket list ([`Each`]).
+//!
+//! A role with more bindings than the first ([`Bindings`]) gets a bindings
+//! variable, and its trust statements are one statement per group, built by
+//! the same builders with the group's references, that `for` expressions
+//! over the bindings repeat; a single binding renders as it always did.
 
 use serde::Serialize;
 use serde_json::Value;

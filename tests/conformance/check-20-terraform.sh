@@ -7,7 +7,10 @@
 # validation blocks accept and refuse exactly what podiam does (a refusal
 # counts only when terraform names that variable's validation error_message;
 # a control proves an erroring condition does not count). The association
-# keeps session tags with hashicorp/aws >= 6.2.0.
+# keeps session tags with hashicorp/aws >= 6.2.0. Bindings (issue 11) and
+# --method both: the bindings variable's validation agrees with podiam, and
+# terraform evaluates each trust policy (data sources stood in for) equal to
+# iam/trust-policy.json, with one association per binding.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv terraform

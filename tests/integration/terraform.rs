@@ -948,6 +948,16 @@ fn bindings_get_a_variable_associations_for_each_and_trust_statements_from_for_e
                 );
                 assert_eq!(attr(more, "disable_session_tags"), &Expression::Bool(false));
                 one(body, "output", &format!("{p}pod_identity_association_ids"));
+                let agents = labelled(
+                    body,
+                    "resource",
+                    "aws_eks_addon",
+                    &format!("{res}_bindings"),
+                );
+                assert!(
+                    text(attr(agents, "for_each")).contains("agent_clusters"),
+                    "{at}"
+                );
             } else {
                 assert!(associations.is_empty(), "{at}");
             }
@@ -986,6 +996,19 @@ fn bindings_get_a_variable_associations_for_each_and_trust_statements_from_for_e
         let single = podiam::artifacts::bundle::render(&model, &[artifact]).expect("renders");
         let problems = podiam::artifacts::check::check(artifact, &single[0].text);
         assert!(problems.is_empty(), "{name}: {problems:?}");
+        // A line over 120 characters that the bindings add holds one string value.
+        let without = RawParams {
+            bindings: None,
+            ..raw.clone()
+        };
+        let model = Model::from_raw(&without).expect("valid");
+        let before = podiam::artifacts::bundle::render(&model, &[artifact]).expect("renders");
+        let long = |l: &&str| l.chars().count() > 120 && !before[0].text.contains(*l);
+        for line in single[0].text.lines().filter(long) {
+            let value = line.split_once(" = ").map(|(_, v)| v.trim_end_matches(','));
+            let one = value.is_some_and(|v| v.starts_with('"') && v.ends_with('"'));
+            assert!(one, "{name}: {line}");
+        }
     }
 }
 
