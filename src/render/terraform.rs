@@ -8,6 +8,11 @@
 //! region, DNS suffix) are swapped for [`crate::formats::hclwrite::marker`]s, which the
 //! `hcl_expr` filter writes as references. The buckets are one placeholder
 //! that stands for each element of the bucket list ([`Each`]).
+//!
+//! A role with more bindings than the first ([`Bindings`]) gets a bindings
+//! variable, and its trust statements are one statement per group, built by
+//! the same builders with the group's references, that `for` expressions
+//! over the bindings repeat; a single binding renders as it always did.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -31,6 +36,10 @@ pub const KUBERNETES_PROVIDER: &str = ">= 2.10";
 const MODULE_NAME: &str = "this";
 /// The `for` expression variable that stands for each bucket.
 const EACH_BUCKET: &str = "bucket";
+/// The `for` expression variable that stands for each trust statement group.
+const EACH_GROUP: &str = "g";
+/// The `for` expression variable that stands for each binding.
+const EACH_BINDING: &str = "b";
 
 /// Names of the locals per-bucket lists are hoisted into, by marker index.
 const LOCALS: [(Ref, &str); 2] = [
@@ -79,6 +88,15 @@ impl Form {
             format!("join(\", \", var.{var}bucket_names)"),
             format!("local.{var}bucket_arns"),
             format!("local.{var}object_arns"),
+            format!("{EACH_GROUP}.cluster_name"),
+            format!("{EACH_GROUP}.namespace"),
+            format!("{EACH_GROUP}.service_accounts"),
+            format!("{EACH_GROUP}.provider_arn"),
+            format!("{EACH_GROUP}.provider"),
+            format!("{EACH_GROUP}.subjects"),
+            format!("{EACH_BINDING}.namespace"),
+            format!("{EACH_BINDING}.service_account"),
+            format!("local.{var}trust_statements"),
         ];
         let each = Each {
             index: Ref::Bucket as usize,
@@ -176,6 +194,102 @@ pub struct Terraform {
     pub kubernetes_provider: &'static str,
     /// RE2 pattern matching the bucket prefixes and suffixes AWS reserves.
     pub bucket_reserved: String,
+    /// The bindings after the first, when there are any.
+    pub bindings: Option<Bindings>,
+}
+
+/// What the Terraform needs for a role with more than one binding: the
+/// bindings variable's default and the trust statements, one per OIDC
+/// provider or (cluster, namespace) group, that `for` expressions over the
+/// bindings repeat. Bindings are written `CLUSTER/NAMESPACE/SERVICE_ACCOUNT`
+/// (no part can hold a `/`), which is also each association's key.
+#[derive(Debug, Serialize)]
+pub struct Bindings {
+    /// Each binding after the first: the default of the bindings variable.
+    pub extra: Vec<String>,
+    /// Whether namespaces and service accounts may be patterns (IRSA alone).
+    pub patterns: bool,
+    /// A binding's IRSA token subject, with the binding's references.
+    pub subject: Value,
+    /// The IRSA statement of one OIDC provider whose subjects are all names.
+    pub irsa_exact: Value,
+    /// The IRSA statement of one OIDC provider with a pattern among its subjects.
+    pub irsa_pattern: Value,
+    /// The Pod Identity statement of one (cluster, namespace) group.
+    pub pod_identity: Value,
+    /// Whether Pod Identity has a statement per group (false: one for all, `--trust-minimal`).
+    pub per_namespace: bool,
+    /// Whether the trust statements depend on the bindings (not so for a minimal Pod Identity trust).
+    pub trust: bool,
+}
+
+impl Bindings {
+    /// The bindings part of the context, or `None` for a single binding.
+    fn new(model: &Model, inputs: &policy::Inputs) -> Option<Bindings> {
+        let extra = model.bindings.get(1..).filter(|e| !e.is_empty())?;
+        let statements = |pattern: bool| {
+            let mut group = inputs.clone();
+            group.bindings = vec![policy::BindingInputs {
+                cluster: Ref::GroupCluster.marker(),
+                namespace: Ref::GroupNamespace.marker(),
+                service_account: Ref::GroupAccounts.marker(),
+                oidc: Some((Ref::GroupProviderArn.marker(), Ref::GroupProvider.marker())),
+                pattern,
+            }];
+            let trust = crate::iam::trust::trust_policy_with(model, &group).unwrap_or_default();
+            trust["Statement"].as_array().cloned().unwrap_or_default()
+        };
+        let (exact, pattern) = (statements(false), statements(true));
+        let subject =
+            policy::irsa_subject(&Ref::GroupNamespace.marker(), &Ref::GroupAccounts.marker());
+        let irsa = |all: &[Value]| {
+            let mut statement = all
+                .first()
+                .filter(|_| model.method.irsa())
+                .cloned()
+                .unwrap_or_default();
+            replace_strings(&mut statement, &subject, &Ref::GroupSubjects.marker());
+            statement
+        };
+        let pod_identity = exact
+            .last()
+            .filter(|_| model.method.pod_identity())
+            .cloned()
+            .unwrap_or_default();
+        Some(Bindings {
+            extra: extra
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{}/{}/{}",
+                        b.cluster.as_str(),
+                        b.namespace.as_str(),
+                        b.service_account.as_str()
+                    )
+                })
+                .collect(),
+            patterns: !model.method.pod_identity(),
+            subject: Value::String(policy::irsa_subject(
+                &Ref::BindingNamespace.marker(),
+                &Ref::BindingAccount.marker(),
+            )),
+            irsa_exact: irsa(&exact),
+            irsa_pattern: irsa(&pattern),
+            pod_identity,
+            per_namespace: !model.trust.minimal,
+            trust: model.method.irsa() || !model.trust.minimal,
+        })
+    }
+}
+
+/// Replaces every string in `value` equal to `from` by `to`.
+fn replace_strings(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::String(s) if s == from => *s = to.to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_strings(i, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|v| replace_strings(v, from, to)),
+        _ => {}
+    }
 }
 
 impl Terraform {
@@ -183,6 +297,7 @@ impl Terraform {
     pub fn new(model: &Model) -> Terraform {
         let name = model.tf_name.as_str().to_owned();
         let inputs = markers(model);
+        let bindings = Bindings::new(model, &inputs);
         let trust_policy = crate::iam::trust::trust_policy_with(model, &inputs).unwrap_or_default();
         let mut permission_policy = policy::permission_policy_with(model, &inputs);
         let uses =
@@ -191,6 +306,15 @@ impl Terraform {
         let mut hoisted = Vec::new();
         let bucket_arn = policy::s3_arn(&inputs.partition, &Ref::Bucket.marker());
         hoist(&mut permission_policy, &bucket_arn, &mut hoisted);
+        // With more bindings, the statements come from the bindings' `for`
+        // expressions; the document above still says which data sources they use.
+        let trust_policy = match &bindings {
+            Some(b) if b.trust => serde_json::json!({
+                "Version": policy::POLICY_VERSION,
+                "Statement": Ref::Statements.marker(),
+            }),
+            _ => trust_policy,
+        };
         Terraform {
             module: Form::new(MODULE_NAME, "", &hoisted),
             single: Form::new(&name, &format!("{name}_"), &hoisted),
@@ -210,6 +334,7 @@ impl Terraform {
             aws_provider: AWS_PROVIDER,
             kubernetes_provider: KUBERNETES_PROVIDER,
             bucket_reserved: bucket_reserved(),
+            bindings,
         }
     }
 }
@@ -278,7 +403,7 @@ mod tests {
             form.refs[Ref::ServiceAccount as usize],
             "var.s3_b_service_account"
         );
-        assert_eq!(form.refs.len(), Ref::ObjectArns as usize + 1);
+        assert_eq!(form.refs.len(), Ref::Statements as usize + 1);
         let lens: Vec<usize> = LOCALS.iter().map(|(_, n)| n.len()).collect();
         assert!(
             lens.windows(2).all(|w| w[0] == w[1]),

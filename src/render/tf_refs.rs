@@ -25,6 +25,24 @@ pub(crate) enum Ref {
     BucketArns = 11,
     /// The local that lists every bucket's object ARNs.
     ObjectArns = 12,
+    /// A trust statement group's cluster (bindings' `for` expressions).
+    GroupCluster = 13,
+    /// A trust statement group's namespace.
+    GroupNamespace = 14,
+    /// A trust statement group's service accounts, a list.
+    GroupAccounts = 15,
+    /// A trust statement group's OIDC provider ARN (IRSA).
+    GroupProviderArn = 16,
+    /// A trust statement group's OIDC provider, `host/id/ID` (IRSA).
+    GroupProvider = 17,
+    /// A trust statement group's token subjects, a list (IRSA).
+    GroupSubjects = 18,
+    /// One binding's namespace.
+    BindingNamespace = 19,
+    /// One binding's service account.
+    BindingAccount = 20,
+    /// The local that lists the trust statements of every binding.
+    Statements = 21,
 }
 
 impl Ref {

@@ -7,7 +7,10 @@
 # validation blocks accept and refuse exactly what podiam does (a refusal
 # counts only when terraform names that variable's validation error_message;
 # a control proves an erroring condition does not count). The association
-# keeps session tags with hashicorp/aws >= 6.2.0.
+# keeps session tags with hashicorp/aws >= 6.2.0. Bindings (issue 11) and
+# --method both: the bindings variable's validation agrees with podiam, and
+# terraform evaluates each trust policy (data sources stood in for) equal to
+# iam/trust-policy.json, with one association per binding.
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv terraform
@@ -47,9 +50,60 @@ mkdir -p "$out/single-pod-identity" "$out/single-irsa" "$out/single-two" "$out/s
   "$PODIAM" render terraform "${docs[@]}" --method irsa --namespace ml-team
 } >"$out/single-two/podiam_s3.tf"
 [ ! -e "$out/bundle-pod-identity/podiam_s3.tf" ] || fail "generate wrote the render-only single file"
+# Bindings (issue 11): several workloads on one role, for every method and binding shape.
+oidc2="https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+acct=(--account-id 123456789012)
+"$PODIAM" generate "${docs[@]}" "${acct[@]}" --namespace team-a --bind team-a:writer --bind team-b:reader \
+  --out "$out/bundle-bind-pod-identity" >/dev/null 2>&1
+"$PODIAM" generate "${docs[@]}" --namespace team-a --bind team-a:writer --bind team-b:reader --trust-minimal \
+  --out "$out/bundle-bind-minimal" >/dev/null 2>&1
+"$PODIAM" generate "${docs[@]}" --namespace team-a --bind team-b:reader --out "$out/bundle-bind-no-account" >/dev/null 2>&1
+"$PODIAM" generate "${docs[@]}" "${acct[@]}" --method irsa --oidc-issuer "$oidc" --bind 'team-b:*' \
+  --bind 'team-c:job-?' --out "$out/bundle-bind-irsa-pattern" >/dev/null 2>&1
+cat >"$out/two-clusters.yaml" <<EOF
+cluster: my-eks-cluster
+region: us-west-2
+bucket: my-bucket
+method: irsa
+account_id: "123456789012"
+oidc_issuer: $oidc
+bindings:
+  - cluster: other-cluster
+    namespace: ml
+    service_account: trainer
+    oidc_issuer: $oidc2
+  - namespace: team-b
+    service_account: reader
+  - cluster: other-cluster
+    namespace: ml
+    service_account: "batch-*"
+    oidc_issuer: $oidc2
+EOF
+"$PODIAM" generate --params "$out/two-clusters.yaml" --out "$out/bundle-bind-irsa-two-clusters" >/dev/null 2>&1
+# --method both: the module and the trust policy rendered one by one, as the
+# bundle's manifest schema does not know that method yet.
+render_bundle() { # DIR PODIAM-ARGS...
+  local dir="$1" file
+  shift
+  mkdir -p "$dir/terraform" "$dir/iam"
+  for file in versions variables main outputs; do
+    "$PODIAM" render "terraform-$file" "$@" >"$dir/terraform/$file.tf" 2>/dev/null
+  done
+  "$PODIAM" render trust-policy "$@" >"$dir/iam/trust-policy.json" 2>/dev/null
+}
+render_bundle "$out/bundle-both" "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc"
+render_bundle "$out/bundle-both-bind" "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" \
+  --namespace team-a --bind team-a:writer --bind team-b:reader
+mkdir -p "$out/single-bind-both"
+"$PODIAM" render terraform "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" --bind team-b:reader \
+  >"$out/single-bind-both/podiam_s3.tf" 2>/dev/null
+# Each bundle's bindings, the first included, and the clusters' issuers.
+declare -A bound=([bundle-bind-pod-identity]=3 [bundle-bind-minimal]=3 [bundle-bind-no-account]=2
+  [bundle-bind-irsa-pattern]=3 [bundle-bind-irsa-two-clusters]=4 [bundle-both]=1 [bundle-both-bind]=3)
+issuers="{\"my-eks-cluster\": \"$oidc\", \"other-cluster\": \"$oidc2\"}"
 
 mapfile -t files < <(find "$out" -name '*.tf' | sort)
-[ "${#files[@]}" -eq 29 ] || fail "expected 29 .tf files, found ${#files[@]}"
+[ "${#files[@]}" -eq 58 ] || fail "expected 58 .tf files, found ${#files[@]}"
 
 # 1. python-hcl2 parses every file; the acceptance facts hold in its reading.
 "$VENV/bin/python" - "$out" <<'PY'
@@ -341,3 +395,205 @@ refused_by cluster_name "$mutant/cluster.out" || fail "the cluster_name refusal 
 ! refused_by namespace "$mutant/cluster.out" || fail "the cluster_name refusal counted as the namespace's"
 ! TF_REFUSAL="type" refused_by cluster_name "$mutant/cluster.out" || fail "a validation refusal counted as a type refusal"
 echo "terraform refusals: controls bite (an erroring condition and another variable's message do not count)"
+
+# 4b. The bindings variable (issue 11) against podiam's --bind and params
+# bindings: under Pod Identity (no wildcard) and under IRSA (patterns).
+bindings_agree() { # VARIABLES-TF: $vars holds it, and messages its variables' error_messages
+  vars="$(fresh_dir "terraform-validation-$(basename "$(dirname "$(dirname "$1")")")")"
+  cp "$1" "$vars/"
+  (cd "$vars" && "$tf" init -input=false -no-color >/dev/null) || fail "terraform init of $1"
+messages=()
+while IFS=$'\t' read -r variable message; do
+  messages[$variable]+="$message"$'\n'
+done < <("$VENV/bin/python" - "$vars/variables.tf" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+count = 0
+for block in re.split(r"(?m)^variable ", text)[1:]:
+    name = json.loads(block.split(None, 1)[0])
+    for m in re.finditer(r'(?m)^\s*error_message\s*=\s*("(?:[^"\\]|\\.)*")\s*$', block):
+        print(f"{name}\t{' '.join(json.loads(m.group(1)).split())}")
+        count += 1
+assert count >= 10, f"only {count} error_message lines in {sys.argv[1]}"
+PY
+)
+}
+before=$checked refused_before=$refusals
+bindings_agree "$out/bundle-bind-pod-identity/terraform/variables.tf"
+pi=("${docs[@]}" --namespace team-a)
+agree_args 'bindings=["my-eks-cluster/team-b/reader"]' "${pi[@]}" --bind team-b:reader
+agree_args 'bindings=["my-eks-cluster/team-b/reader", "my-eks-cluster/team-c/x.y"]' "${pi[@]}" --bind team-b:reader \
+  --bind team-c:x.y
+agree_args 'bindings=["my-eks-cluster/team-b/reader", "my-eks-cluster/team-b/reader"]' "${pi[@]}" --bind team-b:reader \
+  --bind team-b:reader
+for pair in Team:reader team-b:Reader 'team-b:read*' 'team-?:reader' '-a:b' 'a-:b' team-b:a..b "$long64:b" "a:$long64" \
+  "a:$long63.$long63" ; do
+  agree_args "bindings=[\"my-eks-cluster/${pair%%:*}/${pair#*:}\"]" "${pi[@]}" "--bind=$pair"
+done
+for cluster in other-cluster My_Cluster-1 _a a.b "$(printf 'c%.0s' {1..101})"; do
+  printf 'cluster: my-eks-cluster\nregion: us-west-2\nbucket: my-bucket\nbindings:\n  - cluster: "%s"\n' "$cluster" \
+    >"$vars/params.yaml"
+  agree_args "bindings=[\"$cluster/default/skypilot-service-account\"]" --params "$vars/params.yaml"
+done
+bindings_agree "$out/bundle-bind-irsa-pattern/terraform/variables.tf"
+irsa_args=("${docs[@]}" --method irsa --account-id 123456789012 --oidc-issuer "$oidc")
+for pair in 'team-b:*' 'team-?:job-*' '*:reader' '*:*' '*:?*' 'Team*:x' 'team-b:a..*' 'a*:b?'; do
+  agree_args "bindings=[\"my-eks-cluster/${pair%%:*}/${pair#*:}\"]" "${irsa_args[@]}" "--bind=$pair"
+done
+echo "the bindings variable agrees with podiam on $((checked - before)) values; $((refusals - refused_before)) refusals"
+
+# 5. Bindings, evaluated by terraform itself: the trust policy the role would
+# get equals iam/trust-policy.json (statements in any order, one value or a
+# list of it alike), and there is one association per binding. Terraform
+# 1.0.3 has no mock providers and the plan is offline, so the check keeps
+# every variable and local and stands in for the data sources (partition,
+# region, account, each cluster's issuer, each OIDC provider lookup): a
+# module of variables, locals and outputs, which `terraform apply` evaluates.
+# evaluate DIR JSON COUNT NAME: DIR's trust policy, evaluated, equals JSON and
+# DIR has COUNT associations (none without Pod Identity). Every step is
+# chained, as errexit does not hold inside a function called before `||`.
+evaluate() {
+  local dir="$1" json="$2" count="$3" name="$4" mock
+  mock="$(fresh_dir "terraform-eval-$name")"
+  "$VENV/bin/python" - "$dir" "$mock/mock.tf" "$issuers" <<'PY' || return 1
+import json, pathlib, re, sys
+
+src, target, issuers = pathlib.Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+text = "\n".join(p.read_text() for p in sorted(src.glob("*.tf")))
+blocks = re.findall(r'(?ms)^(\w+)((?: "[^"]*")*) \{\n(.*?)^\}', text)
+
+def attribute(body, key):
+    """The expression of attribute `key` (indented two spaces), brackets balanced."""
+    lines = body.split("\n")
+    for i, line in enumerate(lines):
+        m = re.match(rf"^  {key}\s*=\s*(.*)$", line)
+        if not m:
+            continue
+        expr, depth = [m.group(1)], 0
+        depth = sum(m.group(1).count(c) for c in "([{") - sum(m.group(1).count(c) for c in ")]}")
+        for more in lines[i + 1:]:
+            if depth <= 0:
+                break
+            expr.append(more)
+            depth += sum(more.count(c) for c in "([{") - sum(more.count(c) for c in ")]}")
+        return "\n".join(expr)
+    raise SystemExit(f"no attribute {key}")
+
+def block(kind, first, suffix=None):
+    for k, labels, body in blocks:
+        names = re.findall(r'"([^"]*)"', labels)
+        if k == kind and names and names[0] == first and (suffix is None or names[1].endswith(suffix)):
+            if suffix is not None or not names[1].endswith("_bindings") and names[1] != "bindings":
+                return names[1], body
+    return None, None
+
+mocks = [
+    (r"data\.aws_partition\.\w+\.partition", "local.mock_partition"),
+    (r"data\.aws_partition\.\w+\.dns_suffix", "local.mock_dns_suffix"),
+    (r"data\.aws_region\.\w+\.id", "local.mock_region"),
+    (r"data\.aws_caller_identity\.\w+\.account_id", "local.mock_account"),
+    (r"data\.aws_eks_cluster\.\w*bindings\b", "local.mock_clusters"),
+    (r"data\.aws_eks_cluster\.\w+\.identity\[0\]\.oidc\[0\]\.issuer", "local.mock_first_issuer"),
+    (r"data\.aws_iam_openid_connect_provider\.\w*bindings\b", "local.mock_providers"),
+    (r"(data\.)?aws_iam_openid_connect_provider\.\w+\[0\]\.arn", "local.mock_first_provider_arn"),
+]
+def mocked(expr):
+    for pattern, local in mocks:
+        expr = re.sub(pattern, local, expr)
+    assert "data." not in expr, expr
+    return expr
+
+out = [f"variable {labels.strip()} {{\n{body}}}\n" for k, labels, body in blocks if k == "variable"]
+out += [f"locals {{\n{mocked(body)}}}\n" for k, labels, body in blocks if k == "locals"]
+prefix = re.search(r'variable "(\w*)cluster_name"', text).group(1)
+_, clusters = block("data", "aws_eks_cluster", "bindings")
+_, lookups = block("data", "aws_iam_openid_connect_provider", "bindings")
+each_cluster = mocked(attribute(clusters, "for_each")) if clusters else "[]"
+lookup_arn = mocked(attribute(lookups, "arn")).replace("each.key", "c") if lookups else '""'
+out.append(f"""locals {{
+  mock_partition   = "aws"
+  mock_dns_suffix  = "amazonaws.com"
+  mock_region      = "us-west-2"
+  mock_account     = "123456789012"
+  mock_issuers     = {json.dumps(issuers)}
+  mock_first_issuer = local.mock_issuers[var.{prefix}cluster_name]
+  mock_first_provider_arn = "arn:aws:iam::123456789012:oidc-provider/${{replace(local.mock_first_issuer, "https://", "")}}"
+  mock_clusters = {{
+    for c in {each_cluster} : c => {{ identity = [{{ oidc = [{{ issuer = local.mock_issuers[c] }}] }}] }}
+  }}
+  mock_providers = {{ for c, cluster in local.mock_clusters : c => {{ arn = {lookup_arn} }} }}
+}}
+""")
+_, role = block("resource", "aws_iam_role")
+out.append(f"output \"trust\" {{\n  value = {mocked(attribute(role, 'assume_role_policy'))}\n}}\n")
+_, extra = block("resource", "aws_eks_pod_identity_association", "bindings")
+_, first = block("resource", "aws_eks_pod_identity_association")
+associations = f"concat([\"first\"], keys({mocked(attribute(extra, 'for_each'))}))" if extra else (
+    '["first"]' if first else "[]")
+out.append(f"output \"associations\" {{\n  value = {associations}\n}}\n")
+pathlib.Path(target).write_text("\n".join(out))
+PY
+  (cd "$mock" && "$tf" init -input=false -no-color >/dev/null && "$tf" apply -input=false -no-color -auto-approve \
+    >"$mock/apply.out" 2>&1 && "$tf" output -json >"$mock/outputs.json") || {
+    echo "$name: terraform could not evaluate the trust policy: $(cat "$mock/apply.out" 2>/dev/null)" >&2
+    return 1
+  }
+  "$VENV/bin/python" - "$mock/outputs.json" "$json" "$count" "$name" <<'PY'
+import json, sys
+
+outputs, expected = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+count, name = int(sys.argv[3]), sys.argv[4]
+
+def norm(v):
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return sorted(v)
+    if isinstance(v, list):
+        return [norm(x) for x in v]
+    if isinstance(v, dict):
+        return {k: norm(x) for k, x in v.items()}
+    return v
+
+def semantic(policy):
+    return policy["Version"], sorted(json.dumps(norm(s), sort_keys=True) for s in policy["Statement"])
+
+got = json.loads(outputs["trust"]["value"])
+assert semantic(got) == semantic(expected), f"{name}: trust policy differs\n{json.dumps(got, indent=1)}\n{json.dumps(expected, indent=1)}"
+associations = outputs["associations"]["value"]
+pod_identity = any("pods.eks.amazonaws.com" in json.dumps(s) for s in expected["Statement"])
+assert len(associations) == (count if pod_identity else 0), (name, associations, count)
+print(f"terraform {name}: trust policy ({len(got['Statement'])} statements) equals iam/trust-policy.json; "
+      f"{len(associations)} associations")
+PY
+}
+
+evaluated=0
+for dir in "$out"/bundle-bind-*/terraform "$out"/bundle-both*/terraform "$out"/single-bind-both; do
+  bundle="${dir%/terraform}"
+  name="$(basename "$bundle")"
+  json="$bundle/iam/trust-policy.json"
+  count="${bound[$name]:-}"
+  if [ "$name" = single-bind-both ]; then
+    count=2
+    "$PODIAM" render trust-policy "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" --bind team-b:reader \
+      >"$out/single-bind-both.trust.json" 2>/dev/null
+    json="$out/single-bind-both.trust.json"
+  fi
+  [ -n "$count" ] || fail "no binding count for $name"
+  evaluate "$dir" "$json" "$count" "$name" || fail "$name: the Terraform does not follow the bindings"
+  evaluated=$((evaluated + 1))
+done
+[ "$evaluated" -eq 8 ] || fail "evaluated $evaluated binding shapes, expected 8"
+
+# The comparison bites: a Pod Identity statement that lists every service
+# account of the cluster, whatever its namespace, is told apart.
+broken_bind="$(fresh_dir terraform-eval-broken)/terraform"
+cp -r "$out/bundle-bind-pod-identity/terraform" "$broken_bind"
+perl -0pi -e 's/ if b\.cluster_name == g\.cluster_name && b\.namespace == g\.namespace/ if b.cluster_name == g.cluster_name/' \
+  "$broken_bind/main.tf"
+! grep -q 'b.namespace == g.namespace' "$broken_bind/main.tf" || fail "could not break the Pod Identity groups"
+if evaluate "$broken_bind" "$out/bundle-bind-pod-identity/iam/trust-policy.json" 3 broken-groups 2>/dev/null; then
+  fail "a trust policy that admits other namespaces' service accounts passed as equal"
+fi
+echo "terraform evaluated $evaluated binding shapes; a broken grouping is told apart"

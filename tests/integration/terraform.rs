@@ -9,7 +9,7 @@ use hcl::{Block, Body, Expression};
 use podiam::artifacts::artifact::Rendered;
 use podiam::input::access::Level;
 use podiam::input::model::{Method, Model};
-use podiam::input::params::RawParams;
+use podiam::input::params::{RawBinding, RawParams};
 use serde_json::{Value, json};
 
 use crate::fixtures;
@@ -28,7 +28,22 @@ fn parse(text: &str) -> Body {
 
 fn forms(raw: &RawParams) -> Forms {
     let model = Model::from_raw(raw).expect("valid");
-    let rendered: Vec<Rendered> = fixtures::render(raw);
+    // The Terraform artifacts and the JSON documents they must match (the
+    // whole bundle is the snapshot tests' business).
+    let artifacts: Vec<_> = [
+        "terraform-versions",
+        "terraform-variables",
+        "terraform-main",
+        "terraform-outputs",
+        "terraform",
+        "s3-access-policy",
+        "trust-policy",
+    ]
+    .iter()
+    .map(|n| podiam::artifacts::artifact::by_name(n).expect("artifact"))
+    .collect();
+    let rendered: Vec<Rendered> =
+        podiam::artifacts::bundle::render(&model, &artifacts).expect("renders");
     let text = |name: &str| {
         rendered
             .iter()
@@ -338,7 +353,7 @@ fn check_role_options(body: &Body, ctx: &Context, forms: &Forms, form: &str) {
     // association ARN); the KMS statements name each key's own region instead.
     let trust = forms.json["trust-policy"].to_string();
     let region_used = trust.contains(&format!(":eks:{}:", model.region.as_str()));
-    let pinned = model.method == Method::PodIdentity && !model.trust.minimal;
+    let pinned = model.method.pod_identity() && !model.trust.minimal;
     assert_eq!(region_used, pinned, "{form}: fixture premise");
     assert_eq!(
         data.contains(&"aws_region"),
@@ -347,7 +362,7 @@ fn check_role_options(body: &Body, ctx: &Context, forms: &Forms, form: &str) {
     );
     // IRSA names the OIDC provider by ARN; a pinned Pod Identity trust names
     // the cluster's ARN, with the account when it is known.
-    let account_used = model.method == Method::Irsa
+    let account_used = model.method.irsa()
         || (pinned && model.account_id.is_some())
         || model.trust.source_account
         || model.trust.source_arn;
@@ -385,6 +400,15 @@ fn variants() -> Vec<(&'static str, RawParams)> {
                 kms_key: Some(vec![kms("aws", "us-west-2"), kms("aws", "eu-west-1")]),
                 trust_minimal: Some(true),
                 tag: Some(vec!["Name=x y".into(), "k:1/2=+@-".into()]),
+                ..fixtures::docs()
+            },
+        ),
+        (
+            "both-single-binding",
+            RawParams {
+                method: Some("both".into()),
+                account_id: Some("123456789012".into()),
+                oidc_issuer: Some(issuer(fixtures::OIDC_ID)),
                 ..fixtures::docs()
             },
         ),
@@ -748,4 +772,288 @@ fn values_with_interpolation_syntax_stay_literal_in_every_terraform_file() {
             );
         }
     }
+}
+
+/// The us-west-2 issuer URL of OIDC provider `id`.
+fn issuer(id: &str) -> String {
+    format!("https://oidc.eks.us-west-2.amazonaws.com/id/{id}")
+}
+
+/// One more binding on the first cluster.
+fn bind(namespace: &str, service_account: &str) -> RawBinding {
+    RawBinding {
+        namespace: Some(namespace.into()),
+        service_account: Some(service_account.into()),
+        ..RawBinding::default()
+    }
+}
+
+/// Multi-binding bundles: a name, the parameters, and the default of the
+/// bindings variable (every binding after the first).
+fn binding_variants() -> Vec<(&'static str, RawParams, Vec<&'static str>)> {
+    let pod_identity = RawParams {
+        namespace: Some("team-a".into()),
+        bindings: Some(vec![bind("team-a", "writer"), bind("team-b", "reader")]),
+        account_id: Some("123456789012".into()),
+        ..fixtures::docs()
+    };
+    let irsa = |bindings| RawParams {
+        method: Some("irsa".into()),
+        account_id: Some("123456789012".into()),
+        oidc_issuer: Some(issuer(fixtures::OIDC_ID)),
+        bindings: Some(bindings),
+        ..fixtures::docs()
+    };
+    let other_cluster = RawBinding {
+        cluster: Some("other-cluster".into()),
+        oidc_issuer: Some(issuer("0123456789ABCDEF0123456789ABCDEF")),
+        ..bind("ml", "trainer")
+    };
+    vec![
+        (
+            "pod-identity-three-bindings-two-namespaces",
+            pod_identity.clone(),
+            vec![
+                "my-eks-cluster/team-a/writer",
+                "my-eks-cluster/team-b/reader",
+            ],
+        ),
+        (
+            "irsa-wildcard",
+            irsa(vec![bind("team-b", "*")]),
+            vec!["my-eks-cluster/team-b/*"],
+        ),
+        (
+            "irsa-second-cluster",
+            irsa(vec![other_cluster, bind("team-b", "reader")]),
+            vec!["other-cluster/ml/trainer", "my-eks-cluster/team-b/reader"],
+        ),
+        (
+            "both",
+            RawParams {
+                method: Some("both".into()),
+                oidc_issuer: Some(issuer(fixtures::OIDC_ID)),
+                ..pod_identity
+            },
+            vec![
+                "my-eks-cluster/team-a/writer",
+                "my-eks-cluster/team-b/reader",
+            ],
+        ),
+    ]
+}
+
+/// The block of type `kind` labelled `first` and `second`.
+fn labelled<'a>(body: &'a Body, kind: &'a str, first: &str, second: &str) -> &'a Block {
+    blocks(body, kind)
+        .find(|b| labels(b) == [first, second])
+        .unwrap_or_else(|| panic!("{kind} {first} {second}"))
+}
+
+#[test]
+fn bindings_get_a_variable_associations_for_each_and_trust_statements_from_for_expressions() {
+    for (name, raw, extra) in binding_variants() {
+        let forms = forms(&raw);
+        let model = &forms.model;
+        assert_eq!(model.bindings.len(), extra.len() + 1, "{name}");
+        for (form, body) in [("directory", &forms.directory), ("single", &forms.single)] {
+            let (res, p) = names(body);
+            let at = format!("{name} {form}");
+            let defaults = defaults(body);
+            assert_eq!(defaults[&format!("{p}bindings")], json!(extra), "{at}");
+            assert_eq!(
+                defaults[&format!("{p}namespace")],
+                json!(model.namespace.as_str()),
+                "{at}"
+            );
+            let variable = one(body, "variable", &format!("{p}bindings"));
+            assert_eq!(text(attr(variable, "type")), "list(string)", "{at}");
+            let validations: Vec<String> = variable
+                .body
+                .blocks()
+                .map(|v| text(attr(v, "condition")))
+                .collect();
+            assert!(validations.len() >= 6, "{at}: {validations:?}");
+            let patterns = validations
+                .iter()
+                .any(|v| v.contains("replace(b, \"/[*?]/\", \"a\")"));
+            assert_eq!(
+                patterns,
+                !model.method.pod_identity(),
+                "{at}: wildcards only for IRSA"
+            );
+            let role = labelled(body, "resource", "aws_iam_role", &res);
+            let trust = text(attr(role, "assume_role_policy"));
+            assert!(
+                trust.contains(&format!("local.{p}trust_statements")),
+                "{at}: {trust}"
+            );
+            let locals: String = blocks(body, "locals")
+                .flat_map(|b| b.body.attributes())
+                .filter(|a| a.key.as_str() == format!("{p}trust_statements"))
+                .map(|a| text(&a.expr))
+                .collect();
+            assert!(locals.starts_with("concat("), "{at}: {locals}");
+            let irsa = model.method.irsa();
+            let pod_identity = model.method.pod_identity();
+            assert_eq!(
+                locals.contains(&format!("local.{p}irsa_names")),
+                irsa,
+                "{at}"
+            );
+            assert_eq!(
+                locals.contains(&format!("local.{p}irsa_patterns")),
+                irsa,
+                "{at}"
+            );
+            assert_eq!(
+                locals.contains(&format!("local.{p}pod_identity")),
+                pod_identity,
+                "{at}"
+            );
+            assert_eq!(locals.contains("StringLike"), irsa, "{at}");
+            // The first binding keeps its association's address; each other
+            // binding has one, keyed CLUSTER/NAMESPACE/SERVICE_ACCOUNT.
+            let associations: Vec<&Block> = blocks(body, "resource")
+                .filter(|b| labels(b)[0] == "aws_eks_pod_identity_association")
+                .collect();
+            if pod_identity {
+                assert_eq!(associations.len(), 2, "{at}");
+                let first = labelled(body, "resource", "aws_eks_pod_identity_association", &res);
+                assert_eq!(
+                    text(attr(first, "namespace")),
+                    format!("var.{p}namespace"),
+                    "{at}"
+                );
+                let more = labelled(
+                    body,
+                    "resource",
+                    "aws_eks_pod_identity_association",
+                    &format!("{res}_bindings"),
+                );
+                assert_eq!(
+                    text(attr(more, "for_each")),
+                    format!("local.{p}extra_bindings"),
+                    "{at}"
+                );
+                assert_eq!(
+                    text(attr(more, "namespace")),
+                    "each.value.namespace",
+                    "{at}"
+                );
+                assert_eq!(
+                    text(attr(more, "role_arn")),
+                    format!("aws_iam_role.{res}.arn"),
+                    "{at}"
+                );
+                assert_eq!(attr(more, "disable_session_tags"), &Expression::Bool(false));
+                one(body, "output", &format!("{p}pod_identity_association_ids"));
+                let agents = labelled(
+                    body,
+                    "resource",
+                    "aws_eks_addon",
+                    &format!("{res}_bindings"),
+                );
+                assert!(
+                    text(attr(agents, "for_each")).contains("agent_clusters"),
+                    "{at}"
+                );
+            } else {
+                assert!(associations.is_empty(), "{at}");
+            }
+            let mut types = resource_types(body);
+            types.sort_unstable();
+            types.dedup();
+            let kubernetes = types
+                .iter()
+                .filter(|t| t.starts_with("kubernetes_"))
+                .count();
+            assert_eq!(kubernetes, if irsa { 3 } else { 0 }, "{at}: {types:?}");
+            assert_eq!(types.contains(&"aws_eks_addon"), pod_identity, "{at}");
+            // Other clusters' OIDC providers are looked up, never created.
+            let data: Vec<Vec<&str>> = blocks(body, "data").map(labels).collect();
+            let lookup = |kind: &str| {
+                data.iter()
+                    .any(|l| l == &[kind, &format!("{res}_bindings")])
+            };
+            assert_eq!(lookup("aws_eks_cluster"), irsa, "{at}");
+            assert_eq!(lookup("aws_iam_openid_connect_provider"), irsa, "{at}");
+            assert_eq!(
+                blocks(body, "resource")
+                    .filter(|b| labels(b)[0] == "aws_iam_openid_connect_provider")
+                    .count(),
+                usize::from(irsa),
+                "{at}"
+            );
+            let all = hcl::to_string(body).expect("formats");
+            assert!(
+                !all.contains("oidc.eks."),
+                "{at}: issuers come from the clusters"
+            );
+        }
+        let artifact = podiam::artifacts::artifact::by_name("terraform").expect("artifact");
+        let model = Model::from_raw(&raw).expect("valid");
+        let single = podiam::artifacts::bundle::render(&model, &[artifact]).expect("renders");
+        let problems = podiam::artifacts::check::check(artifact, &single[0].text);
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+        // A line over 120 characters that the bindings add holds one string value.
+        let without = RawParams {
+            bindings: None,
+            ..raw.clone()
+        };
+        let model = Model::from_raw(&without).expect("valid");
+        let before = podiam::artifacts::bundle::render(&model, &[artifact]).expect("renders");
+        let long = |l: &&str| l.chars().count() > 120 && !before[0].text.contains(*l);
+        for line in single[0].text.lines().filter(long) {
+            let value = line.split_once(" = ").map(|(_, v)| v.trim_end_matches(','));
+            let one = value.is_some_and(|v| v.starts_with('"') && v.ends_with('"'));
+            assert!(one, "{name}: {line}");
+        }
+    }
+}
+
+#[test]
+fn single_bindings_render_no_bindings_variable() {
+    for (name, raw) in fixtures::all().into_iter().chain(variants()) {
+        let forms = forms(&raw);
+        let all = hcl::to_string(&forms.directory).expect("formats");
+        assert!(
+            !all.contains("bindings"),
+            "{name}: single binding, single-binding Terraform"
+        );
+    }
+}
+
+#[test]
+fn bindings_single_files_share_no_name_and_keep_hostile_defaults_literal() {
+    let (_, raw, _) = binding_variants().remove(3);
+    let render = |bucket: &str| {
+        let raw = RawParams {
+            bucket: Some(vec![bucket.into()]),
+            ..raw.clone()
+        };
+        let model = Model::from_raw(&raw).expect("valid");
+        let artifact = podiam::artifacts::artifact::by_name("terraform").expect("artifact");
+        podiam::artifacts::bundle::render(&model, &[artifact]).expect("renders")[0]
+            .text
+            .clone()
+    };
+    let files = [render("my-bucket"), render("other.bucket")];
+    let names = declared(&parse(&files.concat()));
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    // Input rules refuse these; the bindings default must hold on its own.
+    let model = Model::from_raw(&raw).expect("valid");
+    let mut context =
+        serde_json::to_value(podiam::render::context::Context::new(&model)).expect("json");
+    let hostile = json!(["c/${x}/%{y}", "c/\"/\\", "c/a$/b%"]);
+    context["terraform"]["bindings"]["extra"] = hostile.clone();
+    let engine = podiam::render::templates::Engine::builtin().expect("templates");
+    let ctx = tera::Context::from_serialize(&context).expect("context");
+    let text = engine
+        .render("terraform/variables.tf", &ctx)
+        .expect("renders");
+    assert_eq!(defaults(&parse(&text))["bindings"], hostile);
 }
