@@ -46,6 +46,7 @@ bindings:
   - cluster: other-cluster
     namespace: jobs
     service_account: batch
+    oidc_issuer: https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF
 YAML
 gen bindings-irsa "${base[@]}" --region us-west-2 "${irsa[@]}" --params "$params" \
   --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc"
