@@ -62,7 +62,13 @@ fn bundles() -> Vec<(&'static str, Vec<String>)> {
         ),
         (
             "pod-identity-bindings",
-            strings(&[&custom[..], &["--bind", "team-b:reader", "--bind", "team-a:writer"]].concat()),
+            strings(
+                &[
+                    &custom[..],
+                    &["--bind", "team-b:reader", "--bind", "team-a:writer"],
+                ]
+                .concat(),
+            ),
         ),
         (
             "both-bindings",
