@@ -294,7 +294,7 @@ fn dry_run_prints_every_command_without_aws_or_kubectl() {
         }
         if pod_identity {
             wanted.extend([
-                "+ aws eks create-addon ",
+                "+ aws eks describe-addon ",
                 "+ aws eks create-pod-identity-association ",
             ]);
         }
