@@ -13,7 +13,7 @@
 # disabled stops apply.sh before it writes, and fails verify.sh.
 # Bindings: a Pod Identity bundle whose role admits four service accounts in
 # two namespaces gets exactly one association per binding, and none after
-# teardown.sh; a --method both bundle (the migration from IRSA) with an extra
+# teardown.sh, and so does one with bindings on two clusters (an agent each); a --method both bundle (the migration from IRSA) with an extra
 # binding gets the OIDC provider, the annotation of SkyPilot's service
 # account and the associations, all kept by a second apply.sh.
 # EXPECT_BINDINGS ("cluster/namespace/sa;...", the first included) names the
@@ -59,6 +59,9 @@ sequence() {
     EXPECT_PREEXISTING="namespace//$ns"
   fi
   issuer="$(state create-cluster my-eks-cluster)"
+  for c in ${EXTRA_CLUSTERS:-}; do
+    state create-cluster "$c" >/dev/null
+  done
   if [ -n "${EXPECT_BOUNDARY:-}" ]; then
     [ "$(state create-boundary "${EXPECT_BOUNDARY##*/}")" = "$EXPECT_BOUNDARY" ] || fail "could not create the boundary policy"
   fi
@@ -101,11 +104,15 @@ sequence() {
   # Kubernetes object.
   # Pod Identity: the agent, and per binding its association, session tags
   # and no target role; IRSA: the provider, its audience, the annotation.
-  local want_pass=8 bound=1
+  # and per cluster its agent.
+  local want_pass=8 bound=1 clusters=1
   [ -z "${EXPECT_TAGS:-}" ] || want_pass=9
-  [ -z "${EXPECT_BINDINGS:-}" ] || bound="$(tr ';' '\n' <<<"$EXPECT_BINDINGS" | grep -c .)"
+  if [ -n "${EXPECT_BINDINGS:-}" ]; then
+    bound="$(tr ';' '\n' <<<"$EXPECT_BINDINGS" | grep -c .)"
+    clusters="$(tr ';' '\n' <<<"$EXPECT_BINDINGS" | cut -d/ -f1 | sort -u | grep -c .)"
+  fi
   [ "$method" = pod-identity ] || want_pass=$((want_pass + 3))
-  [ "$method" = irsa ] || want_pass=$((want_pass + 1 + 3 * bound))
+  [ "$method" = irsa ] || want_pass=$((want_pass + clusters + 3 * bound))
   want_pass=$((want_pass + objects))
   [ "$(count '^PASS: ' "$OUT/3-verify.out")" = "$want_pass" ] ||
     fail "verify.sh: expected $want_pass PASS lines ($objects for Kubernetes objects), got $(count '^PASS: ' "$OUT/3-verify.out")"
@@ -289,10 +296,18 @@ EXPECT_BINDINGS="my-eks-cluster/team-a/runner;my-eks-cluster/team-b/reader;my-ek
   SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket \
   --bind team-b:reader --bind team-a:writer --bind team-b:writer --mount-mode COPY
 bindings_report bindings-pod-identity 4
+# Bindings on two clusters (a params file): an agent and associations in each.
+clusters_params="$(fresh_dir runbook/params)/two-clusters.yaml"
+printf 'bindings:\n  - namespace: team-b\n    service_account: reader\n  - cluster: other-cluster\n    namespace: team-a\n    service_account: writer\n' >"$clusters_params"
+EXTRA_CLUSTERS=other-cluster \
+  EXPECT_BINDINGS="my-eks-cluster/default/skypilot-service-account;my-eks-cluster/team-b/reader;other-cluster/team-a/writer" \
+  sequence bindings-two-clusters pod-identity default skypilot-service-account "" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --params "$clusters_params" --mount-mode COPY
+bindings_report bindings-two-clusters 3
 # The migration from IRSA to Pod Identity: both sides, and an extra binding.
 EXPECT_BINDINGS="my-eks-cluster/ml-team/s3-reader;my-eks-cluster/team-b/reader" \
   sequence both-bindings both ml-team s3-reader "kind-ctx" \
   SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --bind team-b:reader
 bindings_report both-bindings 2
 session_tags_off
-echo "runbook sequences: 9 bundles applied, verified, re-applied, torn down twice; session tags off refused"
+echo "runbook sequences: 10 bundles applied, verified, re-applied, torn down twice; session tags off refused"
