@@ -13,7 +13,8 @@
 # disabled stops apply.sh before it writes, and fails verify.sh.
 # Bindings: a Pod Identity bundle whose role admits four service accounts in
 # two namespaces gets exactly one association per binding, and none after
-# teardown.sh, and so does one with bindings on two clusters (an agent each); a --method both bundle (the migration from IRSA) with an extra
+# teardown.sh, and so does one with bindings on two clusters (an agent each);
+# an IRSA bundle with a pattern and a second issuer gets both OIDC providers; a --method both bundle (the migration from IRSA) with an extra
 # binding gets the OIDC provider, the annotation of SkyPilot's service
 # account and the associations, all kept by a second apply.sh.
 # EXPECT_BINDINGS ("cluster/namespace/sa;...", the first included) names the
@@ -111,7 +112,7 @@ sequence() {
     bound="$(tr ';' '\n' <<<"$EXPECT_BINDINGS" | grep -c .)"
     clusters="$(tr ';' '\n' <<<"$EXPECT_BINDINGS" | cut -d/ -f1 | sort -u | grep -c .)"
   fi
-  [ "$method" = pod-identity ] || want_pass=$((want_pass + 3))
+  [ "$method" = pod-identity ] || want_pass=$((want_pass + 2 * ${EXPECT_PROVIDERS:-1} + 1))
   [ "$method" = irsa ] || want_pass=$((want_pass + clusters + 3 * bound))
   want_pass=$((want_pass + objects))
   [ "$(count '^PASS: ' "$OUT/3-verify.out")" = "$want_pass" ] ||
@@ -304,10 +305,22 @@ EXTRA_CLUSTERS=other-cluster \
   sequence bindings-two-clusters pod-identity default skypilot-service-account "" \
   SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --params "$clusters_params" --mount-mode COPY
 bindings_report bindings-two-clusters 3
+# IRSA: a pattern, and a second cluster with its own issuer that is not in
+# this account (apply.sh warns and registers its provider; verify.sh checks
+# both providers and their audience).
+printf 'bindings:\n  - namespace: "team-*"\n    service_account: reader\n  - cluster: other-cluster\n    namespace: jobs\n    service_account: batch\n    oidc_issuer: https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF\n' \
+  >"$(dirname "$clusters_params")/irsa-two-issuers.yaml"
+EXPECT_PROVIDERS=2 sequence bindings-irsa irsa ml-team s3-reader "" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --params "$(dirname "$clusters_params")/irsa-two-issuers.yaml" --mount-mode COPY
+grep -q '^WARNING: cluster other-cluster is not in region us-west-2' "$CONFORMANCE_WORK/runbook/bindings-irsa/1-apply.out" ||
+  fail "bindings-irsa: apply.sh did not warn about the issuer of other-cluster"
+[ "$(count '^created: OIDC provider ' "$CONFORMANCE_WORK/runbook/bindings-irsa/1-apply.out")" = 2 ] ||
+  fail "bindings-irsa: apply.sh did not register both OIDC providers"
+echo "  bindings: 2 OIDC providers registered and verified, the other cluster's issuer taken as given with a warning"
 # The migration from IRSA to Pod Identity: both sides, and an extra binding.
 EXPECT_BINDINGS="my-eks-cluster/ml-team/s3-reader;my-eks-cluster/team-b/reader" \
   sequence both-bindings both ml-team s3-reader "kind-ctx" \
   SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --bind team-b:reader
 bindings_report both-bindings 2
 session_tags_off
-echo "runbook sequences: 10 bundles applied, verified, re-applied, torn down twice; session tags off refused"
+echo "runbook sequences: 11 bundles applied, verified, re-applied, torn down twice; session tags off refused"
