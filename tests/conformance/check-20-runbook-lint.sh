@@ -28,9 +28,31 @@ gen options-pod-identity "${base[@]}" --region us-west-2 "${options[@]}" --accou
 gen options-irsa "${base[@]}" --region us-west-2 "${irsa[@]}" "${options[@]}" \
   --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc"
 gen copy-minimal "${base[@]}" --region us-west-2 --mount-mode COPY --access read-write --trust-minimal --multipart-cleanup
+# Bindings: several service accounts, the migration (--method both), and IRSA
+# with a pattern and a second cluster (its own issuer) from a params file.
+gen bindings-pod-identity "${base[@]}" --region us-west-2 --namespace team-a --service-account runner \
+  --bind team-b:reader --bind team-a:writer --kube-context my-context
+gen bindings-both "${base[@]}" --region us-west-2 --method both --account-id 123456789012 --namespace ml-team \
+  --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc" --bind team-b:reader
+params="$(fresh_dir runbook-lint-params)/bindings-irsa.yaml"
+cat >"$params" <<YAML
+bindings:
+  - namespace: "team-*"
+    service_account: reader
+  - cluster: other-cluster
+    namespace: jobs
+    service_account: "runner-?"
+    oidc_issuer: https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF
+  - cluster: other-cluster
+    namespace: jobs
+    service_account: batch
+    oidc_issuer: https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF
+YAML
+gen bindings-irsa "${base[@]}" --region us-west-2 "${irsa[@]}" --params "$params" \
+  --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc"
 
 scripts=("$out"/*/scripts/*.sh)
-[ "${#scripts[@]}" = 30 ] || fail "expected 30 scripts, found ${#scripts[@]}"
+[ "${#scripts[@]}" = 39 ] || fail "expected 39 scripts, found ${#scripts[@]}"
 for s in "${scripts[@]}"; do
   bash -n "$s" || fail "bash -n $s"
   [ -x "$s" ] || fail "$s is not executable"

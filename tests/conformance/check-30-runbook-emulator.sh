@@ -11,6 +11,14 @@
 # SkyPilot's documented RBAC, for both methods; a namespace that existed
 # before apply.sh survives teardown.sh. An association with session tags
 # disabled stops apply.sh before it writes, and fails verify.sh.
+# Bindings: a Pod Identity bundle whose role admits four service accounts in
+# two namespaces gets exactly one association per binding, and none after
+# teardown.sh, and so does one with bindings on two clusters (an agent each);
+# an IRSA bundle with a pattern and a second issuer gets both OIDC providers; a --method both bundle (the migration from IRSA) with an extra
+# binding gets the OIDC provider, the annotation of SkyPilot's service
+# account and the associations, all kept by a second apply.sh.
+# EXPECT_BINDINGS ("cluster/namespace/sa;...", the first included) names the
+# bindings a bundle was generated with (see emulator/state.py).
 # The role options the state check expects come from EXPECT_PATH,
 # EXPECT_BOUNDARY, EXPECT_DURATION and EXPECT_TAGS (see emulator/state.py);
 # a bundle with EXPECT_BOUNDARY gets that policy created in the emulator first.
@@ -52,6 +60,9 @@ sequence() {
     EXPECT_PREEXISTING="namespace//$ns"
   fi
   issuer="$(state create-cluster my-eks-cluster)"
+  for c in ${EXTRA_CLUSTERS:-}; do
+    state create-cluster "$c" >/dev/null
+  done
   if [ -n "${EXPECT_BOUNDARY:-}" ]; then
     [ "$(state create-boundary "${EXPECT_BOUNDARY##*/}")" = "$EXPECT_BOUNDARY" ] || fail "could not create the boundary policy"
   fi
@@ -92,9 +103,17 @@ sequence() {
   # (+ tags); the SkyPilot config; Pod Identity: agent, association, session
   # tags, no target role; IRSA: provider, audience, annotation; and one per
   # Kubernetes object.
-  local want_pass=8
+  # Pod Identity: the agent, and per binding its association, session tags
+  # and no target role; IRSA: the provider, its audience, the annotation.
+  # and per cluster its agent.
+  local want_pass=8 bound=1 clusters=1
   [ -z "${EXPECT_TAGS:-}" ] || want_pass=9
-  [ "$method" = irsa ] && want_pass=$((want_pass + 3)) || want_pass=$((want_pass + 4))
+  if [ -n "${EXPECT_BINDINGS:-}" ]; then
+    bound="$(tr ';' '\n' <<<"$EXPECT_BINDINGS" | grep -c .)"
+    clusters="$(tr ';' '\n' <<<"$EXPECT_BINDINGS" | cut -d/ -f1 | sort -u | grep -c .)"
+  fi
+  [ "$method" = pod-identity ] || want_pass=$((want_pass + 2 * ${EXPECT_PROVIDERS:-1} + 1))
+  [ "$method" = irsa ] || want_pass=$((want_pass + clusters + 3 * bound))
   want_pass=$((want_pass + objects))
   [ "$(count '^PASS: ' "$OUT/3-verify.out")" = "$want_pass" ] ||
     fail "verify.sh: expected $want_pass PASS lines ($objects for Kubernetes objects), got $(count '^PASS: ' "$OUT/3-verify.out")"
@@ -117,6 +136,7 @@ sequence() {
   [ "$present" -ge 5 ] || fail "second apply reported $present resources as present, expected >= 5"
   echo "  second apply: $present resources already present, 0 write calls"
   state applied "$b" "$method" my-eks-cluster "$ns" "$sa" "$role" "$policy"
+  state kube-applied "$b" "$method" "$ns" "$sa" "$mode"
 
   expect 0 5-teardown "$b/scripts/teardown.sh" --yes
   state gone "$b" "$method" my-eks-cluster "$ns" "$sa" "$role" "$policy"
@@ -129,6 +149,24 @@ sequence() {
   expect 0 7-teardown-again "$b/scripts/teardown.sh" --yes
   [ "$(count '^already absent: ' "$OUT/7-teardown-again.out")" -ge 3 ] || fail "second teardown: expected 'already absent' lines"
   stop_emulator
+}
+
+# bindings_report NAME N: the outputs of bundle NAME, whose role admits N
+# service accounts: apply.sh created one association each (and, under both,
+# kept the annotation step), verify.sh checked each, teardown.sh deleted each.
+bindings_report() {
+  local dir="$CONFORMANCE_WORK/runbook/$1" n="$2"
+  [ "$(count '^created: Pod Identity association ' "$dir/1-apply.out")" = "$n" ] ||
+    fail "$1: apply.sh did not create $n associations: $(grep 'Pod Identity association' "$dir/1-apply.out")"
+  [ "$(count '^already present: Pod Identity association ' "$dir/4-apply-again.out")" = "$n" ] ||
+    fail "$1: the second apply.sh did not find $n associations"
+  [ "$(count '^PASS: Pod Identity association .* keeps its session tags' "$dir/3-verify.out")" = "$n" ] ||
+    fail "$1: verify.sh did not check the session tags of $n associations"
+  [ "$(count '^deleted: Pod Identity association ' "$dir/5-teardown.out")" = "$n" ] ||
+    fail "$1: teardown.sh did not delete $n associations"
+  [ "$(count '^FAIL: Pod Identity association ' "$dir/6-verify-after-teardown.out")" = "$n" ] ||
+    fail "$1: verify.sh after teardown did not miss $n associations"
+  echo "  bindings: $n associations created, verified, kept by the second apply, deleted"
 }
 
 # kube_objects BUNDLE METHOD NAMESPACE SA MODE: how many Kubernetes objects apply.sh must create.
@@ -171,7 +209,8 @@ annotate = [x for x in writes if x[0] == "annotate"]
 want = [["annotate", "serviceaccount", sa, "--namespace", ns, f"eks.amazonaws.com/role-arn={role_arn}", "--overwrite"]]
 # A service account created from the bundle's manifest carries the annotation already.
 created_sa = any(x[4] == "app.kubernetes.io/component=serviceaccount" for x in creates)
-assert annotate == (want if method == "irsa" and not created_sa else []), annotate
+# Only SkyPilot's service account: those of the other bindings belong to other workloads.
+assert annotate == (want if method in ("irsa", "both") and not created_sa else []), annotate
 assert len(writes) == len(creates) + len(annotate), writes
 print(f"  kubectl: {len(server)} calls, {len(creates)} objects created from the bundle's manifests")
 PY
@@ -252,5 +291,36 @@ unset EXPECT_PATH EXPECT_DURATION EXPECT_BOUNDARY EXPECT_TAGS
 # A namespace that exists before apply.sh (without podiam's labels) is kept.
 PREEXISTING_NAMESPACE=1 sequence preexisting-namespace pod-identity team-b s3-writer "" \
   SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --mount-mode COPY
+# Bindings: four service accounts in two namespaces share the role.
+EXPECT_BINDINGS="my-eks-cluster/team-a/runner;my-eks-cluster/team-b/reader;my-eks-cluster/team-a/writer;my-eks-cluster/team-b/writer" \
+  sequence bindings-pod-identity pod-identity team-a runner "" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket \
+  --bind team-b:reader --bind team-a:writer --bind team-b:writer --mount-mode COPY
+bindings_report bindings-pod-identity 4
+# Bindings on two clusters (a params file): an agent and associations in each.
+clusters_params="$(fresh_dir runbook/params)/two-clusters.yaml"
+printf 'bindings:\n  - namespace: team-b\n    service_account: reader\n  - cluster: other-cluster\n    namespace: team-a\n    service_account: writer\n' >"$clusters_params"
+EXTRA_CLUSTERS=other-cluster \
+  EXPECT_BINDINGS="my-eks-cluster/default/skypilot-service-account;my-eks-cluster/team-b/reader;other-cluster/team-a/writer" \
+  sequence bindings-two-clusters pod-identity default skypilot-service-account "" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --params "$clusters_params" --mount-mode COPY
+bindings_report bindings-two-clusters 3
+# IRSA: a pattern, and a second cluster with its own issuer that is not in
+# this account (apply.sh warns and registers its provider; verify.sh checks
+# both providers and their audience).
+printf 'bindings:\n  - namespace: "team-*"\n    service_account: reader\n  - cluster: other-cluster\n    namespace: jobs\n    service_account: batch\n    oidc_issuer: https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF\n' \
+  >"$(dirname "$clusters_params")/irsa-two-issuers.yaml"
+EXPECT_PROVIDERS=2 sequence bindings-irsa irsa ml-team s3-reader "" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --params "$(dirname "$clusters_params")/irsa-two-issuers.yaml" --mount-mode COPY
+grep -q '^WARNING: cluster other-cluster is not in region us-west-2' "$CONFORMANCE_WORK/runbook/bindings-irsa/1-apply.out" ||
+  fail "bindings-irsa: apply.sh did not warn about the issuer of other-cluster"
+[ "$(count '^created: OIDC provider ' "$CONFORMANCE_WORK/runbook/bindings-irsa/1-apply.out")" = 2 ] ||
+  fail "bindings-irsa: apply.sh did not register both OIDC providers"
+echo "  bindings: 2 OIDC providers registered and verified, the other cluster's issuer taken as given with a warning"
+# The migration from IRSA to Pod Identity: both sides, and an extra binding.
+EXPECT_BINDINGS="my-eks-cluster/ml-team/s3-reader;my-eks-cluster/team-b/reader" \
+  sequence both-bindings both ml-team s3-reader "kind-ctx" \
+  SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --bind team-b:reader
+bindings_report both-bindings 2
 session_tags_off
-echo "runbook sequences: 7 bundles applied, verified, re-applied, torn down twice; session tags off refused"
+echo "runbook sequences: 11 bundles applied, verified, re-applied, torn down twice; session tags off refused"

@@ -10,6 +10,11 @@
 #   - an unknown cluster stops apply.sh at preflight;
 #   - an association of the service account with another role, or with a
 #     target role, stops apply.sh before it writes anything;
+#   - with several bindings, the association of one (not the first) naming
+#     another role stops apply.sh before it writes anything, even the first
+#     binding's association, and fails verify.sh for that binding;
+#   - an apply.sh that skips one binding's association: the state check and
+#     verify.sh fail;
 #   - a role whose boundary, session duration and tags drifted: verify.sh
 #     fails on each, apply.sh puts them back, verify.sh passes again;
 #   - a role of the same name under another IAM path stops apply.sh;
@@ -282,6 +287,49 @@ grep -q '^Remedy: Point it at this role: aws eks update-pod-identity-association
 [ -z "$(aws_writes "$mark")" ] || fail "apply.sh wrote before refusing the foreign association: $(aws_writes "$mark")"
 echo "  foreign association: apply.sh stops before writing and names the update command"
 
+# --- several bindings; the association of one that is not the first names another role.
+fresh taken-binding pod-identity --namespace team-a --service-account runner --bind team-b:reader --bind team-a:writer
+"$VENV/bin/python" - <<'PY'
+import json, boto3
+iam, eks = boto3.client("iam", region_name="us-west-2"), boto3.client("eks", region_name="us-west-2")
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+arn = iam.create_role(RoleName="someone-else", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+eks.create_pod_identity_association(clusterName="my-eks-cluster", namespace="team-b", serviceAccount="reader", roleArn=arn)
+PY
+mark="$(wc -l <"$OUT/aws.log")"
+kmark="$(wc -l <"$KUBECTL_STUB_LOG")"
+expect fail taken-binding-apply "$OUT/taken-binding/scripts/apply.sh"
+grep -q 'FAILED at step "preflight": association .* for team-b/reader uses role arn:aws:iam::123456789012:role/someone-else' "$OUT/taken-binding-apply.out" ||
+  fail "the foreign association of binding team-b/reader was not reported: $(cat "$OUT/taken-binding-apply.out")"
+grep -q '^Remedy: Point it at this role: aws eks update-pod-identity-association' "$OUT/taken-binding-apply.out" ||
+  fail "no remedy for the foreign association of team-b/reader"
+[ -z "$(aws_writes "$mark")" ] || fail "apply.sh wrote before refusing the foreign association of team-b/reader: $(aws_writes "$mark")"
+[ -z "$(kube_writes "$kmark")" ] || fail "apply.sh wrote to Kubernetes before refusing: $(kube_writes "$kmark")"
+expect fail taken-binding-verify "$OUT/taken-binding/scripts/verify.sh"
+grep -q '^FAIL: Pod Identity association team-b/reader -> arn:aws:iam::123456789012:role/SkyPilotS3Role-my-bucket (found: arn:aws:iam::123456789012:role/someone-else' \
+  "$OUT/taken-binding-verify.out" || fail "verify.sh did not fail on the association of team-b/reader: $(grep 'association' "$OUT/taken-binding-verify.out")"
+echo "  one binding's association names another role: apply.sh stops before writing, verify.sh fails on it"
+
+# --- an apply.sh without the association of one binding.
+fresh skip-binding pod-identity --namespace team-a --service-account runner --bind team-b:reader
+# shellcheck disable=SC2016 # '$CLUSTER' is script text
+sed -i '/^  association "\$CLUSTER" team-b reader$/d' "$OUT/skip-binding/scripts/apply.sh"
+# shellcheck disable=SC2016 # '$CLUSTER' is script text
+! grep -q '^  association "$CLUSTER" team-b reader$' "$OUT/skip-binding/scripts/apply.sh" || fail "could not remove the association of team-b/reader"
+# shellcheck disable=SC2016 # script text
+grep -q '^  association "$CLUSTER" "$NAMESPACE" "$SERVICE_ACCOUNT"$' "$OUT/skip-binding/scripts/apply.sh" || fail "the first binding's association is gone too"
+expect 0 skip-binding-apply "$OUT/skip-binding/scripts/apply.sh"
+if EXPECT_BINDINGS="my-eks-cluster/team-a/runner;my-eks-cluster/team-b/reader" state applied "$OUT/skip-binding" pod-identity \
+  my-eks-cluster team-a runner SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket >"$OUT/skip-binding-state.out" 2>&1; then
+  fail "the state check passed without the association of team-b/reader"
+fi
+grep -q "my-eks-cluster/team-b/reader: \[\]" "$OUT/skip-binding-state.out" || fail "the state check failed for another reason: $(cat "$OUT/skip-binding-state.out")"
+expect fail skip-binding-verify "$OUT/skip-binding/scripts/verify.sh"
+grep -q '^FAIL: Pod Identity association team-b/reader -> .* (found: none)' "$OUT/skip-binding-verify.out" ||
+  fail "verify.sh missed the association of team-b/reader: $(grep association "$OUT/skip-binding-verify.out")"
+[ "$(count '^FAIL: ' "$OUT/skip-binding-verify.out")" = 1 ] || fail "verify.sh: expected exactly 1 FAIL line without one binding's association"
+echo "  one binding's association skipped: state check and verify.sh fail on it alone"
+
 # --- an association of the service account with this role but a target role.
 fresh target pod-identity
 "$VENV/bin/python" - "$OUT/target" <<'PY'
@@ -453,4 +501,4 @@ stop_emulator
 
 # --- the identity type, as SkyPilot 0.14.1 reads `aws configure list`.
 identity_types "$OUT/dry-pi"
-echo "runbook checks bite: 14 broken or hostile setups fail as they must"
+echo "runbook checks bite: 16 broken or hostile setups fail as they must"

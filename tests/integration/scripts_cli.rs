@@ -26,8 +26,9 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// A bundle name and the podiam options that make it: both methods, in the
-/// default namespace and in another one.
+/// A bundle name and the podiam options that make it: each method, in the
+/// default namespace and in another one, and roles that admit several
+/// service accounts (bindings).
 fn bundles() -> Vec<(&'static str, Vec<String>)> {
     let issuer = format!("https://oidc.eks.us-west-2.amazonaws.com/id/{OIDC_ID}");
     let irsa = |extra: &[&str]| {
@@ -59,7 +60,34 @@ fn bundles() -> Vec<(&'static str, Vec<String>)> {
             "irsa-default-runner",
             irsa(&["--service-account", "runner"]),
         ),
+        (
+            "pod-identity-bindings",
+            strings(
+                &[
+                    &custom[..],
+                    &["--bind", "team-b:reader", "--bind", "team-a:writer"],
+                ]
+                .concat(),
+            ),
+        ),
+        (
+            "both-bindings",
+            [
+                strings(&["--method", "both", "--account-id", "123456789012"]),
+                strings(&["--oidc-issuer", &issuer, "--bind", "team-b:reader"]),
+            ]
+            .concat(),
+        ),
     ]
+}
+
+/// How many service accounts the role of a bundle from [`bundles`] admits.
+fn bound(name: &str) -> usize {
+    match name {
+        "pod-identity-bindings" => 3,
+        "both-bindings" => 2,
+        _ => 1,
+    }
 }
 
 /// A scratch folder: a bin folder of links to the basic tools (no aws, no
@@ -243,7 +271,8 @@ fn dry_run_prints_every_command_without_aws_or_kubectl() {
     let sandbox = Sandbox::new();
     for (name, extra) in bundles() {
         let bundle = sandbox.bundle(name, &extra);
-        let irsa = name.starts_with("irsa");
+        let irsa = name.starts_with("irsa") || name.starts_with("both");
+        let pod_identity = !name.starts_with("irsa");
         let o = sandbox.run(&bundle, "apply", &["--dry-run"], &[]);
         let what = format!("{name}/apply.sh --dry-run");
         assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
@@ -262,8 +291,12 @@ fn dry_run_prints_every_command_without_aws_or_kubectl() {
                 "+ aws iam create-open-id-connect-provider ",
                 "+ kubectl annotate serviceaccount ",
             ]);
-        } else {
-            wanted.push("+ aws eks create-pod-identity-association ");
+        }
+        if pod_identity {
+            wanted.extend([
+                "+ aws eks describe-addon ",
+                "+ aws eks create-pod-identity-association ",
+            ]);
         }
         for prefix in wanted {
             assert!(
@@ -271,6 +304,29 @@ fn dry_run_prints_every_command_without_aws_or_kubectl() {
                 "{what} does not print {prefix:?}:\n{out}"
             );
         }
+        // One association per binding, and one annotation: SkyPilot's.
+        let lines = |prefix: &str| out.lines().filter(|l| l.starts_with(prefix)).count();
+        let associations = if pod_identity { bound(name) } else { 0 };
+        assert_eq!(
+            lines("+ aws eks create-pod-identity-association "),
+            associations,
+            "{what}:\n{out}"
+        );
+        assert_eq!(
+            lines("+ kubectl annotate serviceaccount "),
+            usize::from(irsa),
+            "{what}:\n{out}"
+        );
+        // Step numbers run 1/N to N/N without a gap.
+        let steps: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("== "))
+            .filter_map(|l| l.split_once(' ').map(|(n, _)| n))
+            .filter(|n| n.contains('/'))
+            .collect();
+        let total = steps.len();
+        let want: Vec<String> = (1..=total).map(|i| format!("{i}/{total}")).collect();
+        assert_eq!(steps, want, "{what}:\n{out}");
         assert!(has_line(&out, "dry run: nothing was run"), "{what}:\n{out}");
 
         let o = sandbox.run(&bundle, "teardown", &["--dry-run"], &[]);
@@ -287,6 +343,12 @@ fn dry_run_prints_every_command_without_aws_or_kubectl() {
                 "{what} does not print {prefix:?}:\n{out}"
             );
         }
+        let deletions = out
+            .lines()
+            .filter(|l| l.starts_with("would delete, for each association of "))
+            .count();
+        let associations = if pod_identity { bound(name) } else { 0 };
+        assert_eq!(deletions, associations, "{what}:\n{out}");
     }
 }
 

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use podiam::artifacts::artifact::Format;
 use podiam::formats::shell_syntax::certainly_valid;
+use podiam::input::params::{RawBinding, RawParams};
 use proptest::prelude::*;
 
 use crate::fixtures;
@@ -31,10 +32,65 @@ pub fn bash_accepts(text: &str) -> bool {
     output.status.success() && output.stderr.is_empty()
 }
 
-/// Every distinct script of every fixture.
+/// A binding for [`bindings`].
+fn bind(cluster: Option<&str>, namespace: &str, sa: &str, issuer: Option<&str>) -> RawBinding {
+    RawBinding {
+        cluster: cluster.map(str::to_owned),
+        namespace: Some(namespace.to_owned()),
+        service_account: Some(sa.to_owned()),
+        oidc_issuer: issuer.map(str::to_owned),
+    }
+}
+
+/// Roles that admit several service accounts: Pod Identity in two
+/// namespaces and two clusters; `--method both`; IRSA with patterns and a
+/// second cluster, whose values the scripts quote.
+fn bindings() -> Vec<(&'static str, RawParams)> {
+    let issuer = format!(
+        "https://oidc.eks.us-west-2.amazonaws.com/id/{}",
+        fixtures::OIDC_ID
+    );
+    let other = "https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF";
+    let irsa = |method: &str, more: Vec<RawBinding>| RawParams {
+        method: Some(method.into()),
+        account_id: Some("123456789012".into()),
+        oidc_issuer: Some(issuer.clone()),
+        bindings: Some(more),
+        ..fixtures::docs()
+    };
+    vec![
+        (
+            "bindings-pod-identity",
+            RawParams {
+                bindings: Some(vec![
+                    bind(None, "team-b", "reader", None),
+                    bind(Some("other-cluster"), "team-a", "writer", None),
+                ]),
+                ..fixtures::docs()
+            },
+        ),
+        (
+            "bindings-both",
+            irsa("both", vec![bind(None, "team-b", "reader", None)]),
+        ),
+        (
+            "bindings-irsa",
+            irsa(
+                "irsa",
+                vec![
+                    bind(None, "team-*", "reader", None),
+                    bind(Some("other-cluster"), "jobs", "runner-?", Some(other)),
+                    bind(Some("other-cluster"), "jobs", "batch", Some(other)),
+                ],
+            ),
+        ),
+    ]
+}
+
+/// Every distinct script of every fixture, and of [`bindings`].
 fn scripts() -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for (name, raw) in fixtures::all() {
+    for (name, raw) in fixtures::all().into_iter().chain(bindings()) {
         for r in fixtures::render(&raw) {
             if r.artifact.format == Format::Shell && !out.iter().any(|(_, t)| *t == r.text) {
                 out.push((format!("{name}/{}", r.artifact.name), r.text));

@@ -4,7 +4,8 @@
   state.py create-boundary NAME           creates a managed policy to use as a
                                           permissions boundary, prints its ARN
   state.py applied BUNDLE METHOD CLUSTER NAMESPACE SA ROLE POLICY
-                                          asserts what apply.sh must have created
+                                          asserts what apply.sh must have created;
+                                          METHOD pod-identity, irsa or both (both sides)
   state.py gone BUNDLE METHOD CLUSTER NAMESPACE SA ROLE POLICY
                                           asserts what teardown.sh must have removed,
                                           and that the add-on / OIDC provider are kept
@@ -31,6 +32,11 @@ apply.sh and after teardown.sh. For IRSA the service account, created or
 pre-existing, must carry the bundle's eks.amazonaws.com/role-arn annotation
 after apply.sh; one that existed before, and so is kept, must have lost it
 after teardown.sh, in any namespace, `default` included.
+
+EXPECT_BINDINGS ("cluster/namespace/sa;...", the first included) names every
+binding of the bundle: applied asserts exactly one association with the role
+per binding and no other association naming the role; gone asserts none is
+left; without it, the one CLUSTER/NAMESPACE/SA.
 
 The endpoint and credentials come from the AWS_* environment variables. The
 role options the bundle was generated with come from the test, not from the
@@ -112,13 +118,38 @@ def associations(cluster, namespace, sa):
     ]
 
 
+def bindings(cluster, namespace, sa):
+    """(cluster, namespace, sa) of every binding: EXPECT_BINDINGS ("c/ns/sa;...",
+    the first included) or the one given."""
+    given = [tuple(b.split("/", 2)) for b in os.environ.get("EXPECT_BINDINGS", "").split(";") if b]
+    return given or [(cluster, namespace, sa)]
+
+
+def role_associations(clusters, role):
+    """Every association of the clusters that names the role, as (cluster, namespace, sa)."""
+    eks = client("eks")
+    found = []
+    for cluster in clusters:
+        for a in eks.list_pod_identity_associations(clusterName=cluster)["associations"]:
+            got = eks.describe_pod_identity_association(clusterName=cluster, associationId=a["associationId"])["association"]
+            if got["roleArn"] == role_arn(role):
+                found.append((cluster, got["namespace"], got["serviceAccount"]))
+    return sorted(found)
+
+
 def providers():
     return [p["Arn"] for p in client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]]
 
 
-def trust_provider(bundle):
+def trust_providers(bundle):
+    """Every OIDC provider the bundle's trust policy names, each once."""
     trust = json.loads((bundle / "iam/trust-policy.json").read_text())
-    return trust["Statement"][0]["Principal"]["Federated"]
+    found = []
+    for statement in trust["Statement"]:
+        federated = statement["Principal"].get("Federated")
+        if federated and federated not in found:
+            found.append(federated)
+    return found
 
 
 def applied(bundle, method, cluster, namespace, sa, role, policy):
@@ -134,16 +165,24 @@ def applied(bundle, method, cluster, namespace, sa, role, policy):
     attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
     assert attached == [arn], f"attached policies: {attached}"
     check_role_options(iam, role, policy)
-    if method == "pod-identity":
-        addons = client("eks").list_addons(clusterName=cluster)["addons"]
-        assert addons == ["eks-pod-identity-agent"], addons
-        found = associations(cluster, namespace, sa)
-        assert [a["roleArn"] for a in found] == [role_arn(role)], found
-    else:
-        provider = trust_provider(bundle)
-        assert provider in providers(), f"{provider} not in {providers()}"
-        clients = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider)["ClientIDList"]
-        assert clients == ["sts.amazonaws.com"], clients
+    bound = bindings(cluster, namespace, sa)
+    clusters = sorted({b[0] for b in bound})
+    if method in ("pod-identity", "both"):
+        for c in clusters:
+            addons = client("eks").list_addons(clusterName=c)["addons"]
+            assert addons == ["eks-pod-identity-agent"], f"cluster {c}: {addons}"
+        for c, ns, name in bound:
+            found = associations(c, ns, name)
+            assert [a["roleArn"] for a in found] == [role_arn(role)], f"{c}/{ns}/{name}: {found}"
+        every = role_associations(clusters, role)
+        assert every == sorted(bound), f"associations with the role {every} != the bindings {sorted(bound)}"
+    if method in ("irsa", "both"):
+        want = trust_providers(bundle)
+        assert want, "the trust policy names no OIDC provider"
+        for provider in want:
+            assert provider in providers(), f"{provider} not in {providers()}"
+            clients = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider)["ClientIDList"]
+            assert clients == ["sts.amazonaws.com"], clients
     print(f"state: {method} resources present and equal to the bundle's documents; path {iam_path()}, boundary {os.environ.get('EXPECT_BOUNDARY') or 'none'}, {os.environ.get('EXPECT_DURATION', '3600')} s, tags {expected_tags()}")
 
 
@@ -153,12 +192,19 @@ def gone(bundle, method, cluster, namespace, sa, role, policy):
     assert role not in roles, f"role {role} still exists"
     policies = [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"]]
     assert policy_arn(policy) not in policies, f"policy {policy} still exists"
-    if method == "pod-identity":
-        assert associations(cluster, namespace, sa) == [], "association still exists"
-        addons = client("eks").list_addons(clusterName=cluster)["addons"]
-        assert addons == ["eks-pod-identity-agent"], f"add-on must be kept: {addons}"
-    else:
-        assert trust_provider(bundle) in providers(), "the OIDC provider must be kept without --delete-oidc-provider"
+    bound = bindings(cluster, namespace, sa)
+    clusters = sorted({b[0] for b in bound})
+    if method in ("pod-identity", "both"):
+        for c, ns, name in bound:
+            assert associations(c, ns, name) == [], f"association of {c}/{ns}/{name} still exists"
+        left = role_associations(clusters, role)
+        assert left == [], f"associations with the role remain: {left}"
+        for c in clusters:
+            addons = client("eks").list_addons(clusterName=c)["addons"]
+            assert addons == ["eks-pod-identity-agent"], f"add-on of {c} must be kept: {addons}"
+    if method in ("irsa", "both"):
+        for provider in trust_providers(bundle):
+            assert provider in providers(), f"the OIDC provider {provider} must be kept without --delete-oidc-provider"
     print(f"state: {method} resources removed; shared ones kept")
 
 
@@ -200,7 +246,7 @@ def expected_objects(method, namespace, sa, mode):
     if namespace != "default":
         objects.append(("namespace", "", namespace))
     custom = sa != DEFAULT_SA
-    if custom or method == "irsa":
+    if custom or method in ("irsa", "both"):
         objects.append(("serviceaccount", namespace, sa))
     if custom:
         for kind, ns in (("role", namespace), ("rolebinding", namespace), ("clusterrole", ""), ("clusterrolebinding", "")):
@@ -237,7 +283,7 @@ def kube_applied(bundle, method, namespace, sa, mode):
     for kind, ns, name, doc in resolve(bundle, method, namespace, sa, mode):
         obj = kube_find(state, kind, ns, name)
         assert obj is not None, f"{kind} {ns}/{name} was not created"
-        if kind == "serviceaccount" and method == "irsa":
+        if kind == "serviceaccount" and method in ("irsa", "both"):
             want, got = doc["metadata"]["annotations"][ROLE_ARN], obj["annotations"].get(ROLE_ARN)
             assert got == want, f"serviceaccount {ns}/{name}: annotation {ROLE_ARN} is {got!r}, not {want!r}"
         if (kind, ns, name) in before:
@@ -264,7 +310,7 @@ def kube_gone(bundle, method, namespace, sa, mode):
         obj = kube_find(state, kind, ns, name)
         if (kind, ns, name) in before or name == "skypilot-system":
             assert obj is not None, f"{kind} {ns}/{name} must be kept"
-            if kind == "serviceaccount" and method == "irsa":
+            if kind == "serviceaccount" and method in ("irsa", "both"):
                 left = obj["annotations"].get(ROLE_ARN)
                 assert left is None, f"serviceaccount {ns}/{name} is kept, but teardown.sh left its annotation {ROLE_ARN}={left}"
         else:
