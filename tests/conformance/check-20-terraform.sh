@@ -261,6 +261,8 @@ cp "$out/bundle-pod-identity/terraform/variables.tf" "$vars/"
 # errors) is not the validation agreeing with podiam. Each variable's
 # messages, whitespace collapsed as in terraform's wrapped output:
 declare -A messages=()
+read_messages() { # each variable's error_messages in $vars/variables.tf, into messages
+messages=()
 while IFS=$'\t' read -r variable message; do
   messages[$variable]+="$message"$'\n'
 done < <("$VENV/bin/python" - "$vars/variables.tf" <<'PY'
@@ -275,6 +277,8 @@ for block in re.split(r"(?m)^variable ", text)[1:]:
 assert count >= 10, f"only {count} error_message lines in {sys.argv[1]}"
 PY
 )
+}
+read_messages
 # refused_by VARIABLE FILE: FILE (terraform plan's output) is VARIABLE's
 # validation refusing the value, naming one of its error_messages.
 refused_by() {
@@ -402,21 +406,7 @@ bindings_agree() { # VARIABLES-TF: $vars holds it, and messages its variables' e
   vars="$(fresh_dir "terraform-validation-$(basename "$(dirname "$(dirname "$1")")")")"
   cp "$1" "$vars/"
   (cd "$vars" && "$tf" init -input=false -no-color >/dev/null) || fail "terraform init of $1"
-messages=()
-while IFS=$'\t' read -r variable message; do
-  messages[$variable]+="$message"$'\n'
-done < <("$VENV/bin/python" - "$vars/variables.tf" <<'PY'
-import json, re, sys
-text = open(sys.argv[1]).read()
-count = 0
-for block in re.split(r"(?m)^variable ", text)[1:]:
-    name = json.loads(block.split(None, 1)[0])
-    for m in re.finditer(r'(?m)^\s*error_message\s*=\s*("(?:[^"\\]|\\.)*")\s*$', block):
-        print(f"{name}\t{' '.join(json.loads(m.group(1)).split())}")
-        count += 1
-assert count >= 10, f"only {count} error_message lines in {sys.argv[1]}"
-PY
-)
+read_messages
 }
 before=$checked refused_before=$refusals
 bindings_agree "$out/bundle-bind-pod-identity/terraform/variables.tf"

@@ -371,19 +371,7 @@ fn merging_compares_effective_values_and_lists_shared_bindings_once() {
     let more = fs::read_to_string(&index).expect("index")
         + "  - name: z\n    cluster: c1\n    region: us-west-2\n    bucket: [shared-bucket]\n    account_id: \"123456789012\"\n    namespace: team-z\n";
     fs::write(&index, more).expect("append");
-    let o = Command::new(env!("CARGO_BIN_EXE_podiam"))
-        .env_clear()
-        .current_dir(&out)
-        .args([
-            "generate",
-            "--params",
-            "params.yaml",
-            "--out",
-            ".",
-            "--force",
-        ])
-        .output()
-        .expect("run");
+    let o = regenerate_in_place(&out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let params = fs::read_to_string(out.join("a/params.yaml")).expect("params");
     assert!(params.contains("namespace: team-z"), "{params}");
