@@ -248,9 +248,11 @@ fn boundary_risks(model: &Model, out: &mut String) -> Result<(), String> {
     for b in model.bindings.iter().skip(1) {
         writeln!(
             out,
-            "- **Whoever can create pods in namespace {} of cluster {}** (or exec into its pods) can run them as service account {} and so gets the role{}.",
+            "- **Whoever can create pods in {} {} of cluster {}** (or exec into its pods) can run them as {} {} and so gets the role{}.",
+            if b.namespace.is_pattern() { "a namespace matching" } else { "namespace" },
             markdown_code(b.namespace.as_str())?,
             markdown_code(b.cluster.as_str())?,
+            if b.service_account.is_pattern() { "a service account matching" } else { "service account" },
             markdown_code(b.service_account.as_str())?,
             if b.is_pattern() { ", in every namespace and service account the pattern matches; whoever can create such a namespace or service account can take it" } else { "" }
         )

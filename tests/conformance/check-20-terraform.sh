@@ -80,20 +80,12 @@ bindings:
     oidc_issuer: $oidc2
 EOF
 "$PODIAM" generate --params "$out/two-clusters.yaml" --out "$out/bundle-bind-irsa-two-clusters" >/dev/null 2>&1
-# --method both: the module and the trust policy rendered one by one, as the
-# bundle's manifest schema does not know that method yet.
-render_bundle() { # DIR PODIAM-ARGS...
-  local dir="$1" file
-  shift
-  mkdir -p "$dir/terraform" "$dir/iam"
-  for file in versions variables main outputs; do
-    "$PODIAM" render "terraform-$file" "$@" >"$dir/terraform/$file.tf" 2>/dev/null
-  done
-  "$PODIAM" render trust-policy "$@" >"$dir/iam/trust-policy.json" 2>/dev/null
-}
-render_bundle "$out/bundle-both" "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc"
-render_bundle "$out/bundle-both-bind" "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" \
-  --namespace team-a --bind team-a:writer --bind team-b:reader
+# --method both, generated whole (its manifest checked as every bundle's is).
+"$PODIAM" generate "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" \
+  --out "$out/bundle-both" >/dev/null 2>&1 || fail "generate --method both"
+"$PODIAM" generate "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" \
+  --namespace team-a --bind team-a:writer --bind team-b:reader \
+  --out "$out/bundle-both-bind" >/dev/null 2>&1 || fail "generate --method both with bindings"
 mkdir -p "$out/single-bind-both"
 "$PODIAM" render terraform "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" --bind team-b:reader \
   >"$out/single-bind-both/podiam_s3.tf" 2>/dev/null

@@ -151,7 +151,8 @@ fn the_trust_policy_is_held_to_the_quota_and_a_raised_quota_is_kept() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("the trust policy would be ") && err.contains("characters without white space; IAM's default quota for a role trust policy is 2048"),
+        err.contains("the trust policy would be ")
+            && err.contains("IAM's default quota for a role trust policy is 2048"),
         "{err}"
     );
     assert!(err.contains("give --trust-policy-quota N"), "{err}");
@@ -399,4 +400,30 @@ fn target_sees_only_its_own_role_s_merge_and_its_partners_errors() {
         stderr(&o)
     );
     assert!(!out.exists());
+}
+
+#[test]
+fn the_quota_holds_for_the_terraform_form_too() {
+    // 2048 characters as JSON, which IAM's default quota allows; the
+    // Terraform writes each single service account as a one-element list,
+    // 12 characters more, which IAM would refuse at apply time.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let binds: Vec<String> = (1..=5)
+        .map(|i| format!("ns{i}{}:saaaaaa", "a".repeat(14)))
+        .collect();
+    let mut extra = vec!["--namespace", "team-a", "--service-account", "runner"];
+    for b in &binds {
+        extra.extend(["--bind", b.as_str()]);
+    }
+    let out = dir.path().join("o");
+    let o = generate(&out, &extra);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the trust policy would be 2048 characters without white space, 2060 as the Terraform writes it"),
+        "{}",
+        stderr(&o)
+    );
+    extra.extend(["--trust-policy-quota", "2060"]);
+    let o = generate(&out, &extra);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
