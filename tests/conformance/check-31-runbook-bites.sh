@@ -599,4 +599,4 @@ stop_emulator
 
 # --- the identity type, as SkyPilot 0.14.1 reads `aws configure list`.
 identity_types "$OUT/dry-pi"
-echo "runbook checks bite: 16 broken or hostile setups fail as they must"
+echo "runbook checks bite: 19 broken or hostile setups fail as they must"
