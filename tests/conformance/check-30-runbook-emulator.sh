@@ -105,7 +105,7 @@ sequence() {
   # Kubernetes object.
   # Pod Identity: the agent, and per binding its association, session tags
   # and no target role; IRSA: the provider, its audience, the annotation.
-  # and per cluster its agent.
+  # and per cluster its agent and no stray association naming the role.
   local want_pass=8 bound=1 clusters=1
   [ -z "${EXPECT_TAGS:-}" ] || want_pass=9
   if [ -n "${EXPECT_BINDINGS:-}" ]; then
@@ -113,7 +113,7 @@ sequence() {
     clusters="$(tr ';' '\n' <<<"$EXPECT_BINDINGS" | cut -d/ -f1 | sort -u | grep -c .)"
   fi
   [ "$method" = pod-identity ] || want_pass=$((want_pass + 2 * ${EXPECT_PROVIDERS:-1} + 1))
-  [ "$method" = irsa ] || want_pass=$((want_pass + clusters + 3 * bound))
+  [ "$method" = irsa ] || want_pass=$((want_pass + 2 * clusters + 3 * bound))
   want_pass=$((want_pass + objects))
   [ "$(count '^PASS: ' "$OUT/3-verify.out")" = "$want_pass" ] ||
     fail "verify.sh: expected $want_pass PASS lines ($objects for Kubernetes objects), got $(count '^PASS: ' "$OUT/3-verify.out")"

@@ -18,6 +18,14 @@
 #   - a role whose boundary, session duration and tags drifted: verify.sh
 #     fails on each, apply.sh puts them back, verify.sh passes again;
 #   - a role of the same name under another IAM path stops apply.sh;
+#   - under --method both, a role of the same name under /admin/ stops
+#     apply.sh at preflight, before any write (add-on, OIDC provider, policy,
+#     trust policy);
+#   - under --method both, another role's eks.amazonaws.com/role-arn on
+#     SkyPilot's service account stops apply.sh at preflight, before any
+#     write; this role's annotation is fine;
+#   - a binding removed from the bundle: apply.sh warns about its association,
+#     verify.sh fails on it, teardown.sh deletes it (and keeps another role's);
 #   - an apply.sh without its Kubernetes step: the state check and verify.sh
 #     fail; a namespace apply.sh created that still holds a pod is kept;
 #   - IRSA in the `default` namespace with a service account that existed
@@ -396,6 +404,96 @@ grep -q 'role SkyPilotS3Role-my-bucket exists with IAM path /other/, not /team/'
 grep -q '^Remedy: IAM cannot move a role' "$OUT/moved-apply.out" || fail "no remedy for the role under another path"
 echo "  role under another IAM path: apply.sh stops and says why"
 
+# --- under --method both, a role of this name under /admin/ (the bundle's path
+# is /): apply.sh stops at preflight, before the add-on, the OIDC provider, the
+# policy or the role's trust policy are written.
+fresh admin-path both
+"$VENV/bin/python" - <<'PY'
+import json, boto3
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+boto3.client("iam", region_name="us-west-2").create_role(RoleName="SkyPilotS3Role-my-bucket", Path="/admin/", AssumeRolePolicyDocument=json.dumps(trust))
+PY
+mark="$(wc -l <"$OUT/aws.log")"
+kmark="$(wc -l <"$KUBECTL_STUB_LOG")"
+expect fail admin-path-apply "$OUT/admin-path/scripts/apply.sh"
+grep -q 'FAILED at step "preflight": role SkyPilotS3Role-my-bucket exists with IAM path /admin/, not /' "$OUT/admin-path-apply.out" ||
+  fail "the role under /admin/ was not refused at preflight: $(cat "$OUT/admin-path-apply.out")"
+[ -z "$(aws_writes "$mark")" ] || fail "apply.sh wrote before refusing the role under /admin/: $(aws_writes "$mark")"
+[ -z "$(kube_writes "$kmark")" ] || fail "apply.sh wrote to Kubernetes before refusing the role under /admin/: $(kube_writes "$kmark")"
+"$VENV/bin/python" - <<'PY' || fail "the trust policy of the role under /admin/ changed"
+import boto3
+doc = boto3.client("iam", region_name="us-west-2").get_role(RoleName="SkyPilotS3Role-my-bucket")["Role"]["AssumeRolePolicyDocument"]
+assert "ec2.amazonaws.com" in str(doc), doc
+PY
+echo "  role under /admin/ (--method both): apply.sh stops at preflight, nothing written, trust policy untouched"
+
+# --- under --method both, SkyPilot's service account already carries another
+# role's eks.amazonaws.com/role-arn: apply.sh stops at preflight and writes
+# nothing; the annotation of this role is fine (idempotent).
+fresh foreign-annotation both
+other_arn="arn:aws:iam::$ACCOUNT:role/someone-else"
+"$VENV/bin/python" - "$KUBECTL_STUB_STATE" "$other_arn" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1]))
+state["serviceaccounts"]["default/skypilot-service-account"] = {"labels": {}, "annotations": {"eks.amazonaws.com/role-arn": sys.argv[2]}}
+json.dump(state, open(sys.argv[1], "w"))
+PY
+mark="$(wc -l <"$OUT/aws.log")"
+kmark="$(wc -l <"$KUBECTL_STUB_LOG")"
+expect fail foreign-annotation-apply "$OUT/foreign-annotation/scripts/apply.sh"
+grep -q "FAILED at step \"preflight\": serviceaccount default/skypilot-service-account has the annotation eks.amazonaws.com/role-arn=$other_arn" \
+  "$OUT/foreign-annotation-apply.out" || fail "the other role's annotation was not refused: $(cat "$OUT/foreign-annotation-apply.out")"
+grep -q '^Remedy: .*kubectl annotate serviceaccount skypilot-service-account --namespace default eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/SkyPilotS3Role-my-bucket --overwrite' \
+  "$OUT/foreign-annotation-apply.out" || fail "no remedy for the other role's annotation"
+[ -z "$(aws_writes "$mark")" ] || fail "apply.sh wrote before refusing the other role's annotation: $(aws_writes "$mark")"
+[ -z "$(kube_writes "$kmark")" ] || fail "apply.sh wrote to Kubernetes before refusing the other role's annotation: $(kube_writes "$kmark")"
+grep -q "$other_arn" "$KUBECTL_STUB_STATE" || fail "the other role's annotation was replaced"
+"$VENV/bin/python" - "$KUBECTL_STUB_STATE" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1]))
+state["serviceaccounts"]["default/skypilot-service-account"]["annotations"]["eks.amazonaws.com/role-arn"] = "arn:aws:iam::123456789012:role/SkyPilotS3Role-my-bucket"
+json.dump(state, open(sys.argv[1], "w"))
+PY
+expect 0 own-annotation-apply "$OUT/foreign-annotation/scripts/apply.sh"
+grep -q "^already present: annotation eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/SkyPilotS3Role-my-bucket" "$OUT/own-annotation-apply.out" ||
+  fail "the annotation of this role was not reported present: $(cat "$OUT/own-annotation-apply.out")"
+echo "  another role's annotation (--method both): apply.sh stops at preflight, nothing written; this role's is kept"
+
+# --- a binding removed from the bundle: its association (this role) is left
+# behind by apply.sh (with a warning), fails verify.sh, and teardown.sh
+# deletes it, keeping an association of another role.
+fresh stale pod-identity --namespace team-a --service-account runner --bind team-b:reader
+expect 0 stale-apply-1 "$OUT/stale/scripts/apply.sh"
+"$PODIAM" generate --region us-west-2 --bucket my-bucket --method pod-identity --namespace team-a --service-account runner \
+  --cluster my-eks-cluster --out "$OUT/stale" --force >/dev/null
+! grep -q team-b "$OUT/stale/scripts/apply.sh" || fail "the regenerated bundle still binds team-b/reader"
+"$VENV/bin/python" - <<'PY'
+import json, boto3
+iam, eks = boto3.client("iam", region_name="us-west-2"), boto3.client("eks", region_name="us-west-2")
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+arn = iam.create_role(RoleName="someone-else", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+eks.create_pod_identity_association(clusterName="my-eks-cluster", namespace="team-c", serviceAccount="other", roleArn=arn)
+PY
+expect 0 stale-apply-2 "$OUT/stale/scripts/apply.sh"
+grep -q "^WARNING: Pod Identity association .* (team-b/reader in cluster my-eks-cluster) names this role but is no binding" "$OUT/stale-apply-2.out" ||
+  fail "apply.sh did not warn about the stale association: $(cat "$OUT/stale-apply-2.out")"
+! grep -q "team-c/other" "$OUT/stale-apply-2.out" || fail "apply.sh warned about another role's association"
+expect fail stale-verify "$OUT/stale/scripts/verify.sh"
+grep -q "^FAIL: no Pod Identity association of cluster my-eks-cluster names arn:aws:iam::123456789012:role/SkyPilotS3Role-my-bucket for a service account that is no binding (found: .*, team-b/reader)" \
+  "$OUT/stale-verify.out" || fail "verify.sh did not fail on the stale association: $(cat "$OUT/stale-verify.out")"
+grep -q "aws eks delete-pod-identity-association --cluster-name my-eks-cluster --association-id " "$OUT/stale-verify.out" || fail "verify.sh gave no delete command"
+[ "$(count '^FAIL:' "$OUT/stale-verify.out")" = 1 ] || fail "verify.sh failed on more than the stale association: $(grep '^FAIL' "$OUT/stale-verify.out")"
+expect 0 stale-teardown "$OUT/stale/scripts/teardown.sh" --yes
+grep -q "^deleted: Pod Identity association .* (team-b/reader in cluster my-eks-cluster -> SkyPilotS3Role-my-bucket: no binding of this bundle)" "$OUT/stale-teardown.out" ||
+  fail "teardown.sh did not delete the stale association: $(cat "$OUT/stale-teardown.out")"
+"$VENV/bin/python" - <<'PY' || fail "after teardown.sh, the associations are wrong"
+import boto3
+eks = boto3.client("eks", region_name="us-west-2")
+left = [(a["namespace"], a["serviceAccount"]) for a in eks.list_pod_identity_associations(clusterName="my-eks-cluster")["associations"]]
+assert left == [("team-c", "other")], left
+PY
+echo "  removed binding: apply.sh warns, verify.sh fails on its association, teardown.sh deletes it and keeps another role's"
+
 # --- an apply.sh without its Kubernetes step; then a namespace that holds a pod.
 fresh custom pod-identity --namespace ml-team --service-account s3-reader
 cp "$OUT/custom/scripts/apply.sh" "$OUT/custom/scripts/apply-no-kube.sh"
@@ -501,4 +599,4 @@ stop_emulator
 
 # --- the identity type, as SkyPilot 0.14.1 reads `aws configure list`.
 identity_types "$OUT/dry-pi"
-echo "runbook checks bite: 16 broken or hostile setups fail as they must"
+echo "runbook checks bite: 19 broken or hostile setups fail as they must"

@@ -472,3 +472,66 @@ fn dry_run_creates_only_a_namespace_that_is_not_default() {
         }
     }
 }
+
+/// In apply.sh's dry run, the look-ups that can stop it (the existing role's
+/// IAM path; under IRSA, another role's annotation on SkyPilot's service
+/// account) come before the first write. Every step of apply.sh and
+/// teardown.sh but preflight and next steps is numbered; under --method both
+/// the banner names the migration.
+#[test]
+fn dry_run_reads_the_role_and_annotation_before_any_write_and_numbers_every_step() {
+    let sandbox = Sandbox::new();
+    for (name, extra) in bundles() {
+        let bundle = sandbox.bundle(name, &extra);
+        let irsa = name.starts_with("irsa") || name.starts_with("both");
+        for script in ["apply", "teardown"] {
+            let o = sandbox.run(&bundle, script, &["--dry-run"], &[]);
+            let what = format!("{name}/{script}.sh --dry-run");
+            assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
+            let out = stdout(&o);
+            for line in out.lines().filter(|l| l.starts_with("== ")) {
+                let numbered = line
+                    .strip_prefix("== ")
+                    .and_then(|s| s.split_once(' '))
+                    .is_some_and(|(n, _)| n.contains('/'));
+                assert!(
+                    numbered || line == "== preflight" || line == "== next steps",
+                    "{what}: unnumbered step {line:?}"
+                );
+            }
+            let banner = out.lines().find(|l| l.starts_with(script)).unwrap_or("");
+            assert_eq!(
+                banner.contains("IRSA and EKS Pod Identity (migration"),
+                name.starts_with("both"),
+                "{what}: banner {banner:?}"
+            );
+            if script != "apply" {
+                continue;
+            }
+            let first_write = out
+                .lines()
+                .position(|l| {
+                    l.starts_with("+ aws iam create-")
+                        || l.starts_with("+ aws eks create-")
+                        || l.starts_with("+ aws iam update-")
+                })
+                .expect("a write");
+            let lines: Vec<&str> = out.lines().collect();
+            let before = &lines[..first_write];
+            assert!(
+                before
+                    .iter()
+                    .any(|l| l.starts_with("+ aws iam get-role ") && l.contains("Path")),
+                "{what}: the role's path is not read before the first write"
+            );
+            assert_eq!(
+                before
+                    .iter()
+                    .any(|l| l.starts_with("+ kubectl get serviceaccount ")
+                        && l.contains("role-arn")),
+                irsa,
+                "{what}: the annotation look-up before the first write"
+            );
+        }
+    }
+}
