@@ -38,8 +38,6 @@ pub struct BindingView {
     pub namespace: String,
     /// Service account, or a pattern (IRSA only).
     pub service_account: String,
-    /// `system:serviceaccount:<namespace>:<service account>`.
-    pub subject: String,
     /// Whether namespace or service account is a pattern with `*` or `?`.
     pub pattern: bool,
     /// Whether it is the first binding: SkyPilot's, with its Kubernetes objects.
@@ -88,8 +86,6 @@ pub struct Context {
     pub clusters: Vec<String>,
     /// Every OIDC provider the bindings name, each once (IRSA).
     pub oidc_providers: Vec<Oidc>,
-    /// The trust policy length quota in characters.
-    pub trust_quota: usize,
     /// EKS cluster name.
     pub cluster: String,
     /// AWS region.
@@ -160,7 +156,6 @@ impl Context {
             bindings: bindings(model),
             clusters: clusters(model),
             oidc_providers: oidc_providers(model),
-            trust_quota: model.trust_quota,
             cluster: model.cluster.as_str().to_owned(),
             region: model.region.as_str().to_owned(),
             partition: model.region.partition().id(),
@@ -215,7 +210,6 @@ fn bindings(model: &Model) -> Vec<BindingView> {
             cluster: b.cluster.as_str().to_owned(),
             namespace: b.namespace.as_str().to_owned(),
             service_account: b.service_account.as_str().to_owned(),
-            subject: b.subject(),
             pattern: b.is_pattern(),
             first: i == 0,
             first_cluster: b.cluster == model.cluster,
