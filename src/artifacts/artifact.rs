@@ -60,6 +60,51 @@ impl Need {
     }
 }
 
+/// A bundle shape an artifact belongs to, when not every bundle has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    /// The buckets are in another account: `--bucket-account`.
+    BucketPolicy,
+    /// A KMS key is in another account than the role that calls S3.
+    KeyPolicy,
+    /// The bucket owner has something to add: a bucket policy or a key policy.
+    BucketOwner,
+    /// Pod Identity role chaining: `--target-account`.
+    TargetRole,
+}
+
+impl Only {
+    /// Whether a bundle for `model` has the artifact.
+    pub fn applies(self, model: &Model) -> bool {
+        let bucket = model.accounts.bucket_account.is_some();
+        let keys = !crate::iam::cross::foreign_keys(model).is_empty();
+        match self {
+            Only::BucketPolicy => bucket,
+            Only::KeyPolicy => keys,
+            Only::BucketOwner => bucket || keys,
+            Only::TargetRole => model.accounts.target_account.is_some(),
+        }
+    }
+
+    /// Why a bundle for another model lacks it, naming what would add it.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Only::BucketPolicy => {
+                "bucket-account: only a bundle whose buckets are in another account has the bucket owner's bucket policy; give --bucket-account (with --account-id)"
+            }
+            Only::KeyPolicy => {
+                "kms-key: only a bundle with a KMS key of another account than the role's has a key-policy statement; give --kms-key with the bucket account's key"
+            }
+            Only::BucketOwner => {
+                "bucket-account: only a bundle whose buckets or keys are in another account has the bucket owner's side; give --bucket-account (with --account-id)"
+            }
+            Only::TargetRole => {
+                "target-account: only a Pod Identity bundle with a target role has the target role's documents; give --target-account (with --account-id)"
+            }
+        }
+    }
+}
+
 /// One row of the artifact table.
 #[derive(Debug)]
 pub struct Artifact {
@@ -77,6 +122,8 @@ pub struct Artifact {
     pub executable: bool,
     /// Parameters it cannot do without.
     pub needs: &'static [Need],
+    /// The bundles that have it; `None`: every bundle.
+    pub only: Option<Only>,
     /// One line on what it is.
     pub summary: &'static str,
 }
@@ -90,6 +137,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Json,
         schema: Some(Schema::IamPolicy),
         executable: false,
+        only: None,
         needs: &[],
         summary: "IAM permission policy for the access profile (default: the docs page's five actions on the bucket)",
     },
@@ -100,8 +148,53 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Json,
         schema: Some(Schema::TrustPolicy),
         executable: false,
+        only: None,
         needs: &[Need::IrsaTrust],
         summary: "IAM role trust policy for the method; Pod Identity is pinned to cluster, namespace and service account by default",
+    },
+    Artifact {
+        name: "target-trust-policy",
+        template: "iam/target-trust-policy.json",
+        path: "iam/target-trust-policy.json",
+        format: Format::Json,
+        schema: Some(Schema::TrustPolicy),
+        executable: false,
+        only: Some(Only::TargetRole),
+        needs: &[],
+        summary: "the target role's trust (role chaining, --target-account): the source role only, with each association's sts:ExternalId",
+    },
+    Artifact {
+        name: "source-role-policy",
+        template: "iam/source-role-policy.json",
+        path: "iam/source-role-policy.json",
+        format: Format::Json,
+        schema: Some(Schema::IamPolicy),
+        executable: false,
+        only: Some(Only::TargetRole),
+        needs: &[],
+        summary: "the source role's inline policy (role chaining): sts:AssumeRole and sts:TagSession on the target role, nothing else",
+    },
+    Artifact {
+        name: "bucket-policy",
+        template: "iam/bucket-policy.json",
+        path: "iam/bucket-policy.json",
+        format: Format::Json,
+        schema: Some(Schema::ResourcePolicy),
+        executable: false,
+        only: Some(Only::BucketPolicy),
+        needs: &[],
+        summary: "the statements the bucket owner adds to each bucket's policy (--bucket-account): the role, the same actions on the same ARNs",
+    },
+    Artifact {
+        name: "kms-key-policy",
+        template: "iam/kms-key-policy.json",
+        path: "iam/kms-key-policy.json",
+        format: Format::Json,
+        schema: Some(Schema::ResourcePolicy),
+        executable: false,
+        only: Some(Only::KeyPolicy),
+        needs: &[],
+        summary: "the statement the key owner adds to each key policy of another account: the KMS actions, through S3 only",
     },
     Artifact {
         name: "skypilot-config",
@@ -110,6 +203,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Yaml,
         schema: Some(Schema::SkypilotConfig),
         executable: false,
+        only: None,
         needs: &[],
         summary: "lines to merge into ~/.sky/config.yaml (aws.remote_identity: NO_UPLOAD)",
     },
@@ -120,6 +214,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Yaml,
         schema: Some(Schema::SkypilotTask),
         executable: false,
+        only: None,
         needs: &[],
         summary: "SkyPilot smoke-test task that mounts the bucket and lists it",
     },
@@ -130,6 +225,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::YamlStream,
         schema: Some(Schema::KubernetesManifest),
         executable: false,
+        only: None,
         needs: &[Need::IrsaRoleArn],
         summary: "Kubernetes ServiceAccount (and Namespace when not 'default'), labelled podiam; IRSA adds the role annotation",
     },
@@ -140,6 +236,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::YamlStream,
         schema: Some(Schema::KubernetesManifest),
         executable: false,
+        only: None,
         needs: &[],
         summary: "the RBAC SkyPilot documents for a custom service account (Role, ClusterRole, bindings; skypilot-system for FUSE mounts), labelled podiam",
     },
@@ -150,6 +247,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Shell,
         schema: None,
         executable: true,
+        only: None,
         needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
         summary: "creates every AWS and Kubernetes resource of the docs page that is missing, checking first; idempotent; --dry-run",
     },
@@ -160,6 +258,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Shell,
         schema: None,
         executable: true,
+        only: None,
         needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
         summary: "the docs page's troubleshooting as PASS/FAIL checks; exits non-zero on any failure",
     },
@@ -170,8 +269,20 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Shell,
         schema: None,
         executable: true,
+        only: None,
         needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
         summary: "deletes what apply.sh created, in reverse; asks first unless --yes",
+    },
+    Artifact {
+        name: "bucket-owner-script",
+        template: "scripts/bucket-owner.sh",
+        path: "scripts/bucket-owner.sh",
+        format: Format::Shell,
+        schema: None,
+        executable: true,
+        only: Some(Only::BucketOwner),
+        needs: &[],
+        summary: "run with the bucket account's credentials: apply, verify or teardown podiam's statements in the bucket (and key) policies, by Sid, keeping every other statement",
     },
     Artifact {
         name: "runbook",
@@ -180,6 +291,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Markdown,
         schema: None,
         executable: false,
+        only: None,
         needs: &[Need::IrsaTrust, Need::IrsaRoleArn],
         summary: "the docs page rewritten for these values and this method: what, why, JSON, commands, test, troubleshooting",
     },
@@ -190,6 +302,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Hcl,
         schema: Some(Schema::Terraform),
         executable: false,
+        only: None,
         needs: &[],
         summary: "Terraform module: required providers (aws; kubernetes for IRSA)",
     },
@@ -200,6 +313,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Hcl,
         schema: Some(Schema::Terraform),
         executable: false,
+        only: None,
         needs: &[],
         summary: "Terraform module: one variable per input, defaulting to the given values, validated",
     },
@@ -210,6 +324,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Hcl,
         schema: Some(Schema::Terraform),
         executable: false,
+        only: None,
         needs: &[],
         summary: "Terraform module: policy, role, attachment, and the association or OIDC trust",
     },
@@ -220,8 +335,20 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Hcl,
         schema: Some(Schema::Terraform),
         executable: false,
+        only: None,
         needs: &[],
         summary: "Terraform module: role ARN, policy ARN, association id or OIDC provider ARN",
+    },
+    Artifact {
+        name: "terraform-bucket-owner",
+        template: "terraform/bucket-owner/main.tf",
+        path: "terraform/bucket-owner/main.tf",
+        format: Format::Hcl,
+        schema: Some(Schema::Terraform),
+        executable: false,
+        only: Some(Only::BucketOwner),
+        needs: &[],
+        summary: "Terraform module for the bucket owner's account, with its own provider: podiam's bucket (and key) policy statements",
     },
     Artifact {
         name: "terraform",
@@ -230,6 +357,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Hcl,
         schema: Some(Schema::Terraform),
         executable: false,
+        only: None,
         needs: &[],
         summary: "single Terraform file for an existing root module (render only; generate does not write it)",
     },
@@ -240,6 +368,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Markdown,
         schema: None,
         executable: false,
+        only: None,
         needs: &[Need::IrsaTrust],
         summary: "review sheet in plain words (as `podiam explain`): who can assume the role, what it can reach, risks",
     },
@@ -250,6 +379,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Yaml,
         schema: Some(Schema::Params),
         executable: false,
+        only: None,
         needs: &[],
         summary: "the bundle's parameters as a params file: `generate --params` and `check` reproduce the bundle from it",
     },
@@ -260,6 +390,7 @@ pub const ARTIFACTS: &[Artifact] = &[
         format: Format::Json,
         schema: Some(Schema::Manifest),
         executable: false,
+        only: None,
         needs: &[],
         summary: "what the bundle holds: podiam version, normalised parameters, each artifact's SHA-256 and schema",
     },
@@ -282,9 +413,14 @@ pub const PARAMS_PATH: &str = "params.yaml";
 const RENDER_ONLY: &[&str] = &["terraform"];
 
 impl Artifact {
-    /// Whether `generate` writes this artifact into the bundle.
+    /// Whether `generate` writes this artifact into some bundle.
     pub fn in_bundle(&self) -> bool {
         !RENDER_ONLY.contains(&self.name)
+    }
+
+    /// Whether a bundle for `model` has this artifact.
+    pub fn applies(&self, model: &Model) -> bool {
+        self.only.is_none_or(|o| o.applies(model))
     }
 }
 

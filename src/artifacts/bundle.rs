@@ -66,6 +66,8 @@ fn render_in_process(
                 .into_iter()
                 .filter(|a| !selection.iter().any(|s| std::ptr::eq(*s, *a))),
         );
+        // A bundle holds the artifacts of its own shape only.
+        needed.retain(|a| a.applies(model));
     }
     require(model, &needed)?;
     let schemas: Vec<crate::formats::schemas::Schema> =
@@ -135,7 +137,13 @@ pub fn all() -> Vec<&'static Artifact> {
     ARTIFACTS.iter().collect()
 }
 
-/// The artifacts `generate` writes.
+/// Every artifact a bundle for `model` can render, render-only ones included.
+pub fn for_model(model: &Model) -> Vec<&'static Artifact> {
+    ARTIFACTS.iter().filter(|a| a.applies(model)).collect()
+}
+
+/// The artifacts `generate` writes into some bundle (each bundle holds
+/// those of them that apply to it).
 pub fn in_bundle() -> Vec<&'static Artifact> {
     artifact::ARTIFACTS
         .iter()
@@ -147,7 +155,10 @@ fn require(model: &Model, artifacts: &[&'static Artifact]) -> Result<(), Error> 
     let mut names = Vec::new();
     let mut missing: Vec<String> = Vec::new();
     for artifact in artifacts {
-        let lacks = artifact::missing(artifact, model);
+        let mut lacks = artifact::missing(artifact, model);
+        if let Some(only) = artifact.only.filter(|o| !o.applies(model)) {
+            lacks.push(only.rule().to_owned());
+        }
         if !lacks.is_empty() {
             names.push(artifact.name);
         }

@@ -83,6 +83,22 @@ pub struct ParamArgs {
     /// AWS account id (12 digits); IRSA artifacts need it.
     #[arg(long, env = "AWS_ACCOUNT_ID", value_name = "ID")]
     account_id: Option<String>,
+    /// The account that owns the buckets and their KMS keys, when not the cluster's: adds the bucket owner's side (bucket policy, key policy, scripts/bucket-owner.sh).
+    #[arg(
+        long,
+        env = "BUCKET_ACCOUNT_ID",
+        value_name = "ID",
+        help_heading = "Other accounts"
+    )]
+    bucket_account: Option<String>,
+    /// Pod Identity role chaining: the account of a target role that holds the S3 policy (the association's targetRoleArn).
+    #[arg(
+        long,
+        env = "TARGET_ACCOUNT_ID",
+        value_name = "ID",
+        help_heading = "Other accounts"
+    )]
+    target_account: Option<String>,
     /// How pods get the role [default: pod-identity]; both: IRSA and Pod Identity at once, to migrate.
     #[arg(long, value_parser = ["pod-identity", "irsa", "both"])]
     method: Option<String>,
@@ -313,6 +329,8 @@ impl ParamArgs {
             service_account: self.service_account.clone(),
             kube_context: self.kube_context.clone(),
             account_id: self.account_id.clone(),
+            bucket_account: self.bucket_account.clone(),
+            target_account: self.target_account.clone(),
             method: self.method.clone(),
             oidc_issuer: self.oidc_issuer.clone(),
             policy_name: self.policy_name.clone(),

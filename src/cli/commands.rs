@@ -45,7 +45,12 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         |b, prepared| {
             detail(&b, ui);
             index.iter_mut().for_each(|i| i.add(&b));
-            report.push((writer.folder(b.name.as_deref()), plan.record(prepared)));
+            let paths = b.rendered.iter().map(|r| r.artifact.path).collect();
+            report.push((
+                writer.folder(b.name.as_deref()),
+                plan.record(prepared),
+                paths,
+            ));
             Ok(())
         },
     )?;
@@ -56,9 +61,8 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
     };
     writer.commit(plan)?;
     if !ui.quiet() {
-        let paths: Vec<&str> = bundle::in_bundle().iter().map(|a| a.path).collect();
-        print_report(&report, &paths);
-        print_report(&[(out.to_owned(), top_status)], &[artifact::PARAMS_PATH]);
+        print_report(&report);
+        print_report(&[(out.to_owned(), top_status, vec![artifact::PARAMS_PATH])]);
     }
     Ok(())
 }
@@ -84,10 +88,13 @@ fn detail(bundle: &TargetBundle, ui: &Ui) {
     }
 }
 
+/// A folder, what happened to each of its files, and their paths.
+type Report<'a> = (PathBuf, Vec<write::Status>, Vec<&'a str>);
+
 /// One line per file: what happened to it, and its path.
-fn print_report(report: &[(PathBuf, Vec<write::Status>)], paths: &[&str]) {
+fn print_report(report: &[Report]) {
     let mut out = std::io::stdout().lock();
-    for (folder, statuses) in report {
+    for (folder, statuses, paths) in report {
         for (status, path) in statuses.iter().zip(paths) {
             let line = format!("{:<9} {}\n", status.word(), folder.join(path).display());
             if out.write_all(line.as_bytes()).is_err() {
@@ -281,7 +288,7 @@ pub fn export_templates(dir: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
     writer.commit(plan)?;
     if !ui.quiet() {
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        print_report(&[(folder, statuses)], &paths);
+        print_report(&[(folder, statuses, paths)]);
     }
     Ok(())
 }

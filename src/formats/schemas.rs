@@ -17,6 +17,8 @@ pub enum Schema {
     IamPolicy,
     /// An IAM role trust policy.
     TrustPolicy,
+    /// Statements for another account's bucket or key policy.
+    ResourcePolicy,
     /// The subset of SkyPilot's `~/.sky/config.yaml` that podiam writes.
     SkypilotConfig,
     /// The SkyPilot smoke-test task.
@@ -30,7 +32,7 @@ pub enum Schema {
 }
 
 /// The schemas: variant, name, and the embedded text.
-const ALL: [(Schema, &str, &str); 8] = [
+const ALL: [(Schema, &str, &str); 9] = [
     (
         Schema::Params,
         "params",
@@ -45,6 +47,11 @@ const ALL: [(Schema, &str, &str); 8] = [
         Schema::TrustPolicy,
         "trust-policy",
         include_str!("../../schemas/trust-policy.schema.json"),
+    ),
+    (
+        Schema::ResourcePolicy,
+        "resource-policy",
+        include_str!("../../schemas/resource-policy.schema.json"),
     ),
     (
         Schema::SkypilotConfig,

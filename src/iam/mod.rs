@@ -5,6 +5,7 @@
 //! This layer may use [`crate::input`] and [`crate::formats`]; it knows no
 //! template, artifact or command.
 
+pub mod cross;
 pub mod explain;
 pub mod limits;
 pub mod policy;

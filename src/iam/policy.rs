@@ -202,12 +202,44 @@ pub fn oidc_arn(model: &Model, provider: &crate::input::model::OidcProvider) -> 
 }
 
 fn iam_arn(model: &Model, kind: &str, name: &str) -> Option<String> {
-    let account = model.account_id.as_ref()?;
+    iam_arn_in(model, model.account_id.as_ref()?.as_str(), kind, name)
+}
+
+/// `arn:<partition>:iam::<account>:<kind>/<name>`.
+fn iam_arn_in(model: &Model, account: &str, kind: &str, name: &str) -> Option<String> {
     Some(format!(
-        "arn:{}:iam::{}:{kind}/{name}",
+        "arn:{}:iam::{account}:{kind}/{name}",
         model.region.partition().id(),
-        account.as_str()
     ))
+}
+
+/// The target role's ARN (the role's name and path in the target account),
+/// when pods reach S3 through a Pod Identity target role.
+pub fn target_role_arn(model: &Model) -> Option<String> {
+    let account = model.accounts.target_account.as_ref()?;
+    iam_arn_in(
+        model,
+        account.as_str(),
+        "role",
+        &format!("{}{}", path_rest(model), model.role_name.as_str()),
+    )
+}
+
+/// The S3 policy's ARN in the target account, when role chaining.
+pub fn target_policy_arn(model: &Model) -> Option<String> {
+    let account = model.accounts.target_account.as_ref()?;
+    iam_arn_in(
+        model,
+        account.as_str(),
+        "policy",
+        &format!("{}{}", path_rest(model), model.policy_name.as_str()),
+    )
+}
+
+/// The ARN of the role that calls S3: the target role when role chaining,
+/// else the role (when the account id is known).
+pub fn s3_role_arn(model: &Model) -> Option<String> {
+    target_role_arn(model).or_else(|| role_arn(model))
 }
 
 /// The S3 permission policy. Bucket actions name bucket ARNs and object
@@ -220,6 +252,19 @@ pub fn permission_policy(model: &Model) -> Value {
 
 /// [`permission_policy`] built from `inputs`.
 pub fn permission_policy_with(model: &Model, inputs: &Inputs) -> Value {
+    let mut statements = s3_statements(model, inputs);
+    statements.extend(kms_statements(model, inputs));
+    if object_actions(model).contains(&"s3:PutObject") {
+        statements.extend(acl_denies());
+    }
+    json!({"Version": POLICY_VERSION, "Statement": statements})
+}
+
+/// The S3 Allow statements of the permission policy, for `inputs`' buckets:
+/// list and locate the buckets, then the access profile's object actions.
+/// A bucket owner's bucket policy grants the same statements (see
+/// [`crate::iam::cross`]).
+pub fn s3_statements(model: &Model, inputs: &Inputs) -> Vec<Value> {
     let buckets = bucket_arns(inputs);
     let mut statements = Vec::new();
     if model.prefixes.is_empty() {
@@ -239,11 +284,7 @@ pub fn permission_policy_with(model: &Model, inputs: &Inputs) -> Value {
         Level::ReadOnly => "ReadObjects",
     };
     statements.push(json!({"Sid": sid, "Effect": "Allow", "Action": object_actions(model), "Resource": object_arns(model, inputs)}));
-    statements.extend(kms_statements(model, inputs));
-    if object_actions(model).contains(&"s3:PutObject") {
-        statements.extend(acl_denies());
-    }
-    json!({"Version": POLICY_VERSION, "Statement": statements})
+    statements
 }
 
 /// The canned ACLs an upload may name: both keep the object private to the bucket owner.
@@ -257,7 +298,7 @@ const GRANT_HEADERS: [&str; 4] = [
 ];
 
 /// `Word-word` as `WordWord`, for statement ids.
-fn camel(text: &str) -> String {
+pub fn camel(text: &str) -> String {
     text.split('-')
         .filter(|w| !w.is_empty())
         .map(|w| w[..1].to_uppercase() + &w[1..])

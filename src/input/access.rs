@@ -180,6 +180,11 @@ impl KmsKey {
         &self.arn
     }
 
+    /// The account that owns the key (the ARN's fifth field).
+    pub fn account(&self) -> &str {
+        self.arn.split(':').nth(4).unwrap_or_default()
+    }
+
     /// The region the key lives in: S3 calls KMS from there.
     pub fn region(&self) -> &str {
         self.region.as_str()

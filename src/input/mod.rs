@@ -8,6 +8,7 @@
 //! size limits, live with that document and run after the model is built.
 
 pub mod access;
+pub mod accounts;
 pub mod bindings;
 pub mod model;
 pub mod names;

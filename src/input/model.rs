@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Violation};
 use crate::input::access::{KmsKey, Level, MountMode, Prefix};
+use crate::input::accounts::{self, Accounts};
 use crate::input::bindings::{self, Binding};
 use crate::input::names::{self, DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT, Derived};
 use crate::input::params::RawParams;
@@ -35,6 +36,8 @@ pub struct Model {
     pub kube_context: Option<KubeContext>,
     /// AWS account id, if one was given.
     pub account_id: Option<AccountId>,
+    /// The buckets' account and the target role's, when not the cluster's.
+    pub accounts: Accounts,
     /// Pod Identity or IRSA.
     pub method: Method,
     /// The cluster's OIDC provider, if one was given.
@@ -194,7 +197,7 @@ impl Model {
         let oidc = c.optional("oidc-issuer", raw.oidc_issuer.as_deref(), |v| {
             OidcProvider::parse(v, region.as_ref())
         });
-        let notices = Vec::new();
+        let mut notices = Vec::new();
         let first = buckets.first().map(|b| b.as_str().to_owned());
         let policy_name = c
             .optional("policy-name", raw.policy_name.as_deref(), PolicyName::parse)
@@ -232,6 +235,19 @@ impl Model {
         );
         once_each(&mut c, &prefixes);
         let kms_keys = kms_keys(&mut c, raw, region.as_ref());
+        let accounts = accounts::parse(
+            accounts::Given {
+                bucket_account: raw.bucket_account.as_deref(),
+                target_account: raw.target_account.as_deref(),
+            },
+            &accounts::Context {
+                account_id: account_id.as_ref(),
+                method,
+                kms_keys: &kms_keys,
+            },
+            &mut c.violations,
+            &mut notices,
+        );
         let permissions_boundary = c.optional(
             "permissions-boundary",
             raw.permissions_boundary.as_deref(),
@@ -305,6 +321,7 @@ impl Model {
             service_account: present(service_account, "service-account")?,
             kube_context,
             account_id,
+            accounts,
             method: present(method, "method")?,
             oidc,
             policy_name: present(policy_name, "policy-name")?,

@@ -41,6 +41,12 @@ pub struct RawParams {
     /// AWS account id (`AWS_ACCOUNT_ID`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// The account that owns the buckets and their KMS keys (`BUCKET_ACCOUNT_ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket_account: Option<String>,
+    /// The account of the Pod Identity target role (`TARGET_ACCOUNT_ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_account: Option<String>,
     /// `pod-identity` or `irsa`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
@@ -196,6 +202,8 @@ impl RawParams {
             service_account: self.service_account.or(lower.service_account),
             kube_context: self.kube_context.or(lower.kube_context),
             account_id: self.account_id.or(lower.account_id),
+            bucket_account: self.bucket_account.or(lower.bucket_account),
+            target_account: self.target_account.or(lower.target_account),
             method: self.method.or(lower.method),
             oidc_issuer: self.oidc_issuer.or(lower.oidc_issuer),
             policy_name: self.policy_name.or(lower.policy_name),

@@ -120,6 +120,8 @@ pub struct Context {
     pub permission_policy: Value,
     /// The trust policy document, when everything it needs is known.
     pub trust_policy: Option<Value>,
+    /// The other accounts: the bucket owner's side and the target role.
+    pub cross: crate::render::cross::Cross,
     /// SkyPilot values.
     pub skypilot: SkyPilot,
     /// Terraform names and policy expressions.
@@ -176,6 +178,7 @@ impl Context {
                 .map(|o| oidc(model, model.cluster.as_str(), o)),
             permission_policy: policy::permission_policy(model),
             trust_policy: crate::iam::trust::trust_policy(model).ok(),
+            cross: crate::render::cross::Cross::new(model),
             skypilot: skypilot(model),
             terraform: crate::render::terraform::Terraform::new(model),
             review: crate::iam::explain::markdown(model).ok(),

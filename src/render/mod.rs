@@ -7,6 +7,7 @@
 //! it knows nothing of the artifact table, the disk or the command line.
 
 pub mod context;
+pub mod cross;
 pub mod kube;
 pub mod mounts;
 pub mod params_doc;

@@ -30,6 +30,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/iam/trust-policy.json.tera"),
     ),
     (
+        "iam/target-trust-policy.json",
+        include_str!("../../templates/iam/target-trust-policy.json.tera"),
+    ),
+    (
+        "iam/source-role-policy.json",
+        include_str!("../../templates/iam/source-role-policy.json.tera"),
+    ),
+    (
+        "iam/bucket-policy.json",
+        include_str!("../../templates/iam/bucket-policy.json.tera"),
+    ),
+    (
+        "iam/kms-key-policy.json",
+        include_str!("../../templates/iam/kms-key-policy.json.tera"),
+    ),
+    (
         "skypilot/config.yaml",
         include_str!("../../templates/skypilot/config.yaml.tera"),
     ),
@@ -60,6 +76,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "terraform/parts/outputs",
         include_str!("../../templates/terraform/parts/outputs.tera"),
+    ),
+    (
+        "terraform/bucket-owner/main.tf",
+        include_str!("../../templates/terraform/bucket-owner/main.tf.tera"),
     ),
     (
         "terraform/versions.tf",
@@ -112,6 +132,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "scripts/teardown.sh",
         include_str!("../../templates/scripts/teardown.sh.tera"),
+    ),
+    (
+        "scripts/bucket-owner.sh",
+        include_str!("../../templates/scripts/bucket-owner.sh.tera"),
     ),
     (
         "RUNBOOK.md",

@@ -97,5 +97,5 @@ pub fn all() -> Vec<(&'static str, RawParams)> {
 /// Renders every artifact for `raw`, panicking on any error.
 pub fn render(raw: &RawParams) -> Vec<Rendered> {
     let model = Model::from_raw(raw).expect("fixture parameters are valid");
-    bundle::render(&model, &bundle::all()).expect("fixture renders")
+    bundle::render(&model, &bundle::for_model(&model)).expect("fixture renders")
 }

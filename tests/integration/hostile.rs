@@ -119,7 +119,7 @@ fn try_value(
             };
         }
         Err(e) => return Err(format!("{field}={value:?}: unexpected error {e}")),
-        Ok(model) => bundle::render(&model, &bundle::all())
+        Ok(model) => bundle::render(&model, &bundle::for_model(&model))
             .map_err(|e| format!("{field}={value:?}: accepted but {e}"))?,
     };
     literal_in_manifest(&rendered, key, value).map_err(|e| format!("{field}={value:?}: {e}"))?;
@@ -142,7 +142,7 @@ pub fn round_trips(rendered: &[Rendered]) -> Result<(), String> {
     }
     let raw: RawParams = serde_json::from_value(value).map_err(|e| e.to_string())?;
     let model = Model::from_raw(&raw).map_err(|e| format!("params.yaml refused: {e}"))?;
-    let again = bundle::render(&model, &bundle::all()).map_err(|e| e.to_string())?;
+    let again = bundle::render(&model, &bundle::for_model(&model)).map_err(|e| e.to_string())?;
     for (a, b) in rendered.iter().zip(&again) {
         if a.text != b.text {
             return Err(format!(
