@@ -36,6 +36,8 @@ pub struct Parameters {
     service_account: String,
     kube_context: Option<String>,
     account_id: Option<String>,
+    bucket_account: Option<String>,
+    target_account: Option<String>,
     method: &'static str,
     oidc_issuer: Option<String>,
     policy_name: String,
@@ -69,6 +71,16 @@ impl Parameters {
             service_account: model.service_account.as_str().to_owned(),
             kube_context: model.kube_context.as_ref().map(|c| c.as_str().to_owned()),
             account_id: model.account_id.as_ref().map(|a| a.as_str().to_owned()),
+            bucket_account: model
+                .accounts
+                .bucket_account
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
+            target_account: model
+                .accounts
+                .target_account
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
             method: model.method.as_str(),
             oidc_issuer: model.oidc.as_ref().map(|o| o.issuer_url()),
             policy_name: model.policy_name.as_str().to_owned(),

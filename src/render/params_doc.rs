@@ -33,6 +33,10 @@ pub struct ParamsDoc {
     pub kube_context: Option<String>,
     /// AWS account id (written quoted).
     pub account_id: Option<String>,
+    /// The buckets' account, when another (written quoted).
+    pub bucket_account: Option<String>,
+    /// The target role's account, when role chaining (written quoted).
+    pub target_account: Option<String>,
     /// `pod-identity` or `irsa`.
     pub method: &'static str,
     /// The OIDC issuer URL (IRSA).
@@ -107,6 +111,16 @@ impl ParamsDoc {
             service_account: model.service_account.as_str().to_owned(),
             kube_context: model.kube_context.as_ref().map(|c| c.as_str().to_owned()),
             account_id: model.account_id.as_ref().map(|a| a.as_str().to_owned()),
+            bucket_account: model
+                .accounts
+                .bucket_account
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
+            target_account: model
+                .accounts
+                .target_account
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
             method: model.method.as_str(),
             oidc_issuer: model.oidc.as_ref().map(|o| o.issuer_url()),
             pod_identity_agent: model.pod_identity_agent.as_str(),
