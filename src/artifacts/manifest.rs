@@ -36,7 +36,11 @@ pub struct Parameters {
     service_account: String,
     kube_context: Option<String>,
     account_id: Option<String>,
+    /// Only in cross-account bundles: single-account manifests stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
     bucket_account: Option<String>,
+    /// Only in target-role bundles.
+    #[serde(skip_serializing_if = "Option::is_none")]
     target_account: Option<String>,
     method: &'static str,
     oidc_issuer: Option<String>,

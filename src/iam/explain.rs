@@ -28,6 +28,7 @@ pub fn markdown(model: &Model) -> Result<String, String> {
     not_granted(&permission, &mut out)?;
     role_settings(model, &mut out)?;
     key_policies(model, &mut out)?;
+    crate::iam::explain_cross::section(model, &mut out)?;
     risks(model, &permission, &trust, &mut out)?;
     Ok(out)
 }

@@ -7,8 +7,12 @@ use crate::iam::policy::{POLICY_LIMIT, TRUST_LIMIT, permission_policy};
 use crate::iam::trust::trust_policy;
 use crate::input::model::Model;
 
-/// Checks IAM's size and character limits on both documents, and that no
-/// `*` or `?` sits under `StringEquals` in the trust policy.
+/// S3's limit on a bucket policy, in bytes (the whole policy).
+pub const BUCKET_POLICY_LIMIT: usize = 20 * 1024;
+
+/// Checks IAM's size and character limits on the documents (the other
+/// accounts' ones too), and that no `*` or `?` sits under `StringEquals` in
+/// the trust policy.
 pub fn check_limits(model: &Model) -> Result<(), crate::error::Error> {
     let mut violations = Vec::new();
     let trust_source = if model.trust_quota == TRUST_LIMIT {
@@ -35,6 +39,25 @@ pub fn check_limits(model: &Model) -> Result<(), crate::error::Error> {
             trust.clone(),
             model.trust_quota,
             trust_source,
+        ),
+        (
+            "target role's trust policy",
+            crate::iam::cross::target_trust(model),
+            TRUST_LIMIT,
+            format!(
+                "IAM's default quota for a role trust policy is {TRUST_LIMIT}, and --trust-policy-quota speaks for the cluster's account only; give fewer bindings"
+            ),
+        ),
+        (
+            "bucket policy statements",
+            crate::iam::cross::bucket_grants(model)
+                .into_iter()
+                .map(|g| serde_json::json!(g.statements))
+                .max_by_key(|v| v.to_string().len()),
+            BUCKET_POLICY_LIMIT,
+            format!(
+                "S3 allows a bucket policy of {BUCKET_POLICY_LIMIT} bytes, the bucket owner's own statements included"
+            ),
         ),
     ];
     for (what, document, limit, source) in documents {

@@ -7,6 +7,7 @@
 
 pub mod cross;
 pub mod explain;
+pub mod explain_cross;
 pub mod limits;
 pub mod policy;
 pub mod trust;

@@ -84,6 +84,16 @@ pub fn principal_words(principal: &Value) -> Result<String, String> {
             markdown_code(federated)?
         ));
     }
+    if let Some(aws) = principal["AWS"].as_str() {
+        return Ok(match aws.strip_suffix(":root") {
+            Some(rest) => format!(
+                "the account {} ({}), narrowed by the conditions,",
+                markdown_code(rest.rsplit(':').next().unwrap_or_default())?,
+                markdown_code(aws)?
+            ),
+            None => format!("the IAM principal {}", markdown_code(aws)?),
+        });
+    }
     Ok(format!(
         "the principal {}",
         markdown_code(&principal.to_string())?
@@ -221,14 +231,18 @@ fn null_words(values: &[&str]) -> &'static str {
 /// What each KMS key's own policy must allow, and the command that shows it:
 /// IAM alone cannot grant a key's use.
 pub fn key_policy_notes(model: &Model) -> Result<Vec<String>, String> {
-    let role = match policy::role_arn(model) {
+    let role = match policy::s3_role_arn(model) {
         Some(arn) => markdown_code(&arn)?,
         None => format!("role {}", markdown_code(model.role_name.as_str())?),
     };
     let actions: Vec<&str> = policy::kms_actions(model);
+    // Keys of another account get their statement in `iam/kms-key-policy.json`
+    // ("Other accounts").
+    let foreign = crate::iam::cross::foreign_keys(model);
     model
         .kms_keys
         .iter()
+        .filter(|k| !foreign.contains(k))
         .map(|key| {
             let region = key.region();
             let account = key.as_str().split(':').nth(4).unwrap_or_default();
