@@ -6,6 +6,7 @@ mod batch;
 mod bindings;
 mod cli;
 mod corpus;
+mod cross;
 mod drift;
 mod environment;
 mod fixtures;
