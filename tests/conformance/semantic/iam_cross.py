@@ -64,6 +64,7 @@ EXTRA_BUCKET_ADMIN = ("s3:PutBucketOwnershipControls", "s3:PutBucketVersioning",
 KMS_ADMIN = ("kms:Encrypt", "kms:ReEncryptFrom", "kms:CreateGrant", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy",
              "kms:DisableKey")
 ANOTHER_PATH = "the same role name under another path"
+EMPTY = {"Version": "2012-10-17", "Statement": []}
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -132,6 +133,11 @@ class CrossBundle:
         return self.target_account or CLUSTER_ACCOUNT
 
     @property
+    def cross_bucket(self) -> bool:
+        """The buckets are in another account than the role that calls S3."""
+        return self.bucket_account is not None and self.bucket_account != self.s3_account
+
+    @property
     def external_ids(self) -> List[str]:
         return [f"{self.region}/{CLUSTER_ACCOUNT}/{self.cluster}/{ns}/{sa}"
                 for ns, sa in [DEFAULT_WORKLOAD, *self.binds]]
@@ -168,6 +174,11 @@ def cross_bundles() -> List[CrossBundle]:
                     kms_keys=[kms("us-west-2")], role_name="LakeThree"),
         CrossBundle("x-path", ["lake-data"], bucket_account=b, target_account=TARGET_ACCOUNT, iam_path="/team/x/",
                     access="read-only", kms_keys=[kms("us-west-2")]),
+        # The buckets in the cluster's account, reached through the target role.
+        CrossBundle("x-target-bucket-in-cluster", ["lake-data"], target_account=TARGET_ACCOUNT,
+                    bucket_account=CLUSTER_ACCOUNT, role_name="LakeBack", kms_keys=[kms("us-west-2", CLUSTER_ACCOUNT)]),
+        # --bucket-account naming the role's own account: nothing to add on the bucket.
+        CrossBundle("x-same-account", ["lake-data"], bucket_account=CLUSTER_ACCOUNT, role_name="LakeSame"),
         CrossBundle("x-china", ["lake-data"], region="cn-north-1", bucket_account=b, role_name="LakeCn",
                     kms_keys=[kms("cn-north-1")]),
     ]
@@ -451,12 +462,16 @@ def requests_with_docs(b: CrossBundle, docs: Docs) -> Tuple[List[XRequest], List
 
     def both(r: XRequest, resource_policy: dict, chain_identity: dict, isolated_expected=None):
         r.resource_policy = resource_policy
+        # Across accounts the other side allowing everything leaves the
+        # decision to this document; in the resource's own account a
+        # resource policy grants by itself, so the other side grants nothing.
+        other_side = ALLOW_ALL if r.caller.split(":")[4] != r.resource_account else EMPTY
         real = copy.copy(r)
-        # Another principal has its own identity policy: assume it grants everything.
-        real.identity = chain_identity if r.caller == own(r) else ALLOW_ALL
+        # Another principal has its own identity policy (that other side).
+        real.identity = chain_identity if r.caller == own(r) else other_side
         real.name = f"{r.name} (with the identity policy)"
         alone = copy.copy(r)
-        alone.identity = ALLOW_ALL
+        alone.identity = other_side
         alone.name = f"{r.name} (this document alone)"
         alone.expected = isolated_expected or r.expected
         out.extend([real, alone])
@@ -467,7 +482,7 @@ def requests_with_docs(b: CrossBundle, docs: Docs) -> Tuple[List[XRequest], List
     for r in identity_requests(b):
         r.identity = docs.identity
         out.append(r)
-    if b.bucket_account:
+    if b.cross_bucket:
         per, problems = statements_by_bucket(b, docs.bucket)
         for bucket in b.buckets:
             for r in bucket_requests(b, bucket):
@@ -492,7 +507,7 @@ DOC_FILES = {"identity": "iam/s3-access-policy.json", "bucket": "iam/bucket-poli
 
 def expected_files(b: CrossBundle) -> set:
     want = {"identity"}
-    if b.bucket_account:
+    if b.cross_bucket:
         want.add("bucket")
         if b.kms_keys:
             want.add("kms")
