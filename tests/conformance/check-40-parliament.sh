@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # parliament on every generated permission policy (fixtures x access
-# profiles) and trust policy. Only the two known false positives on trust
-# policies are filtered, each by finding code and detail, with its reason.
+# profiles) and trust policy, and on the cross-account documents (issue 12:
+# bucket policy, KMS key policy, target role trust, source role policy).
+# Only the two known false positives on trust policies (facts.md) and the
+# key policy's Resource "*" (AWS KMS: in a key policy "*" is the key itself)
+# are filtered, each by finding code and detail, with its reason.
 # A parliament crash fails the check (exit code and --json output format are
 # both checked); controls: two broken policies must be reported by finding
 # code, a crashing parliament and garbage output must fail lint.
 set -euo pipefail
+# shellcheck source=tests/conformance/lib.sh
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv parliament
 
@@ -34,6 +38,29 @@ cases=(
   "trust-minimal --region us-west-2 --trust-minimal"
   "irsa --region us-west-2 --method irsa --account-id 123456789012 --oidc-issuer oidc.eks.us-west-2.amazonaws.com/id/$oidc"
   "irsa-china --region cn-north-1 --method irsa --account-id 123456789012 --oidc-issuer oidc.eks.cn-north-1.amazonaws.com.cn/id/$oidc"
+)
+
+# Cross-account (issue 12): one line per case: name, the artifacts it has
+# (artifact:kind, comma-separated), then extra arguments.
+xkms_w2="arn:aws:kms:us-west-2:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+xkms_e1="arn:aws:kms:us-east-1:222222222222:key/5678abcd-12ab-34cd-56ef-1234567890ab"
+xkms_cn="arn:aws-cn:kms:cn-north-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+xbase=(--cluster c1 --bucket lake-data --account-id 111111111111)
+xb=bucket-policy:resource
+xk=kms-key-policy:key-policy
+xt=target-trust-policy:trust,source-role-policy:policy,s3-access-policy:policy
+cross_cases=(
+  "x-bucket-rw $xb --region us-west-2 --bucket-account 222222222222"
+  "x-bucket-ro $xb --region us-west-2 --bucket-account 222222222222 --access read-only"
+  "x-bucket-prefixes $xb --region us-west-2 --bucket-account 222222222222 --prefix team/a --prefix shared/"
+  "x-bucket-two $xb --region us-west-2 --bucket-account 222222222222 --bucket lake-archive --access read-only --prefix runs"
+  "x-bucket-kms $xb,$xk --region us-west-2 --bucket-account 222222222222 --kms-key $xkms_w2 --kms-key $xkms_e1"
+  "x-bucket-kms-ro $xb,$xk --region us-west-2 --bucket-account 222222222222 --access read-only --kms-key $xkms_w2"
+  "x-target-one $xt --region us-west-2 --target-account 333333333333"
+  "x-target-two $xt --region us-west-2 --target-account 333333333333 --bind ml:runner"
+  "x-target-bucket $xt,$xb,$xk --region us-west-2 --target-account 333333333333 --bucket-account 222222222222 --bind ml:runner --bind etl:loader --prefix runs/ --kms-key $xkms_w2"
+  "x-path $xt,$xb,$xk --region us-west-2 --target-account 333333333333 --bucket-account 222222222222 --iam-path /team/x/ --access read-only --kms-key $xkms_w2"
+  "x-china $xb,$xk --region cn-north-1 --bucket-account 222222222222 --kms-key $xkms_cn"
 )
 
 # lint FILE KIND [COMMAND...]: prints parliament's unfiltered findings on FILE
@@ -84,6 +111,12 @@ for f in findings:
     # parliament knows no EKS OIDC providers; an EKS issuer ARN is a valid federation source.
     if kind == "trust" and f["issue"] == "UNKNOWN_FEDERATION_SOURCE" and ":oidc-provider/oidc.eks." in str(f["detail"]):
         continue
+    # A key policy's Resource "*" means the key the policy is on (AWS KMS
+    # developer guide, "Key policies": "the Resource element is "*", which
+    # means "this KMS key""); only for KMS actions, never another service's.
+    if kind == "key-policy" and f["issue"] == "RESOURCE_STAR" and isinstance(f["detail"], list) \
+            and f["detail"] and all(str(a).startswith("kms:") for a in f["detail"]):
+        continue
     print(json.dumps(f, sort_keys=True))
 PY
 }
@@ -101,6 +134,25 @@ for case in "${cases[@]}"; do
     checked=$((checked + 1))
     if [ -n "$result" ]; then
       echo "parliament: $name.$kind.json:" >&2
+      echo "$result" >&2
+      findings=$((findings + 1))
+    fi
+  done
+done
+
+for case in "${cross_cases[@]}"; do
+  read -r name artifacts extra <<<"$case"
+  IFS=, read -r -a pairs <<<"$artifacts"
+  for pair in "${pairs[@]}"; do
+    artifact="${pair%%:*}" kind="${pair#*:}"
+    file="$out/$name.$artifact.json"
+    # shellcheck disable=SC2086 # extra holds several arguments on purpose
+    "$PODIAM" render "$artifact" "${xbase[@]}" $extra >"$file" 2>"$file.err" ||
+      fail "podiam render $artifact failed for $name: $(cat "$file.err")"
+    result="$(lint "$file" "$kind")" || fail "parliament crashed on $name.$artifact.json"
+    checked=$((checked + 1))
+    if [ -n "$result" ]; then
+      echo "parliament: $name.$artifact.json:" >&2
       echo "$result" >&2
       findings=$((findings + 1))
     fi
@@ -127,7 +179,21 @@ if lint "$out/docs.policy.json" policy "$VENV/bin/python" -c 'print("Segmentatio
   fail "lint passed a parliament that printed garbage: $(cat "$out/garbage.out")"
 fi
 grep -q 'an output line that is not JSON' "$out/garbage.out" || fail "the garbage was not reported: $(cat "$out/garbage.out")"
-echo "parliament: controls bite (RESOURCE_MISMATCH, UNKNOWN_ACTION found; a crash and garbage output fail)"
+# The same on the cross-account kinds: parliament reads a bucket policy's
+# statements (an object action on the bucket ARN), and the key policy's
+# filter keeps Resource "*" for another service and an unknown KMS action.
+printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/r"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::lake-data"}]}' >"$out/broken-bucket.json"
+printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/r"},"Action":["kms:Decrypt","s3:GetObject"],"Resource":"*"}]}' >"$out/broken-key-star.json"
+printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/r"},"Action":"kms:Decrypted","Resource":"*"}]}' >"$out/broken-key-action.json"
+printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole","Resource":"*","Condition":{"StringEquals":{"sts:ExternalIdd":"x"}}}]}' >"$out/broken-target-trust.json"
+for control in broken-bucket:resource:RESOURCE_MISMATCH broken-key-star:key-policy:RESOURCE_STAR \
+  broken-key-action:key-policy:UNKNOWN_ACTION broken-target-trust:trust:UNKNOWN_CONDITION_FOR_ACTION; do
+  IFS=: read -r file kind code <<<"$control"
+  result="$(lint "$out/$file.json" "$kind")" || fail "parliament crashed on the control $file.json"
+  grep -q "\"issue\": \"$code\"" <<<"$result" ||
+    fail "parliament did not report $code on the deliberately broken $file.json: ${result:-nothing}"
+done
+echo "parliament: controls bite (RESOURCE_MISMATCH, UNKNOWN_ACTION found; a crash and garbage output fail; bucket, key and target trust policies: RESOURCE_MISMATCH, RESOURCE_STAR outside KMS, UNKNOWN_ACTION, UNKNOWN_CONDITION_FOR_ACTION)"
 
 echo "parliament: $checked documents checked, $findings with findings"
 [ "$findings" -eq 0 ]

@@ -14,8 +14,15 @@
 # namespace, service account or cluster, a swapped pair, a name outside a
 # wildcard, a wrong audience, one method's caller through the other's
 # statement); expectations come from the bindings and an own StringLike
-# matcher. Positive controls first: hand-written reference documents pass
-# and each broken copy fails.
+# matcher. Cross-account (issue 12, semantic/iam_cross.py): for bundles with
+# --bucket-account and/or --target-account, the bucket policy and the KMS key
+# policy (each judged with the role's identity policy, as a cross-account
+# request needs both, and alone), the target role's trust (sts:ExternalId
+# per association, aws:PrincipalArn of the source role) and the source
+# role's inline policy admit exactly the role, actions and ARNs the
+# parameters grant. Positive controls first: hand-written reference
+# documents pass and each broken copy fails (semantic/iam_cross_controls.py
+# for the cross-account ones).
 set -euo pipefail
 # shellcheck source=tests/conformance/lib.sh
 source "$CONFORMANCE_DIR/lib.sh"

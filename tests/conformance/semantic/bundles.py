@@ -251,7 +251,8 @@ def _clean_env(env: Optional[dict]) -> dict:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("EKS_CLUSTER_NAME", "AWS_REGION", "S3_BUCKET", "K8S_NAMESPACE",
                           "K8S_SERVICE_ACCOUNT", "KUBE_CONTEXT", "AWS_ACCOUNT_ID",
-                          "IAM_POLICY_NAME", "IAM_ROLE_NAME", "PODIAM_TF_NAME")}
+                          "IAM_POLICY_NAME", "IAM_ROLE_NAME", "PODIAM_TF_NAME", "BUCKET_ACCOUNT_ID",
+                          "TARGET_ACCOUNT_ID")}
     clean.update(env or {})
     return clean
 

@@ -12,7 +12,9 @@ engine (iam_engine.IamSimulate says which it cannot).
 First the positive controls: hand-written reference documents must pass the
 matrix (so the expectations are satisfiable), and each deliberately broken
 copy must fail it on the request that the break opens. Then every bundle of
-iam_matrix.bundles() is generated and evaluated. Prints one line per failing
+iam_matrix.bundles() is generated and evaluated. Last the cross-account
+bundles (issue 12: bucket policy, KMS key policy, target trust and source
+role policy), with their own controls: iam_cross.py, iam_cross_controls.py. Prints one line per failing
 request and a summary; exits 1 on any failure.
 """
 
@@ -22,6 +24,7 @@ import json
 import pathlib
 import sys
 
+import iam_cross
 import iam_engine
 from bundles import Binding, generate, render
 from iam_matrix import (ACCOUNT, KMS_ID, KMS_ID_2, LIKE_CASES, SECOND_OIDC_ID, Bundle, bundles, issuer_host_path,
@@ -405,7 +408,10 @@ def main() -> int:
         simulate = iam_engine.IamSimulate(str(pathlib.Path(__file__).with_name("iam_simulate.mjs")), sys.argv[3])
         engines.append(("iam-simulate", iam_simulate_decider(simulate)))
     try:
-        return run(podiam, work, engines)
+        ok = run(podiam, work, engines) == 0
+        # Cross-account documents (issue 12): iam_cross.py and its controls.
+        ok = iam_cross.run(podiam, work / "cross-account", simulate) and ok
+        return 0 if ok else 1
     finally:
         if simulate is not None:
             simulate.close()
