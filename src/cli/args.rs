@@ -83,7 +83,7 @@ pub struct ParamArgs {
     /// AWS account id (12 digits); IRSA artifacts need it.
     #[arg(long, env = "AWS_ACCOUNT_ID", value_name = "ID")]
     account_id: Option<String>,
-    /// The account that owns the buckets and their KMS keys, when not the cluster's: adds the bucket owner's side (bucket policy, key policy, scripts/bucket-owner.sh).
+    /// The account that owns the buckets and their KMS keys, when not that of the role reaching S3 (the cluster's, or with --target-account the target's): adds the bucket owner's side (bucket policy, key policy, scripts/bucket-owner.sh).
     #[arg(
         long,
         env = "BUCKET_ACCOUNT_ID",
