@@ -185,6 +185,15 @@ pub enum Error {
     /// Existing files differ from what would be written, and `--force` was not given.
     #[error("refusing to overwrite files that differ (use --force to replace them):{}", lines(.0))]
     WouldOverwrite(Vec<String>),
+    /// The folder holds artifacts of another bundle shape that these
+    /// parameters do not render (the other accounts' side).
+    #[error("{} holds files of another bundle shape that these parameters no longer render; podiam does not delete them, since they may still be needed to undo what they set up:{}", .folder, lines(.files))]
+    OtherShape {
+        /// The bundle folder.
+        folder: String,
+        /// Each stale file and what to do about it.
+        files: Vec<String>,
+    },
     /// `podiam check` found a directory that differs from the parameters.
     #[error("{0}")]
     Drift(String),
@@ -217,6 +226,7 @@ impl Error {
             | Error::Template { .. }
             | Error::ArtifactCheck { .. }
             | Error::WouldOverwrite(_)
+            | Error::OtherShape { .. }
             | Error::Drift(_)
             | Error::Write { .. } => 1,
         }

@@ -93,7 +93,7 @@ impl Only {
                 "bucket-account: only a bundle whose buckets are in another account has the bucket owner's bucket policy; give --bucket-account (with --account-id)"
             }
             Only::KeyPolicy => {
-                "kms-key: only a bundle with a KMS key of another account than the role's has a key-policy statement; give --kms-key with the bucket account's key"
+                "kms-key: only a bundle with a KMS key of another account than the role's (with --account-id) has a key-policy statement"
             }
             Only::BucketOwner => {
                 "bucket-account: only a bundle whose buckets or keys are in another account has the bucket owner's side; give --bucket-account (with --account-id)"

@@ -39,7 +39,9 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         &targets,
         &bundle::in_bundle(),
         |b| {
-            drift::keeps_overrides(&writer.folder(b.name.as_deref()), engine.overrides())?;
+            let folder = writer.folder(b.name.as_deref());
+            drift::keeps_overrides(&folder, engine.overrides())?;
+            refuse_other_shape(&folder, b)?;
             writer.prepare(b.name.as_deref(), &targets::files(b))
         },
         |b, prepared| {
@@ -65,6 +67,34 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         print_report(&[(out.to_owned(), top_status, vec![artifact::PARAMS_PATH])]);
     }
     Ok(())
+}
+
+/// Refuses to regenerate a folder that holds artifacts of another bundle
+/// shape (a bucket owner's script after `--bucket-account` was dropped):
+/// they would stay behind, still granting what they set up, and the script
+/// that undoes it would be stale. The user tears down and deletes them.
+fn refuse_other_shape(folder: &Path, bundle: &TargetBundle) -> Result<(), Error> {
+    let stale: Vec<String> = bundle::in_bundle()
+        .into_iter()
+        .filter(|a| a.only.is_some())
+        .filter(|a| !bundle.rendered.iter().any(|r| std::ptr::eq(r.artifact, *a)))
+        .filter(|a| folder.join(a.path).is_file())
+        .map(|a| {
+            let rule = a.only.map(|o| o.rule()).unwrap_or_default();
+            format!("{} ({rule}); undo what it set up first{}, then delete it", a.path, match a.name {
+                "bucket-owner-script" => " (scripts/bucket-owner.sh teardown, with the bucket account's credentials)",
+                "target-trust-policy" | "source-role-policy" => " (scripts/teardown.sh of this bundle as it is)",
+                _ => "",
+            })
+        })
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    Err(Error::OtherShape {
+        folder: folder.display().to_string(),
+        files: stale,
+    })
 }
 
 /// A batch's own `params.yaml`, as a file to write at the top of `--out`.

@@ -35,6 +35,20 @@ impl BucketGrant {
     }
 }
 
+/// The end of the ids of the statements podiam puts into `bucket`'s policy:
+/// every statement of this role on this bucket, whatever the access
+/// profile or prefixes, ends with it, so a merge or a teardown finds the
+/// earlier versions too.
+pub fn bucket_sid_suffix(model: &Model, bucket: &str) -> String {
+    sid_suffix(model, bucket)
+}
+
+/// The end of the id of the statement podiam puts into the policy of a key
+/// in `region`.
+pub fn key_sid_suffix(model: &Model, region: &str) -> String {
+    sid_suffix(model, &format!("kms {region}"))
+}
+
 /// A short digest that makes a statement id unique to the role and what it
 /// grants: two bundles for two roles on one bucket keep their own statements.
 fn sid_suffix(model: &Model, of: &str) -> String {
@@ -64,7 +78,7 @@ pub fn bucket_grants(model: &Model) -> Vec<BucketGrant> {
                 buckets: vec![bucket.as_str().to_owned()],
                 ..all.clone()
             };
-            let suffix = sid_suffix(model, bucket.as_str());
+            let suffix = bucket_sid_suffix(model, bucket.as_str());
             let statements = policy::s3_statements(model, &one)
                 .into_iter()
                 .map(|mut s| {
@@ -144,7 +158,7 @@ pub fn foreign_keys(model: &Model) -> Vec<&crate::input::access::KmsKey> {
 pub fn key_statement(model: &Model, region: &str) -> Option<Value> {
     let principal = policy::s3_role_arn(model)?;
     let inputs = Inputs::of(model);
-    let suffix = sid_suffix(model, &format!("kms {region}"));
+    let suffix = key_sid_suffix(model, region);
     Some(json!({
         "Sid": format!("{SID_PREFIX}UseKeyThroughS3{suffix}"),
         "Effect": "Allow",

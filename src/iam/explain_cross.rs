@@ -64,10 +64,11 @@ fn target_role(model: &Model, trust: &Value, out: &mut String) -> Result<(), Str
         .filter_map(|b| cross::external_id(model, b))
         .map(|id| markdown_code(&id))
         .collect::<Result<_, _>>()?;
-    writeln!(out, "- **External ids:** {}. Each is the `externalId` EKS gives the association of one binding (`<region>/<cluster account>/<cluster>/<namespace>/<service account>`, as the EKS user guide and launch post show it), so the target role admits the source role only on behalf of these associations. `scripts/apply.sh` compares each with the association's own before it writes this trust, and stops on a difference; the Terraform uses the associations' `external_id` attribute.", ids.join(", ")).map_err(fmt)?;
+    writeln!(out, "- **External ids:** {}. Each is the `externalId` EKS gives the association of one binding (`<region>/<cluster account>/<cluster>/<namespace>/<service account>`, as the EKS user guide and launch post show it), and EKS sends it when it assumes the target role for that association. An external id is not a secret: whoever holds the source role's credentials can send any of them, so the boundary is who can get those credentials, the source role's pinned trust above. `scripts/apply.sh` compares each with the association's own before it writes this trust, and stops on a difference; the Terraform uses the associations' `external_id` attribute.", ids.join(", ")).map_err(fmt)?;
     writeln!(out, "- **Source role:** may `sts:AssumeRole` and `sts:TagSession` on {} and nothing else. (`iam/source-role-policy.json /Statement/0`)", markdown_code(&target)?).map_err(fmt)?;
     out.push_str("- **Risk: which AWS page holds.** The EKS API reference says to match the association's `externalId` in the target role's trust, and AWS's launch post shows it working with session tags on; the current user guide promises `sts:ExternalId` only for associations with session tags disabled. If pods are refused the target role, compare `aws eks describe-pod-identity-association` with this trust (`scripts/verify.sh` does).\n");
-    out.push_str("- **Caching.** The Pod Identity agent caches target-role credentials for 59 minutes, and a changed association does not reset the cache: restart pods to pick up a change sooner (EKS user guide, \"Caching considerations\").\n\n");
+    out.push_str("- **Caching and session length.** The Pod Identity agent caches target-role credentials for 59 minutes, and a changed association does not reset the cache: restart pods to pick up a change sooner (EKS user guide, \"Caching considerations\"). A chained session lasts at most one hour, whatever the target role's maximum session duration.\n");
+    out.push('\n');
     Ok(())
 }
 
@@ -101,6 +102,9 @@ fn bucket_owner(model: &Model, out: &mut String) -> Result<(), String> {
         .map_err(fmt)?;
     }
     out.push_str("\n- **Exactly the role's own grants.** The statements repeat the identity policy's S3 Allow statements for each bucket, with the role as the only principal: no bucket administration (no `s3:PutBucketPolicy`, `s3:PutBucketAcl`, `s3:DeleteBucket`), no other principal, and under read-only access no write.\n");
+    if policy::object_actions(model).contains(&"s3:PutObject") {
+        out.push_str("- **Object ownership.** Objects the role writes into the bucket belong to the bucket's account only if the bucket's Object Ownership is \"bucket owner enforced\" (ACLs disabled; the default for buckets created since April 2023); with \"object writer\" they stay the role's account's, and the bucket owner cannot read them.\n");
+    }
     out.push_str("- **Risk: the role's ARN is the principal.** IAM stores it as the role's unique id: if the role is deleted and created again, the bucket policy names a role that no longer exists and refuses the new one; run `scripts/bucket-owner.sh apply` again after recreating the role.\n\n");
     Ok(())
 }

@@ -251,8 +251,13 @@ pub fn key_policy_notes(model: &Model) -> Result<Vec<String>, String> {
                 "aws kms get-key-policy --key-id {} --policy-name default --region {region} --output text",
                 key.as_str()
             );
+            let unknown = if model.account_id.is_none() {
+                " If the key belongs to another account than the role's, only its key policy can grant the role: give --account-id, and podiam renders that statement (`iam/kms-key-policy.json`)."
+            } else {
+                ""
+            };
             Ok(format!(
-                "The key policy of {} (region {}) must let {role} use {}: AWS's default key policy does, by delegating to IAM (a statement that allows {} `kms:*`); a custom key policy must allow the role, or the account, those actions. S3 calls the key from the bucket's region, so the bucket must be in {} too. Check with {}.",
+                "The key policy of {} (region {}) must let {role} use {}: AWS's default key policy does, by delegating to IAM (a statement that allows {} `kms:*`); a custom key policy must allow the role, or the account, those actions. S3 calls the key from the bucket's region, so the bucket must be in {} too. Check with {}.{unknown}",
                 markdown_code(key.as_str())?,
                 markdown_code(region)?,
                 code_list(&actions, "and")?,

@@ -27,6 +27,10 @@ pub struct Accounts {
     pub bucket_account: Option<AccountId>,
     /// The target role's account, when pods reach S3 through a target role.
     pub target_account: Option<AccountId>,
+    /// Both as given, for `params.yaml`: an account equal to the one it
+    /// would otherwise be is dropped above with a note, and a bundle
+    /// regenerated from its `params.yaml` must give the same note.
+    pub given: (Option<AccountId>, Option<AccountId>),
 }
 
 /// What the checks need from the rest of the model.
@@ -37,6 +41,8 @@ pub struct Context<'a> {
     pub method: Option<Method>,
     /// The KMS keys, checked.
     pub kms_keys: &'a [KmsKey],
+    /// Whether the Pod Identity trust is left unpinned (`--trust-minimal`).
+    pub trust_minimal: bool,
 }
 
 /// Checks both accounts against the rules; violations go to `violations`,
@@ -59,6 +65,7 @@ pub fn parse(
     };
     let bucket = one("bucket-account", given.bucket_account);
     let target = one("target-account", given.target_account);
+    let as_given = (bucket.clone(), target.clone());
     let mut requires = |field: &'static str, value: &AccountId| {
         if cx.account_id.is_none() {
             violations.push(Violation::new(
@@ -73,6 +80,13 @@ pub fn parse(
     }
     if let Some(t) = &target {
         requires("target-account", t);
+        if cx.trust_minimal {
+            violations.push(Violation::new(
+                "target-account",
+                Some(t.as_str()),
+                "cannot go with --trust-minimal: the source role's unpinned trust lets any association in the account that names it get its credentials, and an external id is no secret (the caller sends it), so the target role would be open to them too; drop --trust-minimal",
+            ));
+        }
         if cx.method.is_some_and(|m| m.irsa()) {
             violations.push(Violation::new(
                 "target-account",
@@ -99,11 +113,14 @@ pub fn parse(
         }
         !same
     });
-    let owner = bucket.as_ref().unwrap_or(caller);
-    keys_in_known_accounts(cx.kms_keys, &[caller, owner], violations);
+    match &bucket {
+        Some(owner) => keys_in_known_accounts(cx.kms_keys, &[caller, owner], violations),
+        None => one_key_owner(cx.kms_keys, caller, violations),
+    }
     Accounts {
         bucket_account: bucket,
         target_account: target,
+        given: as_given,
     }
 }
 
@@ -131,6 +148,29 @@ fn keys_in_known_accounts(
     }
 }
 
+/// Without a bucket account, the keys of other accounts than the role's
+/// (a central KMS account) must all be one account's: the key owner's side
+/// (`scripts/bucket-owner.sh`) runs with one account's credentials.
+fn one_key_owner(keys: &[KmsKey], caller: &AccountId, violations: &mut Vec<Violation>) {
+    let mut owners: Vec<&str> = Vec::new();
+    for key in keys.iter().filter(|k| k.account() != caller.as_str()) {
+        if !owners.contains(&key.account()) {
+            owners.push(key.account());
+        }
+        if owners.len() > 1 {
+            violations.push(Violation::new(
+                "kms-key",
+                Some(key.as_str()),
+                format!(
+                    "the keys of other accounts than the role's are in accounts {}: podiam renders the key owner's side for one account; generate a bundle per key account",
+                    owners.join(" and ")
+                ),
+            ));
+            return;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +191,7 @@ mod tests {
             account_id: account.as_ref(),
             method: Some(method),
             kms_keys: &keys,
+            trust_minimal: false,
         };
         let (mut v, mut n) = (Vec::new(), Vec::new());
         let given = Given {
@@ -179,7 +220,10 @@ mod tests {
     #[test]
     fn the_cluster_account_as_bucket_account_is_a_note_and_single_account() {
         let (a, v, n) = run(Some(A), None, Some(A), Method::Irsa, &[]);
-        assert!(v.is_empty() && a == Accounts::default(), "{v:?}");
+        assert!(
+            v.is_empty() && a.bucket_account.is_none() && a.target_account.is_none(),
+            "{v:?}"
+        );
         assert!(n[0].contains("single-account"), "{n:?}");
     }
 
@@ -220,7 +264,16 @@ mod tests {
             v[0].starts_with("kms-key") && v[0].contains("333333333333"),
             "{v:?}"
         );
+        // Without a bucket account a central key account is the key owner's side.
         let (_, v, _) = run(None, None, Some(A), Method::PodIdentity, &[&key(C)]);
-        assert!(v[0].contains("neither"), "{v:?}");
+        assert!(v.is_empty(), "{v:?}");
+        let (_, v, _) = run(
+            None,
+            None,
+            Some(A),
+            Method::PodIdentity,
+            &[&key(B), &key(C)],
+        );
+        assert!(v[0].contains("one account"), "{v:?}");
     }
 }

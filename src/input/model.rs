@@ -244,6 +244,7 @@ impl Model {
                 account_id: account_id.as_ref(),
                 method,
                 kms_keys: &kms_keys,
+                trust_minimal: raw.trust_minimal.unwrap_or(false),
             },
             &mut c.violations,
             &mut notices,

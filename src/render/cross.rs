@@ -39,6 +39,9 @@ pub struct BucketView {
     pub bucket: String,
     /// The ids of the statements its policy gets from `iam/bucket-policy.json`.
     pub sids: Vec<String>,
+    /// How every id podiam ever gave this role's statements on this bucket
+    /// ends (`Podiam…For<digest>`): a merge or teardown removes them all.
+    pub suffix: String,
 }
 
 /// One KMS key of another account.
@@ -52,6 +55,8 @@ pub struct KeyView {
     pub region: String,
     /// The id of the statement its key policy gets from `iam/kms-key-policy.json`.
     pub sid: String,
+    /// How every id podiam gave this role's statement on keys of that region ends.
+    pub suffix: String,
 }
 
 /// The target role of Pod Identity role chaining.
@@ -102,6 +107,7 @@ impl Cross {
                     account: k.account().to_owned(),
                     region: k.region().to_owned(),
                     sid: statement.get("Sid")?.as_str()?.to_owned(),
+                    suffix: cross::key_sid_suffix(model, k.region()),
                 })
             })
             .collect();
@@ -124,6 +130,7 @@ impl Cross {
                 .map(|g| BucketView {
                     bucket: g.bucket.clone(),
                     sids: g.sids(),
+                    suffix: cross::bucket_sid_suffix(model, &g.bucket),
                 })
                 .collect(),
             key_policy: (!keys.is_empty()).then(|| cross::kms_key_policy(model)),

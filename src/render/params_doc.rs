@@ -33,9 +33,9 @@ pub struct ParamsDoc {
     pub kube_context: Option<String>,
     /// AWS account id (written quoted).
     pub account_id: Option<String>,
-    /// The buckets' account, when another (written quoted).
+    /// The buckets' account as given (written quoted).
     pub bucket_account: Option<String>,
-    /// The target role's account, when role chaining (written quoted).
+    /// The target role's account as given (written quoted).
     pub target_account: Option<String>,
     /// `pod-identity` or `irsa`.
     pub method: &'static str,
@@ -113,12 +113,14 @@ impl ParamsDoc {
             account_id: model.account_id.as_ref().map(|a| a.as_str().to_owned()),
             bucket_account: model
                 .accounts
-                .bucket_account
+                .given
+                .0
                 .as_ref()
                 .map(|a| a.as_str().to_owned()),
             target_account: model
                 .accounts
-                .target_account
+                .given
+                .1
                 .as_ref()
                 .map(|a| a.as_str().to_owned()),
             method: model.method.as_str(),

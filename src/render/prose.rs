@@ -317,11 +317,21 @@ fn clusters_words(model: &Model) -> Result<String, String> {
 
 fn role_options(model: &Model) -> Result<Vec<String>, String> {
     let path = md_code(&model.iam_path)?;
-    let arns = match (policy::role_arn(model), policy::policy_arn(model)) {
+    let chained = model.accounts.target_account.is_some();
+    let policy_arn = match chained {
+        true => policy::target_policy_arn(model),
+        false => policy::policy_arn(model),
+    };
+    let arns = match (policy::role_arn(model), policy_arn) {
         (Some(role), Some(policy)) => format!(
-            "the role's ARN is {} and the policy's {}",
+            "the role's ARN is {} and the policy's {}{}",
             md_code(&role)?,
-            md_code(&policy)?
+            md_code(&policy)?,
+            if chained {
+                " (in the target role's account)"
+            } else {
+                ""
+            }
         ),
         _ => format!(
             "their ARNs end in {} and {}",
@@ -341,6 +351,10 @@ fn role_options(model: &Model) -> Result<Vec<String>, String> {
         "IAM path {path} for the role and the policy: {arns}."
     )];
     out.push(match &model.permissions_boundary {
+        Some(b) if chained => format!(
+            "Permissions boundary {} on the source role only: it must allow `sts:AssumeRole` and `sts:TagSession` on the target role, or every pod is refused. The target role gets none (a boundary is a policy of the role's own account or an AWS managed one).",
+            md_code(b)?
+        ),
         Some(b) => format!(
             "Permissions boundary {}: whatever policies are attached, the role can never do more than this policy allows.",
             md_code(b)?

@@ -113,10 +113,10 @@ fn the_cluster_account_as_bucket_account_is_a_note_and_the_bundle_stays_single_a
         same.keys().collect::<Vec<_>>(),
         plain.keys().collect::<Vec<_>>()
     );
-    // Only the review sheet (which lists the note) and the manifest (which
-    // hashes it) differ.
+    // Only the review sheet (which lists the note), params.yaml (which keeps
+    // the value as given, so the note comes back) and the manifest differ.
     for (path, (bytes, _)) in &same {
-        if path != "REVIEW.md" && path != "manifest.json" {
+        if !["REVIEW.md", "manifest.json", "params.yaml"].contains(&path.as_str()) {
             assert!(
                 *bytes == plain[path].0,
                 "{path} differs from a plain bundle's"
@@ -246,4 +246,62 @@ fn a_cross_account_artifact_alone_needs_its_shape() {
     args.extend(["--target-account", LAKE]);
     let o = podiam(&args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn a_bundle_regenerated_without_its_other_account_keeps_and_names_the_stale_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("b");
+    let o = generate(&out, &["--bucket-account", LAKE]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = files(&out);
+    let o = generate(&out, &["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("scripts/bucket-owner.sh") && err.contains("bucket-owner.sh teardown"),
+        "{err}"
+    );
+    assert!(files(&out) == before, "nothing written");
+}
+
+#[test]
+fn the_own_account_note_survives_a_regeneration_from_params_yaml() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("b");
+    let o = generate(&out, &["--bucket-account", CLUSTER_ACCOUNT]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let check = podiam(&["check", out.to_str().expect("utf8")]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+}
+
+#[test]
+fn a_target_role_needs_a_pinned_source_trust() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("b");
+    let o = generate(&out, &["--target-account", LAKE, "--trust-minimal"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("target-account \"222222222222\": cannot go with --trust-minimal"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_central_kms_account_gets_its_key_policy_statement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("b");
+    let key = "arn:aws:kms:us-west-2:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let o = generate(&out, &["--kms-key", key]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let found = files(&out);
+    assert!(found.contains_key("iam/kms-key-policy.json"));
+    assert!(!found.contains_key("iam/bucket-policy.json"));
+    let runbook = fs::read_to_string(out.join("RUNBOOK.md")).expect("runbook");
+    assert!(
+        runbook.contains("The bucket owner's account `999999999999`")
+            || runbook.contains("account `999999999999`"),
+        "{runbook}"
+    );
 }
