@@ -43,6 +43,14 @@ pub(crate) enum Ref {
     BindingAccount = 20,
     /// The local that lists the trust statements of every binding.
     Statements = 21,
+    /// The target role's ARN, built from known values (role chaining).
+    TargetRoleArn = 22,
+    /// The source role's ARN (role chaining: the target role trusts it).
+    SourceRoleArn = 23,
+    /// The first association's `externalId` (role chaining).
+    FirstExternalId = 24,
+    /// Every association's `externalId`, a list (role chaining with bindings).
+    ExternalIds = 25,
 }
 
 impl Ref {
