@@ -87,6 +87,8 @@ pub struct BucketOwner {
     pub bucket_statements: Value,
     /// The keys of another account, in order.
     pub keys: Vec<OwnerKey>,
+    /// Their ARNs, in order.
+    pub key_arns: Vec<String>,
     /// `{key ARN: [statement]}`: each key's statement of `iam/kms-key-policy.json`.
     pub key_statements: Value,
     /// `{key ARN: key id}`.
@@ -132,7 +134,7 @@ impl BucketOwner {
                     .map(|k| k.account().to_owned())
             })?;
         let buckets: Vec<String> = grants.iter().map(|g| g.bucket.clone()).collect();
-        let arns: Vec<&str> = keys.iter().map(|k| k.arn.as_str()).collect();
+        let key_arns: Vec<String> = keys.iter().map(|k| k.arn.clone()).collect();
         Some(BucketOwner {
             account,
             buckets_message: format!(
@@ -141,11 +143,12 @@ impl BucketOwner {
             ),
             keys_message: format!(
                 "Give key_policies one entry for each KMS key podiam grants: {}.",
-                arns.join(", ")
+                key_arns.join(", ")
             ),
             buckets,
             bucket_statements: Value::Object(bucket_statements),
             keys,
+            key_arns,
             key_statements: Value::Object(key_statements),
             key_ids: Value::Object(key_ids),
         })
