@@ -38,7 +38,11 @@ impl TargetRole {
         let target_arn = policy::target_role_arn(model)?;
         let source_arn = policy::role_arn(model)?;
         let mut source_policy = cross::source_role_policy(model)?;
-        replace_strings(&mut source_policy, &target_arn, &Ref::TargetRoleArn.marker());
+        replace_strings(
+            &mut source_policy,
+            &target_arn,
+            &Ref::TargetRoleArn.marker(),
+        );
         // One association: its external id; more: the list of all of them.
         let ids = if bindings {
             Ref::ExternalIds.marker()
@@ -178,16 +182,23 @@ mod tests {
         let target = TargetRole::new(&chained(), false).expect("target");
         let trust = target.trust_policy.to_string();
         assert!(!trust.contains("111111111111"), "{trust}");
-        assert!(trust.contains(&serde_json::to_string(&Ref::SourceRoleArn.marker()).expect("json")));
+        assert!(
+            trust.contains(&serde_json::to_string(&Ref::SourceRoleArn.marker()).expect("json"))
+        );
         let external = serde_json::to_string(&Ref::FirstExternalId.marker()).expect("json");
-        assert!(trust.contains(&format!("\"sts:ExternalId\":{external}")), "{trust}");
+        assert!(
+            trust.contains(&format!("\"sts:ExternalId\":{external}")),
+            "{trust}"
+        );
         let source = target.source_policy.to_string();
         assert!(!source.contains("333333333333"), "{source}");
         assert!(source.contains(&marker(Ref::TargetRoleArn as usize).replace('\0', "\\u0000")));
         let many = TargetRole::new(&chained(), true).expect("target");
-        assert!(many.trust_policy.to_string().contains(
-            &serde_json::to_string(&Ref::ExternalIds.marker()).expect("json")
-        ));
+        assert!(
+            many.trust_policy
+                .to_string()
+                .contains(&serde_json::to_string(&Ref::ExternalIds.marker()).expect("json"))
+        );
         assert!(TargetRole::new(&test_model("data-lake", RawParams::default()), false).is_none());
     }
 
