@@ -23,7 +23,7 @@ use crate::input::model::Model;
 use crate::input::rules;
 use crate::render::terraform_cross::{BucketOwner, TargetRole};
 use crate::render::terraform_role::Role;
-use crate::render::tf_refs::Ref;
+use crate::render::tf_refs::{Ref, replace_strings};
 
 /// The EKS add-on that runs the Pod Identity agent.
 pub const POD_IDENTITY_AGENT: &str = "eks-pod-identity-agent";
@@ -294,16 +294,6 @@ impl Bindings {
             per_namespace: !model.trust.minimal,
             trust: model.method.irsa() || !model.trust.minimal,
         })
-    }
-}
-
-/// Replaces every string in `value` equal to `from` by `to`.
-pub(crate) fn replace_strings(value: &mut Value, from: &str, to: &str) {
-    match value {
-        Value::String(s) if s == from => *s = to.to_owned(),
-        Value::Array(items) => items.iter_mut().for_each(|i| replace_strings(i, from, to)),
-        Value::Object(map) => map.values_mut().for_each(|v| replace_strings(v, from, to)),
-        _ => {}
     }
 }
 

@@ -14,8 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::iam::{cross, policy};
 use crate::input::model::Model;
-use crate::render::terraform::replace_strings;
-use crate::render::tf_refs::Ref;
+use crate::render::tf_refs::{Ref, replace_strings};
 
 /// The target role of Pod Identity role chaining, as the main module needs it.
 #[derive(Debug, Serialize)]
