@@ -10,7 +10,12 @@
 # keeps session tags with hashicorp/aws >= 6.2.0. Bindings (issue 11) and
 # --method both: the bindings variable's validation agrees with podiam, and
 # terraform evaluates each trust policy (data sources stood in for) equal to
-# iam/trust-policy.json, with one association per binding.
+# iam/trust-policy.json, with one association per binding. Cross-account
+# (issue 12): the bucket owner's module and a target role with two bindings
+# (module and single file) parse, are fmt-clean and pass checkov; terraform
+# evaluates the bucket owner's merged policies (every other statement kept,
+# podiam's equal to iam/bucket-policy.json and iam/kms-key-policy.json) and
+# the target role's documents (equal to the JSON files).
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv terraform
