@@ -14,5 +14,6 @@ pub mod params_doc;
 pub mod prose;
 pub mod templates;
 pub mod terraform;
+pub mod terraform_cross;
 pub mod terraform_role;
 pub mod tf_refs;

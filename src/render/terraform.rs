@@ -21,8 +21,9 @@ use crate::formats::hclwrite::{Each, Writer, holds};
 use crate::iam::policy;
 use crate::input::model::Model;
 use crate::input::rules;
+use crate::render::terraform_cross::{BucketOwner, TargetRole};
 use crate::render::terraform_role::Role;
-use crate::render::tf_refs::Ref;
+use crate::render::tf_refs::{Ref, replace_strings};
 
 /// The EKS add-on that runs the Pod Identity agent.
 pub const POD_IDENTITY_AGENT: &str = "eks-pod-identity-agent";
@@ -34,6 +35,8 @@ pub const AWS_PROVIDER: &str = ">= 6.2.0";
 pub const KUBERNETES_PROVIDER: &str = ">= 2.10";
 /// The name of resources and data sources in the module directory form.
 const MODULE_NAME: &str = "this";
+/// The alias of the target account's provider configuration in the module.
+const TARGET_PROVIDER: &str = "target";
 /// The `for` expression variable that stands for each bucket.
 const EACH_BUCKET: &str = "bucket";
 /// The `for` expression variable that stands for each trust statement group.
@@ -69,10 +72,13 @@ pub struct Form {
     pub each: Each,
     /// The per-bucket lists the policy names through locals.
     pub locals: Vec<Local>,
+    /// The provider configuration of the target account (role chaining):
+    /// `aws.target` in the module, `aws.<tf name>_target` in the single file.
+    pub target_provider: String,
 }
 
 impl Form {
-    fn new(res: &str, var: &str, hoisted: &[(Ref, Value)]) -> Form {
+    fn new(res: &str, var: &str, target: &str, hoisted: &[(Ref, Value)]) -> Form {
         let refs = vec![
             format!("data.aws_partition.{res}.partition"),
             EACH_BUCKET.to_owned(),
@@ -97,6 +103,10 @@ impl Form {
             format!("{EACH_BINDING}.namespace"),
             format!("{EACH_BINDING}.service_account"),
             format!("local.{var}trust_statements"),
+            format!("local.{var}target_role_arn"),
+            format!("aws_iam_role.{res}.arn"),
+            format!("aws_eks_pod_identity_association.{res}.external_id"),
+            format!("local.{var}target_external_ids"),
         ];
         let each = Each {
             index: Ref::Bucket as usize,
@@ -118,6 +128,7 @@ impl Form {
             refs,
             each,
             locals,
+            target_provider: format!("aws.{target}"),
         }
     }
 }
@@ -196,6 +207,10 @@ pub struct Terraform {
     pub bucket_reserved: String,
     /// The bindings after the first, when there are any.
     pub bindings: Option<Bindings>,
+    /// The Pod Identity target role, when role chaining (`--target-account`).
+    pub target: Option<TargetRole>,
+    /// The bucket owner's module, when the buckets (or keys) are in another account.
+    pub owner: Option<BucketOwner>,
 }
 
 /// What the Terraform needs for a role with more than one binding: the
@@ -282,16 +297,6 @@ impl Bindings {
     }
 }
 
-/// Replaces every string in `value` equal to `from` by `to`.
-fn replace_strings(value: &mut Value, from: &str, to: &str) {
-    match value {
-        Value::String(s) if s == from => *s = to.to_owned(),
-        Value::Array(items) => items.iter_mut().for_each(|i| replace_strings(i, from, to)),
-        Value::Object(map) => map.values_mut().for_each(|v| replace_strings(v, from, to)),
-        _ => {}
-    }
-}
-
 impl Terraform {
     /// Derives the Terraform context from a validated model.
     pub fn new(model: &Model) -> Terraform {
@@ -315,16 +320,23 @@ impl Terraform {
             }),
             _ => trust_policy,
         };
+        let target = TargetRole::new(model, bindings.is_some());
         Terraform {
-            module: Form::new(MODULE_NAME, "", &hoisted),
-            single: Form::new(&name, &format!("{name}_"), &hoisted),
+            module: Form::new(MODULE_NAME, "", TARGET_PROVIDER, &hoisted),
+            single: Form::new(
+                &name,
+                &format!("{name}_"),
+                &format!("{name}_{TARGET_PROVIDER}"),
+                &hoisted,
+            ),
             name,
             buckets: model
                 .buckets
                 .iter()
                 .map(|b| b.as_str().to_owned())
                 .collect(),
-            uses_account: model.method.irsa() || uses_account,
+            // The target role trusts the cluster's account.
+            uses_account: model.method.irsa() || uses_account || target.is_some(),
             uses_region,
             permission_policy,
             trust_policy,
@@ -335,6 +347,8 @@ impl Terraform {
             kubernetes_provider: KUBERNETES_PROVIDER,
             bucket_reserved: bucket_reserved(),
             bindings,
+            target,
+            owner: BucketOwner::new(model),
         }
     }
 }
@@ -394,7 +408,7 @@ mod tests {
 
     #[test]
     fn forms_name_every_reference() {
-        let form = Form::new("s3_b", "s3_b_", &[]);
+        let form = Form::new("s3_b", "s3_b_", "s3_b_target", &[]);
         assert_eq!(
             form.refs[Ref::Partition as usize],
             "data.aws_partition.s3_b.partition"
@@ -403,7 +417,7 @@ mod tests {
             form.refs[Ref::ServiceAccount as usize],
             "var.s3_b_service_account"
         );
-        assert_eq!(form.refs.len(), Ref::Statements as usize + 1);
+        assert_eq!(form.refs.len(), Ref::ExternalIds as usize + 1);
         let lens: Vec<usize> = LOCALS.iter().map(|(_, n)| n.len()).collect();
         assert!(
             lens.windows(2).all(|w| w[0] == w[1]),

@@ -1,7 +1,10 @@
 //! The Terraform references podiam's documents hold, as markers: the policy
 //! and role builders put a marker where Terraform knows the value better (the
 //! partition, a variable, a data source), and the `hcl_expr` filter swaps
-//! each marker for its expression.
+//! each marker for its expression. [`replace_strings`] swaps a built value
+//! for its marker.
+
+use serde_json::Value;
 
 use crate::formats::hclwrite::marker;
 
@@ -43,11 +46,29 @@ pub(crate) enum Ref {
     BindingAccount = 20,
     /// The local that lists the trust statements of every binding.
     Statements = 21,
+    /// The target role's ARN, built from known values (role chaining).
+    TargetRoleArn = 22,
+    /// The source role's ARN (role chaining: the target role trusts it).
+    SourceRoleArn = 23,
+    /// The first association's `externalId` (role chaining).
+    FirstExternalId = 24,
+    /// Every association's `externalId`, a list (role chaining with bindings).
+    ExternalIds = 25,
 }
 
 impl Ref {
     /// The marker that stands for this reference.
     pub(crate) fn marker(self) -> String {
         marker(self as usize)
+    }
+}
+
+/// Replaces every string in `value` equal to `from` by `to`.
+pub(crate) fn replace_strings(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::String(s) if s == from => *s = to.to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_strings(i, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|v| replace_strings(v, from, to)),
+        _ => {}
     }
 }

@@ -10,7 +10,12 @@
 # keeps session tags with hashicorp/aws >= 6.2.0. Bindings (issue 11) and
 # --method both: the bindings variable's validation agrees with podiam, and
 # terraform evaluates each trust policy (data sources stood in for) equal to
-# iam/trust-policy.json, with one association per binding.
+# iam/trust-policy.json, with one association per binding. Cross-account
+# (issue 12): the bucket owner's module and a target role with two bindings
+# (module and single file) parse, are fmt-clean and pass checkov; terraform
+# evaluates the bucket owner's merged policies (every other statement kept,
+# podiam's equal to iam/bucket-policy.json and iam/kms-key-policy.json) and
+# the target role's documents (equal to the JSON files).
 set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv terraform
@@ -89,15 +94,30 @@ EOF
 mkdir -p "$out/single-bind-both"
 "$PODIAM" render terraform "${docs[@]}" "${acct[@]}" --method both --oidc-issuer "$oidc" --bind team-b:reader \
   >"$out/single-bind-both/podiam_s3.tf" 2>/dev/null
+# Cross-account (issue 12): the bucket owner's module (two buckets with a
+# prefix and a KMS key of the buckets' account), and a Pod Identity target
+# role with two bindings, as a module and as a single file.
+owner_args=(--cluster my-eks-cluster --region us-west-2 --bucket team-a-data --bucket shared-models
+  --prefix team-a/data/ --kms-key arn:aws:kms:us-west-2:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab
+  "${acct[@]}" --bucket-account 222222222222)
+target_args=("${docs[@]}" "${acct[@]}" --target-account 333333333333 --bind team-b:reader)
+"$PODIAM" generate "${owner_args[@]}" --out "$out/bundle-cross-owner" >/dev/null 2>&1 || fail "generate --bucket-account"
+"$PODIAM" generate "${target_args[@]}" --out "$out/bundle-cross-target" >/dev/null 2>&1 || fail "generate --target-account"
+mkdir -p "$out/single-cross-target"
+"$PODIAM" render terraform "${target_args[@]}" >"$out/single-cross-target/podiam_s3.tf" 2>/dev/null ||
+  fail "render terraform --target-account"
+[ -f "$out/bundle-cross-owner/terraform/bucket-owner/main.tf" ] || fail "no terraform/bucket-owner/main.tf"
+[ ! -e "$out/bundle-cross-target/terraform/bucket-owner" ] || fail "a target-role bundle without a bucket owner has its module"
 # Each bundle's bindings, the first included, and the clusters' issuers.
 declare -A bound=([bundle-bind-pod-identity]=3 [bundle-bind-minimal]=3 [bundle-bind-no-account]=2
   [bundle-bind-irsa-pattern]=3 [bundle-bind-irsa-two-clusters]=4 [bundle-both]=1 [bundle-both-bind]=3)
 issuers="{\"my-eks-cluster\": \"$oidc\", \"other-cluster\": \"$oidc2\"}"
 
 mapfile -t files < <(find "$out" -name '*.tf' | sort)
-[ "${#files[@]}" -eq 58 ] || fail "expected 58 .tf files, found ${#files[@]}"
+[ "${#files[@]}" -eq 68 ] || fail "expected 68 .tf files, found ${#files[@]}"
 
 # 1. python-hcl2 parses every file; the acceptance facts hold in its reading.
+# Section 6 evaluates the cross-account documents with terraform itself.
 "$VENV/bin/python" - "$out" <<'PY'
 import pathlib, sys
 import hcl2
@@ -190,6 +210,47 @@ assert addon["count"] == ['${var.s3_my_bucket_pod_identity_agent == "create" ? 1
 assert defaults(single)["s3_my_bucket_pod_identity_agent"] == "create"
 assert defaults(irsa)["s3_my_bucket_create_service_account"] is True
 
+# Cross-account (issue 12). The target role: every association names it,
+# the aws provider is >= 6.2.0 (target_role_arn, external_id) and declares
+# the aws.target configuration the caller passes; the bucket owner's module
+# requires its provider and configures none.
+def one(value):
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+for form, doc, prefix in [
+    ("module", load(root / "bundle-cross-target/terraform/main.tf"), ""),
+    ("single", load(root / "single-cross-target/podiam_s3.tf"), "s3_my_bucket_"),
+]:
+    found = resources(doc)
+    associations = [body for name, body in found.items() if name.startswith("aws_eks_pod_identity_association.")]
+    assert len(associations) == 2, (form, list(found))
+    for body in associations:
+        assert one(body["target_role_arn"]) == f"${{local.{prefix}target_role_arn}}", (form, body)
+    target_role = [body for name, body in found.items() if name.startswith("aws_iam_role.") and name.endswith("_target")]
+    assert len(target_role) == 1, (form, list(found))
+    trust = str(one(target_role[0]["assume_role_policy"]))
+    assert f"local.{prefix}target_external_ids" in trust, (form, trust)
+    alias = "target" if form == "module" else "s3_my_bucket_target"
+    for name, body in found.items():
+        if name.endswith("_target"):
+            assert one(body["provider"]) in (f"${{aws.{alias}}}", f"aws.{alias}"), (form, name, body.get("provider"))
+    assert not any(name == f"aws_iam_role_policy_attachment.{'this' if form == 'module' else 's3_my_bucket'}" for name in found), form
+target_versions = load(root / "bundle-cross-target/terraform/versions.tf")
+aws = one(target_versions["terraform"][0]["required_providers"][0]["aws"])
+assert aws["version"] == ">= 6.2.0", aws
+assert "aws.target" in str(aws["configuration_aliases"]), aws
+owner = load(root / "bundle-cross-owner/terraform/bucket-owner/main.tf")
+assert "provider" not in owner, "the bucket owner's module configures no provider"
+aws = one(owner["terraform"][0]["required_providers"][0]["aws"])
+assert aws["source"] == "hashicorp/aws" and aws["version"] == ">= 6.2.0", aws
+owned = resources(owner)
+assert sorted(owned) == ["aws_kms_key_policy.this", "aws_s3_bucket_policy.this"], sorted(owned)
+for name, body in owned.items():
+    assert "prevent_destroy" in str(body["lifecycle"]) and "True" in str(body["lifecycle"]), (name, body)
+owner_vars = {k for item in owner["variable"] for k in item}
+assert owner_vars == {"bucket_policies", "key_policies"}, owner_vars
+assert not any("default" in v for item in owner["variable"] for v in item.values()), "the policies have no default"
+
 two = names(load(root / "single-two/podiam_s3.tf"))
 dupes = sorted({n for n in two if two.count(n) > 1})
 assert not dupes, f"renders collide: {dupes}"
@@ -232,6 +293,9 @@ assert failed == known, [(c["check_id"], c["resource"]) for c in failed if c not
 assert summary["failed"] == len(known), summary
 # The checks that matter for a role and an S3 policy must have run, not been vacuous.
 needed = {"CKV_AWS_60", "CKV_AWS_61", "CKV_AWS_286", "CKV_AWS_288", "CKV_AWS_290", "CKV_AWS_355"}
+# The bucket owner's module (scanned with its bundle's directory): the bucket policy check ran.
+if (pathlib.Path(sys.argv[2]) / "bucket-owner").is_dir():
+    needed.add("CKV_AWS_93")
 assert needed <= ran, sorted(needed - ran)
 print(f"checkov {sys.argv[2].split('/terraform/')[-1]}: {summary['passed']} passed, {len(known)} known false positives (CKV_K8S_21, namespace default)")
 PY
@@ -579,3 +643,224 @@ if evaluate "$broken_bind" "$out/bundle-bind-pod-identity/iam/trust-policy.json"
   fail "a trust policy that admits other namespaces' service accounts passed as equal"
 fi
 echo "terraform evaluated $evaluated binding shapes; a broken grouping is told apart"
+
+# 6. Cross-account (issue 12), evaluated by terraform itself (no provider:
+# a module of the variables, locals and outputs, data sources and the
+# resource attributes the documents name stood in for).
+# 6a. The bucket owner's module: each merged policy keeps every other
+# statement as given (no Sid, a number in a condition, a Deny for every
+# principal; the document's Id), drops a statement that holds one of podiam's
+# Sids, and adds exactly the statements of iam/bucket-policy.json for that
+# bucket (iam/kms-key-policy.json for the key); a bucket given "" gets
+# podiam's alone. The variables refuse a missing bucket, a Statement that is
+# not a list and another policy Version.
+owner_eval="$(fresh_dir terraform-eval-owner)"
+"$VENV/bin/python" - "$out/bundle-cross-owner" "$owner_eval" <<'PY' || fail "could not build the bucket owner's evaluation"
+import json, pathlib, re, sys
+bundle, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+text = (bundle / "terraform/bucket-owner/main.tf").read_text()
+blocks = re.findall(r'(?ms)^(variable|locals|output)((?: "[^"]*")*) \{\n(.*?)^\}', text)
+(work / "main.tf").write_text("\n".join(f"{k}{labels} {{\n{body}}}\n" for k, labels, body in blocks))
+bucket_json = json.loads((bundle / "iam/bucket-policy.json").read_text())
+first_sid = bucket_json["Statement"][0]["Sid"]
+others = [
+    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+     "Resource": ["arn:aws:s3:::team-a-data", "arn:aws:s3:::team-a-data/*"],
+     "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::444444444444:root"]}, "Action": "s3:ListBucket",
+     "Resource": "arn:aws:s3:::team-a-data", "Condition": {"NumericLessThanEquals": {"s3:max-keys": 10}}},
+]
+stale = {"Sid": first_sid, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/stale"},
+         "Action": "s3:*", "Resource": "*"}
+key_root = {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "kms:*", "Resource": "*"}
+key_arn = "arn:aws:kms:us-west-2:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+given = {
+    "bucket_policies": {
+        "team-a-data": json.dumps({"Version": "2012-10-17", "Id": "Existing", "Statement": others + [stale]}),
+        "shared-models": "",
+    },
+    "key_policies": {key_arn: json.dumps({"Version": "2012-10-17", "Id": "key-default-1", "Statement": [key_root]})},
+}
+(work / "given.tfvars.json").write_text(json.dumps(given))
+(work / "expected.json").write_text(json.dumps({"others": others, "key_root": key_root, "key_arn": key_arn}))
+bad = {
+    "missing": dict(given, bucket_policies={"team-a-data": ""}),
+    "statement-object": dict(given, bucket_policies=dict(given["bucket_policies"], **{
+        "shared-models": json.dumps({"Version": "2012-10-17", "Statement": others[0]})})),
+    "old-version": dict(given, key_policies={key_arn: json.dumps({"Version": "2008-10-17", "Statement": [key_root]})}),
+}
+for name, values in bad.items():
+    (work / f"{name}.tfvars.json").write_text(json.dumps(values))
+PY
+(cd "$owner_eval" && "$tf" init -input=false -no-color >/dev/null && "$tf" apply -input=false -no-color -auto-approve \
+  -var-file=given.tfvars.json >apply.out 2>&1 && "$tf" output -json >outputs.json) ||
+  fail "terraform could not evaluate the bucket owner's module: $(cat "$owner_eval/apply.out")"
+"$VENV/bin/python" - "$owner_eval" "$out/bundle-cross-owner/iam" <<'PY' || fail "the bucket owner's merged policies are wrong"
+import json, pathlib, sys
+work, iam = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+outputs = json.loads((work / "outputs.json").read_text())
+expected = json.loads((work / "expected.json").read_text())
+bucket_json = json.loads((iam / "bucket-policy.json").read_text())
+key_json = json.loads((iam / "kms-key-policy.json").read_text())
+
+def of_bucket(bucket):
+    arn = f"arn:aws:s3:::{bucket}"
+    return [s for s in bucket_json["Statement"]
+            if all(r == arn or r.startswith(arn + "/") for r in s["Resource"])]
+
+policies = {b: json.loads(p) for b, p in outputs["bucket_policies"]["value"].items()}
+assert sorted(policies) == ["shared-models", "team-a-data"], sorted(policies)
+got = policies["team-a-data"]
+assert got["Id"] == "Existing" and got["Version"] == "2012-10-17", got
+assert got["Statement"] == expected["others"] + of_bucket("team-a-data"), json.dumps(got, indent=1)
+assert policies["shared-models"] == {"Version": "2012-10-17", "Statement": of_bucket("shared-models")}, policies
+# Every statement of iam/bucket-policy.json is in exactly one bucket's policy.
+assert len(of_bucket("team-a-data")) + len(of_bucket("shared-models")) == len(bucket_json["Statement"]) > 0
+keys = {k: json.loads(p) for k, p in outputs["key_policies"]["value"].items()}
+key = keys[expected["key_arn"]]
+assert key == {"Version": "2012-10-17", "Id": "key-default-1",
+               "Statement": [expected["key_root"]] + key_json["Statement"]}, json.dumps(key, indent=1)
+print(f"terraform bucket owner: {len(policies)} bucket policies and {len(keys)} key policy keep every other "
+      "statement, replace a stale podiam Sid, and add exactly iam/bucket-policy.json's and iam/kms-key-policy.json's")
+PY
+for case in missing:"Give bucket_policies one entry for each bucket podiam grants" \
+  statement-object:"whose Statement is a non-empty list of statements" old-version:"Each key policy has Version"; do
+  name="${case%%:*}" message="${case#*:}"
+  if (cd "$owner_eval" && "$tf" plan -input=false -no-color -var-file="$name.tfvars.json" >"$name.out" 2>&1); then
+    fail "the bucket owner's module accepted $name"
+  fi
+  said="$(tr -s ' \n' '  ' <"$owner_eval/$name.out")"
+  [[ "$said" == *"Invalid value for variable"* && "$said" == *"$message"* ]] ||
+    fail "$name was refused otherwise than by its validation: $said"
+done
+echo "terraform bucket owner: the variables refuse a missing bucket, a Statement object and another Version"
+
+# 6b. The target role, as module and as single file: the target trust (each
+# association's external id, mocked as EKS forms it), the source role's
+# inline policy and the target account's S3 policy equal the JSON files,
+# and every association names the target role's ARN.
+evaluate_target() { # DIR NAME
+  local dir="$1" name="$2" mock
+  mock="$(fresh_dir "terraform-eval-$name")"
+  "$VENV/bin/python" - "$dir" "$mock/mock.tf" <<'PY' || return 1
+import pathlib, re, sys
+src, target = pathlib.Path(sys.argv[1]), sys.argv[2]
+text = "\n".join(p.read_text() for p in sorted(src.glob("*.tf")))
+blocks = re.findall(r'(?ms)^(\w+)((?: "[^"]*")*) \{\n(.*?)^\}', text)
+prefix = re.search(r'variable "(\w*)cluster_name"', text).group(1)
+res = prefix[:-1] if prefix else "this"
+
+def attribute(body, key):
+    lines = body.split("\n")
+    for i, line in enumerate(lines):
+        m = re.match(rf"^  {key}\s*=\s*(.*)$", line)
+        if not m:
+            continue
+        expr = [m.group(1)]
+        depth = sum(m.group(1).count(c) for c in "([{") - sum(m.group(1).count(c) for c in ")]}")
+        for more in lines[i + 1:]:
+            if depth <= 0:
+                break
+            expr.append(more)
+            depth += sum(more.count(c) for c in "([{") - sum(more.count(c) for c in ")]}")
+        return "\n".join(expr)
+    raise SystemExit(f"no attribute {key}")
+
+def block(kind, first, second):
+    for k, labels, body in blocks:
+        if k == kind and re.findall(r'"([^"]*)"', labels) == [first, second]:
+            return body
+    raise SystemExit(f"no {kind} {first}.{second}")
+
+mocks = [
+    (r"data\.aws_partition\.\w+\.partition", "local.mock_partition"),
+    (r"data\.aws_partition\.\w+\.dns_suffix", "local.mock_dns_suffix"),
+    (r"data\.aws_region\.\w+\.id", "local.mock_region"),
+    (r"data\.aws_caller_identity\.\w+\.account_id", "local.mock_account"),
+    (r"aws_eks_pod_identity_association\.\w+_bindings\b", "local.mock_associations"),
+    (r"aws_eks_pod_identity_association\.\w+\.external_id", "local.mock_first_external_id"),
+    (r"aws_iam_role\.\w+\.arn", "local.mock_source_role_arn"),
+]
+def mocked(expr):
+    for pattern, local in mocks:
+        expr = re.sub(pattern, local, expr)
+    assert "data." not in expr and "aws_" not in expr.replace('"aws_', ""), expr
+    return expr
+
+for kind, second in [("aws_eks_pod_identity_association", res), ("aws_eks_pod_identity_association", f"{res}_bindings")]:
+    assert attribute(block("resource", kind, second), "target_role_arn") == f"local.{prefix}target_role_arn", second
+out = [f"variable {labels.strip()} {{\n{body}}}\n" for k, labels, body in blocks if k == "variable"]
+out += [f"locals {{\n{mocked(body)}}}\n" for k, labels, body in blocks if k == "locals"]
+out.append(f"""locals {{
+  mock_partition  = "aws"
+  mock_dns_suffix = "amazonaws.com"
+  mock_region     = "us-west-2"
+  mock_account    = "123456789012"
+  mock_source_role_arn = "arn:aws:iam::123456789012:role${{var.{prefix}iam_path}}${{var.{prefix}role_name}}"
+  mock_first_external_id = "us-west-2/123456789012/${{var.{prefix}cluster_name}}/${{var.{prefix}namespace}}/${{var.{prefix}service_account}}"
+  mock_associations = {{
+    for k, b in local.{prefix}extra_bindings :
+    k => {{ external_id = "us-west-2/123456789012/${{b.cluster_name}}/${{b.namespace}}/${{b.service_account}}" }}
+  }}
+}}
+""")
+documents = {
+    "trust": ("aws_iam_role", f"{res}_target", "assume_role_policy"),
+    "source": ("aws_iam_role_policy", res, "policy"),
+    "s3": ("aws_iam_policy", f"{res}_target", "policy"),
+}
+for name, (kind, second, key) in documents.items():
+    out.append(f"output \"{name}\" {{\n  value = {mocked(attribute(block('resource', kind, second), key))}\n}}\n")
+out.append(f"output \"target_role_arn\" {{\n  value = local.{prefix}target_role_arn\n}}\n")
+out.append(f"output \"associations\" {{\n  value = concat([\"first\"], keys(local.{prefix}extra_bindings))\n}}\n")
+pathlib.Path(target).write_text("\n".join(out))
+PY
+  (cd "$mock" && "$tf" init -input=false -no-color >/dev/null && "$tf" apply -input=false -no-color -auto-approve \
+    >"$mock/apply.out" 2>&1 && "$tf" output -json >"$mock/outputs.json") || {
+    echo "$name: terraform could not evaluate the target role: $(cat "$mock/apply.out" 2>/dev/null)" >&2
+    return 1
+  }
+  "$VENV/bin/python" - "$mock/outputs.json" "$out/bundle-cross-target/iam" "$name" <<'PY'
+import json, pathlib, sys
+outputs, iam, name = json.load(open(sys.argv[1])), pathlib.Path(sys.argv[2]), sys.argv[3]
+
+def norm(v):
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return sorted(v)
+    if isinstance(v, list):
+        return [norm(x) for x in v]
+    if isinstance(v, dict):
+        return {k: norm(x) for k, x in v.items()}
+    return v
+
+def semantic(policy):
+    return policy["Version"], sorted(json.dumps(norm(s), sort_keys=True) for s in policy["Statement"])
+
+for output, file in [("trust", "target-trust-policy.json"), ("source", "source-role-policy.json"),
+                     ("s3", "s3-access-policy.json")]:
+    got, expected = json.loads(outputs[output]["value"]), json.loads((iam / file).read_text())
+    assert semantic(got) == semantic(expected), f"{name}: {output} differs from iam/{file}\n{json.dumps(got, indent=1)}"
+expected_ids = json.loads((iam / "target-trust-policy.json").read_text())["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"]
+assert len(expected_ids) == len(outputs["associations"]["value"]) == 2, (expected_ids, outputs["associations"])
+target = json.loads((iam / "source-role-policy.json").read_text())["Statement"][0]["Resource"][0]
+assert outputs["target_role_arn"]["value"] == target, (outputs["target_role_arn"], target)
+print(f"terraform {name}: target trust ({len(expected_ids)} external ids), source policy and S3 policy equal the JSON files; "
+      f"both associations name {target}")
+PY
+}
+evaluate_target "$out/bundle-cross-target/terraform" cross-target || fail "the target role's module differs from the JSON"
+evaluate_target "$out/single-cross-target" single-cross-target || fail "the target role's single file differs from the JSON"
+# The comparison bites: a trust that lists only the first association's external id is told apart.
+broken_target="$(fresh_dir terraform-eval-broken-target)/terraform"
+cp -r "$out/bundle-cross-target/terraform" "$broken_target"
+perl -0pi -e 's/"sts:ExternalId" = local\.target_external_ids/"sts:ExternalId" = aws_eks_pod_identity_association.this.external_id/' \
+  "$broken_target/main.tf"
+grep -q '"sts:ExternalId" = aws_eks_pod_identity_association.this.external_id' "$broken_target/main.tf" ||
+  fail "could not break the target trust"
+if evaluate_target "$broken_target" broken-target 2>/dev/null; then
+  fail "a target trust without the second association's external id passed as equal"
+fi
+echo "terraform evaluated the target role as module and single file; a trust missing an association is told apart"

@@ -26,5 +26,6 @@ mod shell_syntax;
 mod shell_syntax_table;
 mod snapshots;
 mod terraform;
+mod terraform_cross;
 mod upstream;
 mod writing;
