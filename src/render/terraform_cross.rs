@@ -88,12 +88,17 @@ pub struct BucketOwner {
     pub buckets: Vec<String>,
     /// `{bucket: [statements]}`: `iam/bucket-policy.json`, bucket by bucket.
     pub bucket_statements: Value,
+    /// `{bucket: regex}`: every id podiam ever gave this role's statements on
+    /// the bucket (`^Podiam…For<digest>$`), so earlier versions go too.
+    pub bucket_sid_patterns: Value,
     /// The keys of another account, in order.
     pub keys: Vec<OwnerKey>,
     /// Their ARNs, in order.
     pub key_arns: Vec<String>,
     /// `{key ARN: [statement]}`: each key's statement of `iam/kms-key-policy.json`.
     pub key_statements: Value,
+    /// `{key ARN: regex}`: every id podiam gave this role's statement on such a key.
+    pub key_sid_patterns: Value,
     /// `{key ARN: key id}`.
     pub key_ids: Value,
     /// The error message of the bucket list check, naming every bucket.
@@ -106,10 +111,17 @@ impl BucketOwner {
     /// The bucket owner's module, when the bundle has a bucket owner's side.
     pub fn new(model: &Model) -> Option<BucketOwner> {
         let grants = cross::bucket_grants(model);
+        let pattern = |suffix: String| Value::String(format!("^Podiam[A-Za-z0-9]*{suffix}$"));
         let mut bucket_statements = Map::new();
+        let mut bucket_sid_patterns = Map::new();
         for grant in &grants {
             bucket_statements.insert(grant.bucket.clone(), Value::Array(grant.statements.clone()));
+            bucket_sid_patterns.insert(
+                grant.bucket.clone(),
+                pattern(cross::bucket_sid_suffix(model, &grant.bucket)),
+            );
         }
+        let mut key_sid_patterns = Map::new();
         let mut key_statements = Map::new();
         let mut key_ids = Map::new();
         let mut keys = Vec::new();
@@ -117,6 +129,10 @@ impl BucketOwner {
             let statement = cross::key_statement(model, key.region())?;
             let id = key.as_str().rsplit_once("key/").map(|(_, id)| id)?;
             key_statements.insert(key.as_str().to_owned(), Value::Array(vec![statement]));
+            key_sid_patterns.insert(
+                key.as_str().to_owned(),
+                pattern(cross::key_sid_suffix(model, key.region())),
+            );
             key_ids.insert(key.as_str().to_owned(), Value::String(id.to_owned()));
             keys.push(OwnerKey {
                 arn: key.as_str().to_owned(),
@@ -150,9 +166,11 @@ impl BucketOwner {
             ),
             buckets,
             bucket_statements: Value::Object(bucket_statements),
+            bucket_sid_patterns: Value::Object(bucket_sid_patterns),
             keys,
             key_arns,
             key_statements: Value::Object(key_statements),
+            key_sid_patterns: Value::Object(key_sid_patterns),
             key_ids: Value::Object(key_ids),
         })
     }
