@@ -186,7 +186,7 @@ bucket_owner() {
   [ "$(statements_of "$policy" | head -n -1)" = "$(statements_of "$default_key")" ] || fail "the key's own statements changed: $policy"
   [ "$(statements_of "$policy" | tail -n 1)" = "$(jq -S -c '.Statement[]' "$b/iam/kms-key-policy.json")" ] ||
     fail "the key policy does not end with the statement of iam/kms-key-policy.json: $policy"
-  echo "  apply: merged statements $sids and the key's; the owner's statements are unchanged"
+  echo "  apply: merged statements ${sids% } and the key's; the owner's statements are unchanged"
 
   expect 0 2-apply-again in_profile owner "$b/scripts/bucket-owner.sh" apply
   [ "$(count '^unchanged: ' "$OUT/2-apply-again.out")" = 2 ] || fail "second apply did not report 2 policies unchanged"
