@@ -6,6 +6,7 @@ mod batch;
 mod bindings;
 mod cli;
 mod corpus;
+mod cross_scripts;
 mod drift;
 mod environment;
 mod fixtures;
