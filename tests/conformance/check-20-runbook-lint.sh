@@ -51,8 +51,24 @@ YAML
 gen bindings-irsa "${base[@]}" --region us-west-2 "${irsa[@]}" --params "$params" \
   --oidc-issuer "https://oidc.eks.us-west-2.amazonaws.com/id/$oidc"
 
+# Cross-account bundles (their scripts only: RUNBOOK.md is checked above):
+# a target role with role options and two bindings, a bucket owner with two
+# buckets and keys in two regions, and both at once.
+cross="$(fresh_dir runbook-lint-cross)"
+xgen() { local name="$1"; shift; "$PODIAM" generate "$@" --out "$cross/$name" >/dev/null 2>&1 || fail "generate $name"; }
+xgen target-role "${base[@]}" --region us-west-2 --account-id 123456789012 --target-account 333333333333 \
+  --bind team-b:reader --iam-path /skypilot/ --tag team=ml --permissions-boundary arn:aws:iam::123456789012:policy/B
+xgen bucket-owner "${base[@]}" --bucket other-bucket --region us-west-2 --account-id 123456789012 \
+  --bucket-account 222222222222 --kms-key arn:aws:kms:us-west-2:222222222222:key/abc \
+  --kms-key arn:aws:kms:eu-west-1:222222222222:key/def
+xgen target-and-owner "${base[@]}" --region us-west-2 --account-id 123456789012 --target-account 333333333333 \
+  --bucket-account 222222222222 --kms-key arn:aws:kms:us-west-2:222222222222:key/abc
+cross_scripts=("$cross"/*/scripts/*.sh)
+[ "${#cross_scripts[@]}" = 11 ] || fail "expected 11 cross-account scripts, found ${#cross_scripts[@]}"
+
 scripts=("$out"/*/scripts/*.sh)
 [ "${#scripts[@]}" = 39 ] || fail "expected 39 scripts, found ${#scripts[@]}"
+scripts+=("${cross_scripts[@]}")
 for s in "${scripts[@]}"; do
   bash -n "$s" || fail "bash -n $s"
   [ -x "$s" ] || fail "$s is not executable"

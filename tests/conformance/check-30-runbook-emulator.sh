@@ -26,6 +26,7 @@ set -euo pipefail
 source "$CONFORMANCE_DIR/lib.sh"
 use_venv runbook
 source "$CONFORMANCE_DIR/runbook.sh"
+source "$CONFORMANCE_DIR/runbook-cross.sh"
 
 ACCOUNT=123456789012
 
@@ -323,4 +324,8 @@ EXPECT_BINDINGS="my-eks-cluster/ml-team/s3-reader;my-eks-cluster/team-b/reader" 
   SkyPilotS3Role-my-bucket SkyPilotS3Access-my-bucket --bind team-b:reader
 bindings_report both-bindings 2
 session_tags_off
-echo "runbook sequences: 11 bundles applied, verified, re-applied, torn down twice; session tags off refused"
+# Cross-account (runbook-cross.sh): a Pod Identity target role, and the bucket owner's side.
+target_role
+bucket_owner
+echo "runbook sequences: 11 bundles applied, verified, re-applied, torn down twice; session tags off refused;"
+echo "  a target-role bundle in two accounts and the bucket owner's policies merged and removed"

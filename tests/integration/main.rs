@@ -7,6 +7,7 @@ mod bindings;
 mod cli;
 mod corpus;
 mod cross;
+mod cross_scripts;
 mod drift;
 mod environment;
 mod fixtures;

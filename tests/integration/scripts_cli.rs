@@ -22,7 +22,7 @@ const TOOLS: [&str; 11] = [
 ];
 const REQUIRED_TOOLS: usize = 7;
 
-fn strings(args: &[&str]) -> Vec<String> {
+pub(crate) fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| (*s).to_owned()).collect()
 }
 
@@ -92,12 +92,12 @@ fn bound(name: &str) -> usize {
 
 /// A scratch folder: a bin folder of links to the basic tools (no aws, no
 /// kubectl), a HOME, and the bundles.
-struct Sandbox {
+pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
 }
 
 impl Sandbox {
-    fn new() -> Sandbox {
+    pub(crate) fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("tempdir");
         let bin = dir.path().join("bin");
         fs::create_dir_all(&bin).expect("bin");
@@ -118,12 +118,12 @@ impl Sandbox {
         Sandbox { dir }
     }
 
-    fn bin(&self) -> PathBuf {
+    pub(crate) fn bin(&self) -> PathBuf {
         self.dir.path().join("bin")
     }
 
     /// `podiam generate` for cluster c1 plus `extra`, into the folder `name`.
-    fn bundle(&self, name: &str, extra: &[String]) -> PathBuf {
+    pub(crate) fn bundle(&self, name: &str, extra: &[String]) -> PathBuf {
         let out = self.dir.path().join(name);
         let mut args = vec![
             "generate",
@@ -143,7 +143,13 @@ impl Sandbox {
 
     /// Runs `bundle/scripts/SCRIPT.sh ARGS` through its shebang, with PATH
     /// the basic tools followed by `extra_path`, and HOME the scratch one.
-    fn run(&self, bundle: &Path, script: &str, args: &[&str], extra_path: &[&Path]) -> Output {
+    pub(crate) fn run(
+        &self,
+        bundle: &Path,
+        script: &str,
+        args: &[&str],
+        extra_path: &[&Path],
+    ) -> Output {
         let mut dirs = vec![self.bin()];
         dirs.extend(extra_path.iter().map(|p| p.to_path_buf()));
         Command::new(bundle.join(format!("scripts/{script}.sh")))
@@ -160,7 +166,7 @@ impl Sandbox {
 /// The options a script's argument loop takes: the patterns of the one
 /// `case` statement that handles `--help`, split at `|`, without the
 /// catch-all `*`.
-fn accepted_options(script: &str) -> Vec<String> {
+pub(crate) fn accepted_options(script: &str) -> Vec<String> {
     let mut parsers = Vec::new();
     let mut lines = script.lines();
     while let Some(line) = lines.next() {
@@ -186,7 +192,7 @@ fn accepted_options(script: &str) -> Vec<String> {
 
 /// The option lines of a help text: the options each names (the leading
 /// words that start with `-`) and the number of words explaining them.
-fn option_lines(help: &str) -> Vec<(Vec<String>, usize)> {
+pub(crate) fn option_lines(help: &str) -> Vec<(Vec<String>, usize)> {
     help.lines()
         .filter(|l| l.starts_with(' ') && l.trim_start().starts_with('-'))
         .map(|l| {

@@ -15,7 +15,13 @@ endpoints from in-memory state, with the error codes EKS returns:
 Associations carry disableSessionTags (false unless asked), and targetRoleArn
 with its externalId when a target role is given, as EKS returns them since
 June 2025; UpdatePodIdentityAssociation changes the role, the target role and
-disableSessionTags. IAM's AddClientIDToOpenIDConnectProvider, which moto
+disableSessionTags. The externalId is
+"<region>/<cluster account>/<cluster>/<namespace>/<service account>", the
+format the AWS EKS user guide documents ("Access AWS Resources using EKS Pod
+Identity Target IAM Roles") and the EKS launch post's
+create-pod-identity-association output shows. With the environment variable
+EMULATOR_EXTERNAL_ID_SKEW set, that text is appended to every externalId: a
+test hook that stands for EKS giving another value than the documented one. IAM's AddClientIDToOpenIDConnectProvider, which moto
 lacks, adds an audience to a provider moto holds.
 
 Every request is appended to the log file given by --log as
@@ -210,7 +216,11 @@ def with_target(a):
     a = dict(a)
     a.pop("externalId", None)
     if a.get("targetRoleArn"):
-        a["externalId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, a["associationArn"] + a["targetRoleArn"]))
+        region = a["associationArn"].split(":")[3]
+        a["externalId"] = (
+            f"{region}/{ACCOUNT}/{a['clusterName']}/{a['namespace']}/{a['serviceAccount']}"
+            + os.environ.get("EMULATOR_EXTERNAL_ID_SKEW", "")
+        )
     return a
 
 
