@@ -80,7 +80,7 @@ fn bucket_owner(model: &Model, out: &mut String) -> Result<(), String> {
         .as_ref()
         .map(|a| a.as_str())
         .unwrap_or_default();
-    writeln!(out, "### The bucket owner's side (account {})\n\nA request from another account needs two yeses: the caller's identity policy (`iam/s3-access-policy.json`) and the bucket's own policy. The bucket owner adds these statements to each bucket's policy with `scripts/bucket-owner.sh apply` (the bucket account's credentials) or `terraform/bucket-owner/`; both add or replace them by `Sid` and keep every other statement, so a Deny of the bucket owner's still wins.\n\n| statement | bucket | principal | may | source |\n|---|---|---|---|---|", markdown_code(owner)?).map_err(fmt)?;
+    writeln!(out, "### The bucket owner's side (account {})\n\nA request from another account needs two yeses: the caller's identity policy (`iam/s3-access-policy.json`) and the bucket's own policy. The bucket owner adds these statements to each bucket's policy with `scripts/bucket-owner.sh apply` (the bucket account's credentials), which replaces podiam's earlier statements for this role (a `Sid` that starts with `Podiam` and ends with the same `For…` digest) and keeps every other statement, or with `terraform/bucket-owner/`, which then owns the whole policy: the statements it is given plus these. A Deny of the bucket owner's still wins.\n\n| statement | bucket | principal | may | source |\n|---|---|---|---|---|", markdown_code(owner)?).map_err(fmt)?;
     let document = cross::bucket_policy(model);
     for (i, statement) in statements(&document).enumerate() {
         let mut may = words(&strings(&statement["Action"]));
@@ -111,7 +111,7 @@ fn bucket_owner(model: &Model, out: &mut String) -> Result<(), String> {
 
 /// The key-policy statements.
 fn key_owner(model: &Model, out: &mut String) -> Result<(), String> {
-    out.push_str("### KMS keys of another account\n\nA key of another account than the role's can be used only if its key policy names the role; IAM policies of the role's account cannot grant it alone. `scripts/bucket-owner.sh apply` adds the statement by `Sid` to each key's policy (`iam/kms-key-policy.json`), keeping the others.\n\n");
+    out.push_str("### KMS keys of another account\n\nA key of another account than the role's can be used only if its key policy names the role; IAM policies of the role's account cannot grant it alone. `scripts/bucket-owner.sh apply` adds the statement to each key's policy (`iam/kms-key-policy.json`), replacing podiam's earlier one for this role and keeping the others.\n\n");
     for key in cross::foreign_keys(model) {
         let Some(statement) = cross::key_statement(model, key.region()) else {
             continue;

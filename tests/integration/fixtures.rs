@@ -91,6 +91,31 @@ pub fn all() -> Vec<(&'static str, RawParams)> {
                 ..docs()
             },
         ),
+        (
+            "cross-bucket-owner",
+            RawParams {
+                bucket: Some(vec!["lake-raw".into(), "lake-curated".into()]),
+                access: Some("read-only".into()),
+                prefix: Some(vec!["team-a/".into()]),
+                kms_key: Some(vec![
+                    "arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                        .into(),
+                ]),
+                account_id: Some("123456789012".into()),
+                bucket_account: Some("210987654321".into()),
+                iam_path: Some("/skypilot/".into()),
+                ..docs()
+            },
+        ),
+        (
+            "cross-target-role",
+            RawParams {
+                account_id: Some("123456789012".into()),
+                target_account: Some("210987654321".into()),
+                iam_path: Some("/chained/".into()),
+                ..docs()
+            },
+        ),
     ]
 }
 

@@ -276,11 +276,27 @@ fn check_form(body: &Body, forms: &Forms, form: &str) {
             "kubernetes_service_account_v1",
         ],
     };
+    // Role chaining: the target role next to the source role, and the source
+    // role's inline policy (terraform_cross.rs checks them).
+    let chained: &[&str] = &[
+        "aws_eks_addon",
+        "aws_eks_pod_identity_association",
+        "aws_iam_policy",
+        "aws_iam_role",
+        "aws_iam_role",
+        "aws_iam_role_policy",
+        "aws_iam_role_policy_attachment",
+    ];
+    let expected = match model.accounts.target_account {
+        Some(_) => chained,
+        None => expected,
+    };
     assert_eq!(types, expected, "{form}");
     check_role_options(body, &ctx, forms, form);
     for block in blocks(body, "resource") {
         let kind = labels(block)[0];
-        if kind.starts_with("aws_") && kind != "aws_iam_role_policy_attachment" {
+        let untagged = ["aws_iam_role_policy_attachment", "aws_iam_role_policy"];
+        if kind.starts_with("aws_") && !untagged.contains(&kind) {
             assert!(text(attr(block, "tags")).contains("tags"), "{form}: {kind}");
         }
     }
