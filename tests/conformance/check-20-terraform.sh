@@ -585,24 +585,13 @@ PY
     return 1
   }
   "$VENV/bin/python" - "$mock/outputs.json" "$json" "$count" "$name" <<'PY'
-import json, sys
+import json, os, sys
 
 outputs, expected = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 count, name = int(sys.argv[3]), sys.argv[4]
 
-def norm(v):
-    if isinstance(v, str):
-        return [v]
-    if isinstance(v, list) and all(isinstance(x, str) for x in v):
-        return sorted(v)
-    if isinstance(v, list):
-        return [norm(x) for x in v]
-    if isinstance(v, dict):
-        return {k: norm(x) for k, x in v.items()}
-    return v
-
-def semantic(policy):
-    return policy["Version"], sorted(json.dumps(norm(s), sort_keys=True) for s in policy["Statement"])
+sys.path.insert(0, os.environ["CONFORMANCE_DIR"])
+from policy_norm import semantic  # noqa: E402
 
 got = json.loads(outputs["trust"]["value"])
 assert semantic(got) == semantic(expected), f"{name}: trust policy differs\n{json.dumps(got, indent=1)}\n{json.dumps(expected, indent=1)}"
@@ -670,14 +659,25 @@ others = [
     {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::444444444444:root"]}, "Action": "s3:ListBucket",
      "Resource": "arn:aws:s3:::team-a-data", "Condition": {"NumericLessThanEquals": {"s3:max-keys": 10}}},
 ]
-stale = {"Sid": first_sid, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/stale"},
-         "Action": "s3:*", "Resource": "*"}
+# podiam's statements for another role (another digest) stay; this role's go,
+# the current Sid and an earlier access profile's (same digest) alike.
+suffix = first_sid[first_sid.rindex("For"):]
+others.append({"Sid": "PodiamReadObjectsFor0badc0de", "Effect": "Allow",
+               "Principal": {"AWS": "arn:aws:iam::123456789012:role/another"},
+               "Action": "s3:GetObject", "Resource": "arn:aws:s3:::team-a-data/*"})
+stale = [
+    {"Sid": first_sid, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/stale"},
+     "Action": "s3:*", "Resource": "*"},
+    {"Sid": "PodiamReadWriteDeleteObjects" + suffix, "Effect": "Allow",
+     "Principal": {"AWS": "arn:aws:iam::123456789012:role/stale"},
+     "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "arn:aws:s3:::team-a-data/*"},
+]
 key_root = {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
             "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "kms:*", "Resource": "*"}
 key_arn = "arn:aws:kms:us-west-2:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 given = {
     "bucket_policies": {
-        "team-a-data": json.dumps({"Version": "2012-10-17", "Id": "Existing", "Statement": others + [stale]}),
+        "team-a-data": json.dumps({"Version": "2012-10-17", "Id": "Existing", "Statement": others + stale}),
         "shared-models": "",
     },
     "key_policies": {key_arn: json.dumps({"Version": "2012-10-17", "Id": "key-default-1", "Statement": [key_root]})},
@@ -722,7 +722,7 @@ key = keys[expected["key_arn"]]
 assert key == {"Version": "2012-10-17", "Id": "key-default-1",
                "Statement": [expected["key_root"]] + key_json["Statement"]}, json.dumps(key, indent=1)
 print(f"terraform bucket owner: {len(policies)} bucket policies and {len(keys)} key policy keep every other "
-      "statement, replace a stale podiam Sid, and add exactly iam/bucket-policy.json's and iam/kms-key-policy.json's")
+      "statement (another role's podiam statement included), replace this role's stale ones (an earlier profile's too), and add exactly iam/bucket-policy.json's and iam/kms-key-policy.json's")
 PY
 for case in missing:"Give bucket_policies one entry for each bucket podiam grants" \
   statement-object:"whose Statement is a non-empty list of statements" old-version:"Each key policy has Version"; do
@@ -822,22 +822,11 @@ PY
     return 1
   }
   "$VENV/bin/python" - "$mock/outputs.json" "$out/bundle-cross-target/iam" "$name" <<'PY'
-import json, pathlib, sys
+import json, os, pathlib, sys
 outputs, iam, name = json.load(open(sys.argv[1])), pathlib.Path(sys.argv[2]), sys.argv[3]
 
-def norm(v):
-    if isinstance(v, str):
-        return [v]
-    if isinstance(v, list) and all(isinstance(x, str) for x in v):
-        return sorted(v)
-    if isinstance(v, list):
-        return [norm(x) for x in v]
-    if isinstance(v, dict):
-        return {k: norm(x) for k, x in v.items()}
-    return v
-
-def semantic(policy):
-    return policy["Version"], sorted(json.dumps(norm(s), sort_keys=True) for s in policy["Statement"])
+sys.path.insert(0, os.environ["CONFORMANCE_DIR"])
+from policy_norm import semantic  # noqa: E402
 
 for output, file in [("trust", "target-trust-policy.json"), ("source", "source-role-policy.json"),
                      ("s3", "s3-access-policy.json")]:

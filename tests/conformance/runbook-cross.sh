@@ -106,7 +106,7 @@ target_role() {
   # target role, externalId; no stray; source: trust, path, boundary,
   # duration, inline policy; target: the same four, attachment, document;
   # the SkyPilot config.
-  [ "$(count '^PASS: ' "$OUT/3-verify.out")" = 24 ] || fail "verify.sh: expected 24 PASS lines, got $(count '^PASS: ' "$OUT/3-verify.out")"
+  [ "$(count '^PASS: ' "$OUT/3-verify.out")" = 25 ] || fail "verify.sh: expected 25 PASS lines, got $(count '^PASS: ' "$OUT/3-verify.out")"
   [ "$(count '^FAIL' "$OUT/3-verify.out")" = 0 ] || fail "verify.sh printed FAIL"
   [ "$(count '^PASS: Pod Identity association .* has the externalId ' "$OUT/3-verify.out")" = 2 ] || fail "verify.sh did not check 2 externalIds"
 
@@ -114,6 +114,21 @@ target_role() {
   expect 0 4-apply-again "$b/scripts/apply.sh" --target-profile target
   [ -z "$(aws_writes "$mark")" ] || fail "second apply wrote to AWS: $(aws_writes "$mark")"
   ! grep -Eq '^(created|updated): ' "$OUT/4-apply-again.out" || fail "second apply reported a change"
+
+  # A role that had the bundle's S3 policy of the cluster's account attached
+  # (the same bundle before --target-account): verify fails, apply detaches it.
+  local own="arn:aws:iam::$ACCOUNT:policy/$policy"
+  aws iam create-policy --policy-name "$policy" --policy-document "file://$b/iam/s3-access-policy.json" >/dev/null
+  aws iam attach-role-policy --role-name "$role" --policy-arn "$own"
+  expect fail 4b-verify-own-policy "$b/scripts/verify.sh" --target-profile target
+  grep -q "^FAIL: role $role has no S3 policy of its own" "$OUT/4b-verify-own-policy.out" ||
+    fail "verify.sh did not report the source role's own S3 policy"
+  expect 0 4c-apply-detaches "$b/scripts/apply.sh" --target-profile target
+  grep -q "^detached: policy $own from role $role" "$OUT/4c-apply-detaches.out" || fail "apply.sh did not detach $own"
+  [ -z "$(aws iam list-attached-role-policies --role-name "$role" --query 'AttachedPolicies[].PolicyArn' --output text)" ] ||
+    fail "the source role still has a managed policy attached"
+  aws iam delete-policy --policy-arn "$own"
+  echo "  a source role with the cluster account's S3 policy: verify fails, apply detaches it"
 
   expect 0 5-teardown "$b/scripts/teardown.sh" --yes --target-profile target
   ! aws iam get-role --role-name "$role" >/dev/null 2>&1 || fail "teardown left the source role"
@@ -194,6 +209,18 @@ bucket_owner() {
   ! grep -q '^+ ' "$OUT/2-apply-again.out" || fail "second apply ran a write: $(grep '^+ ' "$OUT/2-apply-again.out")"
   expect 0 3-verify in_profile owner "$b/scripts/bucket-owner.sh" verify
   [ "$(count '^PASS: ' "$OUT/3-verify.out")" = 3 ] || fail "verify: expected 3 PASS lines"
+
+  # Narrowing: the same role's bundle with read-only access replaces the
+  # read-write statements (other Sids, the same digest); none is left behind.
+  local narrow="$OUT/bundle-read-only"
+  "$PODIAM" generate --cluster my-eks-cluster --region us-west-2 --bucket my-bucket --account-id "$ACCOUNT" \
+    --bucket-account "$OWNER_ACCOUNT" --kms-key "$key" --access read-only --out "$narrow" >/dev/null
+  expect 0 3b-apply-read-only in_profile owner "$narrow/scripts/bucket-owner.sh" apply
+  policy="$(in_profile owner aws s3api get-bucket-policy --bucket my-bucket --query Policy --output text)"
+  [ "$(statements_of "$policy" | tail -n +2)" = "$(jq -S -c '.Statement[]' "$narrow/iam/bucket-policy.json")" ] ||
+    fail "the read-only bundle left other podiam statements of the role: $policy"
+  ! grep -q 's3:PutObject' <<<"$policy" || fail "a write grant outlived the narrowing: $policy"
+  echo "  narrowing to read-only replaced the role's read-write statements; the owner's stay"
 
   expect fail 4-teardown-unconfirmed in_profile owner "$b/scripts/bucket-owner.sh" teardown </dev/null
   expect 0 4-teardown in_profile owner "$b/scripts/bucket-owner.sh" teardown --yes
