@@ -152,6 +152,16 @@ pub fn foreign_keys(model: &Model) -> Vec<&crate::input::access::KmsKey> {
         .collect()
 }
 
+/// The account the bucket owner's side runs in: the buckets' account, or
+/// (keys only) the account of the keys of another account. `None` for a
+/// bundle without that side.
+pub fn owner_account(model: &Model) -> Option<String> {
+    match &model.accounts.bucket_account {
+        Some(account) => Some(account.as_str().to_owned()),
+        None => foreign_keys(model).first().map(|k| k.account().to_owned()),
+    }
+}
+
 /// The key-policy statement for keys in `region`: the role may use the key
 /// only through S3 in the key's region, for the access profile's actions.
 /// In a key policy `Resource: "*"` means the key the policy is attached to.

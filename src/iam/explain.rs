@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::formats::escape::md_code as markdown_code;
 use crate::iam::policy;
 use crate::iam::wording::{
-    NOT_GRANTED, condition_lines, granted_actions, principal_words, statements, strings, words,
+    NOT_GRANTED, condition_lines, fmt, granted_actions, principal_words, statements, strings, words,
 };
 use crate::input::access::MountMode;
 use crate::input::model::{Method, Model};
@@ -31,10 +31,6 @@ pub fn markdown(model: &Model) -> Result<String, String> {
     crate::iam::explain_cross::section(model, &mut out)?;
     risks(model, &permission, &trust, &mut out)?;
     Ok(out)
-}
-
-fn fmt(e: std::fmt::Error) -> String {
-    e.to_string()
 }
 
 fn who(model: &Model, trust: &Value, out: &mut String) -> Result<(), String> {

@@ -7,13 +7,9 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::formats::escape::md_code as markdown_code;
-use crate::iam::wording::{condition_lines, principal_words, statements, strings, words};
+use crate::iam::wording::{condition_lines, fmt, principal_words, statements, strings, words};
 use crate::iam::{cross, policy};
 use crate::input::model::Model;
-
-fn fmt(e: std::fmt::Error) -> String {
-    e.to_string()
-}
 
 /// The section, empty for a single-account bundle.
 pub fn section(model: &Model, out: &mut String) -> Result<(), String> {

@@ -100,6 +100,11 @@ pub fn principal_words(principal: &Value) -> Result<String, String> {
     ))
 }
 
+/// A formatting error as the review sheet's error text.
+pub fn fmt(e: std::fmt::Error) -> String {
+    e.to_string()
+}
+
 /// Each condition of a statement as "`key` equals `value` (`Operator`)".
 pub fn condition_lines(condition: &Value) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
@@ -245,7 +250,7 @@ pub fn key_policy_notes(model: &Model) -> Result<Vec<String>, String> {
         .filter(|k| !foreign.contains(k))
         .map(|key| {
             let region = key.region();
-            let account = key.as_str().split(':').nth(4).unwrap_or_default();
+            let account = key.account();
             let root = format!("arn:{}:iam::{account}:root", model.region.partition().id());
             let show = format!(
                 "aws kms get-key-policy --key-id {} --policy-name default --region {region} --output text",

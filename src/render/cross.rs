@@ -116,13 +116,10 @@ impl Cross {
             .bucket_account
             .as_ref()
             .map(|a| a.as_str().to_owned());
-        let owner_account = bucket_account
-            .clone()
-            .or_else(|| keys.first().map(|k| k.account.clone()));
         Cross {
             bucket_owner: !grants.is_empty() || !keys.is_empty(),
             bucket_account,
-            owner_account,
+            owner_account: cross::owner_account(model),
             s3_role_arn: policy::s3_role_arn(model),
             bucket_policy: (!grants.is_empty()).then(|| cross::bucket_policy(model)),
             buckets: grants

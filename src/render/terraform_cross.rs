@@ -142,16 +142,7 @@ impl BucketOwner {
         if grants.is_empty() && keys.is_empty() {
             return None;
         }
-        let account = model
-            .accounts
-            .bucket_account
-            .as_ref()
-            .map(|a| a.as_str().to_owned())
-            .or_else(|| {
-                cross::foreign_keys(model)
-                    .first()
-                    .map(|k| k.account().to_owned())
-            })?;
+        let account = cross::owner_account(model)?;
         let buckets: Vec<String> = grants.iter().map(|g| g.bucket.clone()).collect();
         let key_arns: Vec<String> = keys.iter().map(|k| k.arn.clone()).collect();
         Some(BucketOwner {

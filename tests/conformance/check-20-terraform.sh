@@ -502,28 +502,13 @@ evaluate() {
   local dir="$1" json="$2" count="$3" name="$4" mock
   mock="$(fresh_dir "terraform-eval-$name")"
   "$VENV/bin/python" - "$dir" "$mock/mock.tf" "$issuers" <<'PY' || return 1
-import json, pathlib, re, sys
+import json, os, pathlib, re, sys
 
-src, target, issuers = pathlib.Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
-text = "\n".join(p.read_text() for p in sorted(src.glob("*.tf")))
-blocks = re.findall(r'(?ms)^(\w+)((?: "[^"]*")*) \{\n(.*?)^\}', text)
+sys.path.insert(0, os.environ["CONFORMANCE_DIR"])
+from tf_eval import attribute, read_blocks, substitute, variables_and_locals  # noqa: E402
 
-def attribute(body, key):
-    """The expression of attribute `key` (indented two spaces), brackets balanced."""
-    lines = body.split("\n")
-    for i, line in enumerate(lines):
-        m = re.match(rf"^  {key}\s*=\s*(.*)$", line)
-        if not m:
-            continue
-        expr, depth = [m.group(1)], 0
-        depth = sum(m.group(1).count(c) for c in "([{") - sum(m.group(1).count(c) for c in ")]}")
-        for more in lines[i + 1:]:
-            if depth <= 0:
-                break
-            expr.append(more)
-            depth += sum(more.count(c) for c in "([{") - sum(more.count(c) for c in ")]}")
-        return "\n".join(expr)
-    raise SystemExit(f"no attribute {key}")
+src, target, issuers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+text, blocks = read_blocks(src)
 
 def block(kind, first, suffix=None):
     for k, labels, body in blocks:
@@ -544,13 +529,11 @@ mocks = [
     (r"(data\.)?aws_iam_openid_connect_provider\.\w+\[0\]\.arn", "local.mock_first_provider_arn"),
 ]
 def mocked(expr):
-    for pattern, local in mocks:
-        expr = re.sub(pattern, local, expr)
+    expr = substitute(expr, mocks)
     assert "data." not in expr, expr
     return expr
 
-out = [f"variable {labels.strip()} {{\n{body}}}\n" for k, labels, body in blocks if k == "variable"]
-out += [f"locals {{\n{mocked(body)}}}\n" for k, labels, body in blocks if k == "locals"]
+out = variables_and_locals(blocks, mocked)
 prefix = re.search(r'variable "(\w*)cluster_name"', text).group(1)
 _, clusters = block("data", "aws_eks_cluster", "bindings")
 _, lookups = block("data", "aws_iam_openid_connect_provider", "bindings")
@@ -591,7 +574,7 @@ outputs, expected = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 count, name = int(sys.argv[3]), sys.argv[4]
 
 sys.path.insert(0, os.environ["CONFORMANCE_DIR"])
-from policy_norm import semantic  # noqa: E402
+from tf_eval import semantic  # noqa: E402
 
 got = json.loads(outputs["trust"]["value"])
 assert semantic(got) == semantic(expected), f"{name}: trust policy differs\n{json.dumps(got, indent=1)}\n{json.dumps(expected, indent=1)}"
@@ -744,28 +727,15 @@ evaluate_target() { # DIR NAME
   local dir="$1" name="$2" mock
   mock="$(fresh_dir "terraform-eval-$name")"
   "$VENV/bin/python" - "$dir" "$mock/mock.tf" <<'PY' || return 1
-import pathlib, re, sys
-src, target = pathlib.Path(sys.argv[1]), sys.argv[2]
-text = "\n".join(p.read_text() for p in sorted(src.glob("*.tf")))
-blocks = re.findall(r'(?ms)^(\w+)((?: "[^"]*")*) \{\n(.*?)^\}', text)
+import os, pathlib, re, sys
+
+sys.path.insert(0, os.environ["CONFORMANCE_DIR"])
+from tf_eval import attribute, read_blocks, substitute, variables_and_locals  # noqa: E402
+
+src, target = sys.argv[1], sys.argv[2]
+text, blocks = read_blocks(src)
 prefix = re.search(r'variable "(\w*)cluster_name"', text).group(1)
 res = prefix[:-1] if prefix else "this"
-
-def attribute(body, key):
-    lines = body.split("\n")
-    for i, line in enumerate(lines):
-        m = re.match(rf"^  {key}\s*=\s*(.*)$", line)
-        if not m:
-            continue
-        expr = [m.group(1)]
-        depth = sum(m.group(1).count(c) for c in "([{") - sum(m.group(1).count(c) for c in ")]}")
-        for more in lines[i + 1:]:
-            if depth <= 0:
-                break
-            expr.append(more)
-            depth += sum(more.count(c) for c in "([{") - sum(more.count(c) for c in ")]}")
-        return "\n".join(expr)
-    raise SystemExit(f"no attribute {key}")
 
 def block(kind, first, second):
     for k, labels, body in blocks:
@@ -783,15 +753,13 @@ mocks = [
     (r"aws_iam_role\.\w+\.arn", "local.mock_source_role_arn"),
 ]
 def mocked(expr):
-    for pattern, local in mocks:
-        expr = re.sub(pattern, local, expr)
+    expr = substitute(expr, mocks)
     assert "data." not in expr and "aws_" not in expr.replace('"aws_', ""), expr
     return expr
 
 for kind, second in [("aws_eks_pod_identity_association", res), ("aws_eks_pod_identity_association", f"{res}_bindings")]:
     assert attribute(block("resource", kind, second), "target_role_arn") == f"local.{prefix}target_role_arn", second
-out = [f"variable {labels.strip()} {{\n{body}}}\n" for k, labels, body in blocks if k == "variable"]
-out += [f"locals {{\n{mocked(body)}}}\n" for k, labels, body in blocks if k == "locals"]
+out = variables_and_locals(blocks, mocked)
 out.append(f"""locals {{
   mock_partition  = "aws"
   mock_dns_suffix = "amazonaws.com"
@@ -826,7 +794,7 @@ import json, os, pathlib, sys
 outputs, iam, name = json.load(open(sys.argv[1])), pathlib.Path(sys.argv[2]), sys.argv[3]
 
 sys.path.insert(0, os.environ["CONFORMANCE_DIR"])
-from policy_norm import semantic  # noqa: E402
+from tf_eval import semantic  # noqa: E402
 
 for output, file in [("trust", "target-trust-policy.json"), ("source", "source-role-policy.json"),
                      ("s3", "s3-access-policy.json")]:
