@@ -46,7 +46,9 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         },
         |b, prepared| {
             detail(&b, ui);
-            index.iter_mut().for_each(|i| i.add(&b));
+            if let Some(i) = index.as_mut() {
+                i.add(&b)?;
+            }
             let paths = b.rendered.iter().map(|r| r.artifact.path).collect();
             report.push((
                 writer.folder(b.name.as_deref()),
@@ -151,7 +153,9 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
         |b| drift.compare(b.name.as_deref(), &targets::files(b)),
         |b, one| {
             detail(&b, ui);
-            index.iter_mut().for_each(|i| i.add(&b));
+            if let Some(i) = index.as_mut() {
+                i.add(&b)?;
+            }
             found.record(b.name.as_deref(), one);
             Ok(())
         },
