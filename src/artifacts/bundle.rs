@@ -110,7 +110,7 @@ fn render_one(
     artifact: &'static Artifact,
 ) -> Result<Rendered, Error> {
     let text = engine.render(artifact.template, context)?;
-    let problems = check::check_in_process(artifact, &text);
+    let problems = check_once(artifact, &text);
     if problems.is_empty() {
         Ok(Rendered { artifact, text })
     } else {
@@ -121,6 +121,35 @@ fn render_one(
             problems,
         })
     }
+}
+
+thread_local! {
+    /// The last text of each artifact that passed its checks on this thread.
+    static PASSED: std::cell::RefCell<Vec<(&'static str, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`check::check_in_process`], skipped for a text byte-identical to the
+/// last one of the same artifact that passed on this thread: the checks are
+/// a function of the artifact and its text alone. In a batch, the targets'
+/// Terraform `main.tf`, `outputs.tf` and `versions.tf` are the same bytes.
+fn check_once(artifact: &'static Artifact, text: &str) -> Vec<crate::error::Problem> {
+    let seen = |passed: &Vec<(&str, String)>| {
+        passed
+            .iter()
+            .any(|(name, t)| *name == artifact.name && t == text)
+    };
+    if PASSED.with_borrow(seen) {
+        return Vec::new();
+    }
+    let problems = check::check_in_process(artifact, text);
+    if problems.is_empty() {
+        PASSED.with_borrow_mut(|passed| {
+            passed.retain(|(name, _)| *name != artifact.name);
+            passed.push((artifact.name, text.to_owned()));
+        });
+    }
+    problems
 }
 
 /// Where a failing artifact's text came from, for error messages.

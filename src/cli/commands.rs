@@ -49,12 +49,11 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
             if let Some(i) = index.as_mut() {
                 i.add(&b)?;
             }
-            let paths = b.rendered.iter().map(|r| r.artifact.path).collect();
-            report.push((
-                writer.folder(b.name.as_deref()),
-                plan.record(prepared),
-                paths,
-            ));
+            let statuses = plan.record(prepared);
+            if !ui.quiet() {
+                let paths = b.rendered.iter().map(|r| r.artifact.path).collect();
+                report.push((writer.folder(b.name.as_deref()), statuses, paths));
+            }
             Ok(())
         },
     )?;

@@ -42,7 +42,10 @@ pub fn find(dir: &Path) -> Result<Option<ParamsFile>, Error> {
         .into_iter()
         .map(|(name, path)| {
             let params = load_single(&path.join(artifact::PARAMS_PATH))?;
-            Ok(Target { name, params })
+            Ok(Target {
+                name,
+                params: Box::new(params),
+            })
         })
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(Some(ParamsFile::Batch {

@@ -77,8 +77,8 @@ pub fn raw_targets(
     let targets = match file {
         None if only.is_some() => return Err(needs_batch(only)),
         Some(ParamsFile::Single(_)) if only.is_some() => return Err(needs_batch(only)),
-        None => vec![(None, given.params)],
-        Some(ParamsFile::Single(params)) => vec![(None, single(&given, params)?)],
+        None => vec![(None, Box::new(given.params))],
+        Some(ParamsFile::Single(params)) => vec![(None, Box::new(single(&given, params)?))],
         Some(ParamsFile::Batch { defaults, targets }) => batch(&given, &defaults, targets)?,
     };
     let Some(only) = only else { return Ok(targets) };
@@ -131,13 +131,13 @@ fn batch(
     given: &Given,
     defaults: &RawParams,
     targets: Vec<crate::input::params::Target>,
-) -> Result<Vec<(Option<String>, RawParams)>, Error> {
+) -> Result<Vec<Raw>, Error> {
     let mut problems = Vec::new();
-    let mut raws = Vec::new();
+    let mut raws = Vec::with_capacity(targets.len());
     for t in targets {
         problems.extend(conflicts(given, defaults, &t));
-        let file = t.params.or(defaults.clone());
-        raws.push((Some(t.name), file.or(given.params.clone())));
+        let file = (*t.params).or(defaults.clone());
+        raws.push((Some(t.name), Box::new(file.or(given.params.clone()))));
     }
     if problems.is_empty() {
         Ok(raws)

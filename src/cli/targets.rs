@@ -35,7 +35,24 @@ pub struct TargetBundle {
 }
 
 /// A target's raw parameters, named in a batch.
-pub type Raw = (Option<String>, RawParams);
+pub type Raw = (Option<String>, Box<RawParams>);
+
+/// A target that passed validation, while the batch is still being
+/// checked: what must not clash, its name, and its parameters as JSON text
+/// (a few hundred bytes, where the parameters themselves take 600).
+type Checked = (Keys, Option<String>, Box<str>);
+
+/// Parameters held as JSON text until a chunk renders them.
+fn hold(raw: &RawParams) -> Result<Box<str>, Error> {
+    serde_json::to_string(raw)
+        .map(String::into_boxed_str)
+        .map_err(|e| internal("holding", &e))
+}
+
+/// Parameters held by [`hold`], read back.
+fn unhold(held: &str) -> Result<RawParams, Error> {
+    serde_json::from_str(held).map_err(|e| internal("reading back", &e))
+}
 
 /// A validated target, held compactly until its chunk is rendered: its
 /// name and its merged parameters as JSON text. A batch of 10,000 targets
@@ -83,35 +100,45 @@ pub fn validate(
 ) -> Result<Vec<Valid>, Error> {
     let batch = raws.iter().any(|(n, _)| n.is_some());
     let mut problems = Vec::new();
-    let mut checked: Vec<(Keys, Option<String>, RawParams)> = Vec::new();
+    let mut checked: Vec<Checked> = Vec::new();
     let mut rejected: Vec<(String, Vec<String>)> = Vec::new();
-    for (name, raw) in raws {
-        let wanted = only.is_none() || name.as_deref() == only;
-        if let Some(n) = &name
-            && let Err(rule) = rules::namespace(n)
-        {
-            if wanted {
-                problems.push(format!(
-                    "target {n:?}: target names become folder names; {rule}"
-                ));
-            }
-            continue;
+    let mut raws = raws.into_iter();
+    loop {
+        let chunk: Vec<Raw> = raws.by_ref().take(VALIDATE_CHUNK).collect();
+        if chunk.is_empty() {
+            break;
         }
-        match checked_model(&raw) {
-            Ok(model) => {
-                let target = Target { name, model };
+        let results = parallel::map(&chunk, |(_, raw)| {
+            checked_model(raw).and_then(|model| Ok((model, hold(raw)?)))
+        });
+        for ((name, raw), result) in chunk.into_iter().zip(results) {
+            let wanted = only.is_none() || name.as_deref() == only;
+            if let Some(n) = &name
+                && let Err(rule) = rules::namespace(n)
+            {
                 if wanted {
-                    each(&target);
+                    problems.push(format!(
+                        "target {n:?}: target names become folder names; {rule}"
+                    ));
                 }
-                checked.push((Keys::of(&target), target.name, raw));
+                continue;
             }
-            Err(e) if !wanted => {
-                if let Some(role) = raw_role(&raw) {
-                    rejected.push((role, lines(name.as_deref(), &e)));
+            match result.unwrap_or_else(|| Err(panicked())) {
+                Ok((model, held)) => {
+                    let target = Target { name, model };
+                    if wanted {
+                        each(&target);
+                    }
+                    checked.push((Keys::of(&target), target.name, held));
                 }
+                Err(e) if !wanted => {
+                    if let Some(role) = raw_role(&raw) {
+                        rejected.push((role, lines(name.as_deref(), &e)));
+                    }
+                }
+                Err(e) if batch => problems.extend(lines(name.as_deref(), &e)),
+                Err(e) => return Err(e),
             }
-            Err(e) if batch => problems.extend(lines(name.as_deref(), &e)),
-            Err(e) => return Err(e),
         }
     }
     if let Some(only) = only {
@@ -124,19 +151,16 @@ pub fn validate(
         }
     }
     let merged = if batch {
-        merged(checked, only, &mut problems, &mut each)
+        merged(checked, only, &mut problems, &mut each)?
     } else {
         checked
     };
     let mut keys = Vec::new();
     let mut valid = Vec::new();
-    for (key, name, raw) in merged {
+    for (key, name, params) in merged {
         if only.is_some() && name.as_deref() != only {
             continue;
         }
-        let params = serde_json::to_string(&raw)
-            .map_err(|e| internal("holding", &e))?
-            .into_boxed_str();
         keys.push(key);
         valid.push(Valid { name, params });
     }
@@ -149,7 +173,7 @@ pub fn validate(
 }
 
 /// Refuses `--target` naming a target merged into an earlier one.
-fn merged_into(checked: &[(Keys, Option<String>, RawParams)], only: &str) -> Result<(), Error> {
+fn merged_into(checked: &[Checked], only: &str) -> Result<(), Error> {
     let Some((key, _, _)) = checked.iter().find(|(_, n, _)| n.as_deref() == Some(only)) else {
         return Ok(());
     };
@@ -192,11 +216,11 @@ fn checked_model(raw: &RawParams) -> Result<Model, Error> {
 /// Targets naming the same role, each group merged into its first target;
 /// a disagreement, or a merged role that breaks a rule, becomes a problem.
 fn merged(
-    checked: Vec<(Keys, Option<String>, RawParams)>,
+    checked: Vec<Checked>,
     only: Option<&str>,
     problems: &mut Vec<String>,
     each: &mut impl FnMut(&Target),
-) -> Vec<(Keys, Option<String>, RawParams)> {
+) -> Result<Vec<Checked>, Error> {
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, (key, _, _)) in checked.iter().enumerate() {
         groups.entry(key.role.clone()).or_default().push(i);
@@ -205,10 +229,9 @@ fn merged(
         .iter()
         .map(|(k, _, _)| k.role_name.clone())
         .collect();
-    let mut slots: Vec<Option<(Keys, Option<String>, RawParams)>> =
-        checked.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Checked>> = checked.into_iter().map(Some).collect();
     for members in groups.into_values().filter(|m| m.len() > 1) {
-        let holds_only = |slots: &[Option<(Keys, Option<String>, RawParams)>]| {
+        let holds_only = |slots: &[Option<Checked>]| {
             members
                 .iter()
                 .any(|&i| slots[i].as_ref().and_then(|(_, n, _)| n.as_deref()) == only)
@@ -220,8 +243,11 @@ fn merged(
         let group: Vec<crate::cli::merge::Member> = members
             .iter()
             .filter_map(|&i| slots[i].take())
-            .map(|(_, name, raw)| crate::cli::merge::Member::new(name.unwrap_or_default(), raw))
-            .collect();
+            .map(|(_, name, held)| {
+                unhold(&held)
+                    .map(|raw| crate::cli::merge::Member::new(name.unwrap_or_default(), raw))
+            })
+            .collect::<Result<_, Error>>()?;
         let names: Vec<String> = group.iter().map(|m| m.name.clone()).collect();
         let Ok((name, raw)) = crate::cli::merge::merge(role, group).map_err(|p| problems.extend(p))
         else {
@@ -239,12 +265,12 @@ fn merged(
                     model,
                 };
                 each(&target);
-                slots[members[0]] = Some((Keys::of(&target), target.name, raw));
+                slots[members[0]] = Some((Keys::of(&target), target.name, hold(&raw)?));
             }
             Err(e) => problems.extend(lines(Some(&format!("{} merged", names.join("+"))), &e)),
         }
     }
-    slots.into_iter().flatten().collect()
+    Ok(slots.into_iter().flatten().collect())
 }
 
 /// The models of targets already validated.
@@ -252,8 +278,7 @@ pub fn build(valid: &[Valid]) -> Result<Vec<Target>, Error> {
     valid
         .iter()
         .map(|v| {
-            let raw: RawParams =
-                serde_json::from_str(&v.params).map_err(|e| internal("reading back", &e))?;
+            let raw = unhold(&v.params)?;
             Model::from_raw(&raw).map(|model| Target {
                 name: v.name.clone(),
                 model,
@@ -304,6 +329,9 @@ pub fn files(bundle: &TargetBundle) -> Vec<OutFile<'_>> {
         })
         .collect()
 }
+
+/// How many targets are validated at a time, spread over the cores.
+const VALIDATE_CHUNK: usize = 256;
 
 /// How many targets are rendered, checked and handed on at a time: what
 /// bounds a batch's memory, whatever its size.

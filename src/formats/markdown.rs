@@ -29,9 +29,12 @@ fn problem(message: String) -> Problem {
 
 /// Names the first line holding Tera syntax (`{{` or `{%`), if any.
 pub fn template_leftover(text: &str) -> Option<String> {
-    text.lines()
-        .position(|l| l.contains("{{") || l.contains("{%"))
-        .map(|i| format!("line {}: template syntax left in the output", i + 1))
+    let bytes = text.as_bytes();
+    let (at, _) = text
+        .match_indices('{')
+        .find(|(i, _)| matches!(bytes.get(i + 1), Some(b'{' | b'%')))?;
+    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    Some(format!("line {line}: template syntax left in the output"))
 }
 
 /// A code fence line: the fence character and its length.

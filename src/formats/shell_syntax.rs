@@ -33,8 +33,7 @@ pub fn certainly_valid(text: &str) -> bool {
     if control {
         return false;
     }
-    let mut p = Parser { s, i: 0, depth: 0 };
-    matches!(p.list(true), Ok(Stop::Eof))
+    known::certainly_valid(s)
 }
 
 /// What ended a command list, left unconsumed.
@@ -295,12 +294,8 @@ impl<'a> Parser<'a> {
             }
             self.and_or()?;
             count += 1;
-            self.blanks()?;
-            match self.at(0) {
-                b'\n' => {}
-                b';' if !matches!(self.at(1), b';' | b'&') => self.i += 1,
-                b'&' if self.at(1) != b'&' => self.i += 1,
-                _ => break self.stop().ok_or(Unsure)?,
+            if let Some(stop) = self.separator()? {
+                break stop;
             }
         };
         self.leave();
@@ -308,6 +303,19 @@ impl<'a> Parser<'a> {
             return Err(Unsure);
         }
         Ok(stop)
+    }
+
+    /// After a command of a list: a newline, `;` or `&` (consumed, `None`),
+    /// or what ends the list (left, `Some`).
+    fn separator(&mut self) -> R<Option<Stop>> {
+        self.blanks()?;
+        match self.at(0) {
+            b'\n' => {}
+            b';' if !matches!(self.at(1), b';' | b'&') => self.i += 1,
+            b'&' if self.at(1) != b'&' => self.i += 1,
+            _ => return self.stop().ok_or(Unsure).map(Some),
+        }
+        Ok(None)
     }
 
     fn and_or(&mut self) -> R<()> {
@@ -529,4 +537,5 @@ impl<'a> Parser<'a> {
 }
 
 mod compound;
+mod known;
 mod words;

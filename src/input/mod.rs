@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod batch_text;
 pub mod bindings;
 pub mod model;
 pub mod names;

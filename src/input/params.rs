@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::formats::schemas::Schema;
+use crate::input::batch_text;
 
 /// Every parameter podiam takes, each still a raw, unvalidated string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,8 +234,9 @@ impl RawParams {
 pub struct Target {
     /// The target's name: its folder below `--out`.
     pub name: String,
-    /// Its own parameters (over the file's `defaults`).
-    pub params: RawParams,
+    /// Its own parameters (over the file's `defaults`), boxed: a batch of
+    /// 10,000 targets holds 10,000 of these, most of whose fields are unset.
+    pub params: Box<RawParams>,
 }
 
 /// What a params file holds: one set of parameters, or a batch of targets.
@@ -256,14 +258,22 @@ impl ParamsFile {
     /// against `schemas/params.schema.json` and returns its values.
     pub fn load(path: &Path) -> Result<ParamsFile, Error> {
         let shown = path.display().to_string();
-        let parse_err = |message: String| Error::ParamsParse {
-            path: shown.clone(),
-            message,
-        };
         let text = read_source(path).map_err(|source| Error::ParamsRead {
             path: shown.clone(),
             source,
         })?;
+        match load_cut(&text, &shown)? {
+            Some(file) => Ok(file),
+            None => ParamsFile::load_whole(text, shown),
+        }
+    }
+
+    /// [`ParamsFile::load`] of `text` parsed as one document.
+    fn load_whole(text: String, shown: String) -> Result<ParamsFile, Error> {
+        let parse_err = |message: String| Error::ParamsParse {
+            path: shown.clone(),
+            message,
+        };
         let value: serde_json::Value =
             serde_yaml::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
         drop(text);
@@ -299,7 +309,10 @@ impl ParamsFile {
                         .unwrap_or_default();
                     let params = serde_json::from_value(serde_json::Value::Object(fields))
                         .map_err(|e| parse_err(e.to_string()))?;
-                    Ok(Target { name, params })
+                    Ok(Target {
+                        name,
+                        params: Box::new(params),
+                    })
                 })
                 .collect::<Result<Vec<_>, Error>>()?;
         Ok(ParamsFile::Batch { defaults, targets })
@@ -323,12 +336,140 @@ fn misread(value: &serde_json::Value) -> Option<String> {
             .enumerate()
             .map(|(i, t)| (format!("targets[{i}]."), t)),
     );
-    places.into_iter().find_map(|(at, place)| {
-        let id = place.get("account_id").filter(|v| v.is_number())?;
-        Some(format!(
-            "{at}account_id: YAML read a number ({id}), not the digits as written (it drops leading zeros, and reads octal and exponent forms); quote the account id, as in account_id: \"012345678901\""
-        ))
+    places
+        .into_iter()
+        .find_map(|(at, place)| misread_id(&at, place))
+}
+
+/// An account id at `place` that YAML read as a number.
+fn misread_id(at: &str, place: &serde_json::Value) -> Option<String> {
+    let id = place.get("account_id").filter(|v| v.is_number())?;
+    Some(format!(
+        "{at}account_id: YAML read a number ({id}), not the digits as written (it drops leading zeros, and reads octal and exponent forms); quote the account id, as in account_id: \"012345678901\""
+    ))
+}
+
+/// A batch file read target by target ([`batch_text`]): the same checks,
+/// messages and result as reading it whole, without holding the whole
+/// document. `Ok(None)` when the text is not cut, or a piece does not
+/// parse on its own: the caller then reads the document whole.
+fn load_cut(text: &str, shown: &str) -> Result<Option<ParamsFile>, Error> {
+    use serde_json::Value;
+    let Some(cut) = batch_text::cut(text) else {
+        return Ok(None);
+    };
+    let rest = match serde_yaml::from_str::<Value>(&cut.rest) {
+        Ok(Value::Null) => serde_json::Map::new(),
+        Ok(Value::Object(rest)) if !rest.contains_key("targets") => rest,
+        _ => return Ok(None),
+    };
+    let rest = Value::Object(rest);
+    let mut first_misread = misread(&rest);
+    let mut problems = Problems::default();
+    let mut converted: Result<Vec<Target>, String> = Ok(Vec::new());
+    for (i, item) in cut.items.iter().enumerate() {
+        let Some(value) = item_value(item) else {
+            return Ok(None);
+        };
+        if first_misread.is_none() {
+            first_misread = misread_id(&format!("targets[{i}]."), &value);
+        }
+        let mut doc = rest.clone();
+        doc["targets"] = Value::Array(vec![value]);
+        problems.add(i, crate::formats::schemas::check(Schema::Params, &doc));
+        if let (Ok(targets), true) = (&mut converted, problems.is_empty()) {
+            let Value::Array(mut one) = doc["targets"].take() else {
+                return Ok(None);
+            };
+            match one.pop().map(target_of).transpose() {
+                Ok(t) => targets.extend(t),
+                Err(e) => converted = Err(e),
+            }
+        }
+    }
+    let parse_err = |message: String| Error::ParamsParse {
+        path: shown.to_owned(),
+        message,
+    };
+    if let Some(message) = first_misread {
+        return Err(parse_err(message));
+    }
+    if !problems.is_empty() {
+        return Err(Error::ParamsSchema {
+            path: shown.to_owned(),
+            problems: problems.list,
+        });
+    }
+    let targets = converted.map_err(parse_err)?;
+    let defaults = rest
+        .get("defaults")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let defaults = serde_json::from_value(defaults).map_err(|e| parse_err(e.to_string()))?;
+    Ok(Some(ParamsFile::Batch { defaults, targets }))
+}
+
+/// One target's lines parsed back on their own, under `targets:`: its value,
+/// or `None` when they do not parse alone or hold other than one target.
+fn item_value(item: &str) -> Option<serde_json::Value> {
+    let text = format!("targets:\n{item}");
+    let mut value: serde_json::Value = serde_yaml::from_str(&text).ok()?;
+    let object = value.as_object_mut()?;
+    if object.len() != 1 {
+        return None;
+    }
+    match object.remove("targets")? {
+        serde_json::Value::Array(mut one) if one.len() == 1 => one.pop(),
+        _ => None,
+    }
+}
+
+/// A target of a batch file, from its checked value.
+fn target_of(value: serde_json::Value) -> Result<Target, String> {
+    let serde_json::Value::Object(mut fields) = value else {
+        return Err("a target is not a mapping".to_owned());
+    };
+    let name = fields
+        .remove("name")
+        .and_then(|n| n.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let params =
+        serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| e.to_string())?;
+    Ok(Target {
+        name,
+        params: Box::new(params),
     })
+}
+
+/// Schema problems gathered target by target: each target's paths moved
+/// from its own document (`/targets/0`) to its place in the file, and a
+/// problem outside the targets (in `defaults:`) kept once.
+#[derive(Default)]
+struct Problems {
+    list: Vec<crate::error::Problem>,
+    seen: std::collections::HashSet<(String, String)>,
+}
+
+impl Problems {
+    fn add(&mut self, index: usize, found: Vec<crate::error::Problem>) {
+        for mut problem in found {
+            if let Some(tail) = problem.path.strip_prefix("/targets/0")
+                && (tail.is_empty() || tail.starts_with('/'))
+            {
+                problem.path = format!("/targets/{index}{tail}");
+            }
+            if self
+                .seen
+                .insert((problem.path.clone(), problem.message.clone()))
+            {
+                self.list.push(problem);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
 }
 
 fn read_source(path: &Path) -> std::io::Result<String> {
@@ -359,5 +500,45 @@ mod tests {
         assert_eq!(merged.bucket, Some(vec!["flag".to_owned()]));
         assert_eq!(merged.region.as_deref(), Some("us-west-2"));
         assert_eq!(merged.cluster, None);
+    }
+
+    /// The same file read target by target and whole: the same result, or
+    /// the same error; and the corpus really goes through both paths.
+    #[test]
+    fn a_batch_read_target_by_target_reads_as_it_does_whole() {
+        let head = "defaults:\n  cluster: c\n  region: us-west-2\n";
+        let corpus = [
+            format!("# batch\n{head}targets:\n  - name: a\n    bucket: b-1\n\n  # two\n  - name: b\n    bucket:\n      - b-2\n      - b-3\n    prefix: [x/, y/]\n"),
+            format!("{head}targets:\n- name: a\n  bucket: b-1\n- name: b\n  bucket: b-2\n"),
+            format!("{head}targets:\n  - name: a\n    bucket: b-1\n  - name: b\n    account_id: 012345678901\n"),
+            format!("{head}targets:\n  - name: a\n    buckets: b-1\n  - name: b\n    bucket: 5\n  - name: c\n    colour: red\n"),
+            "defaults:\n  colour: red\ntargets:\n  - name: a\n    bucket: b-1\n  - name: b\n    bucket: b-2\n".to_owned(),
+            format!("{head}targets:\n  - name: a\n    bucket: b-1\nextra: 1\n"),
+            "cluster: c\ntargets:\n  - name: a\n    bucket: b-1\n".to_owned(),
+            format!("{head}targets:\n  - name: a\n    bucket: b-1\n    bucket: b-2\n"),
+            format!("{head}targets:\n  - name: a\n    tag: |\n      team=x\n  - name: b\n"),
+            format!("{head}targets:\n  - name: a\n    bucket: \"b-1\n  - name: b\"\n"),
+            "defaults: &d\n  cluster: c\ntargets:\n  - name: a\n    bucket: b\n  - <<: *d\n    name: b\n".to_owned(),
+            format!("{head}targets:\n  - name: a\n  - {{name: b, bucket: b-2}}\n  - name: c\n    account_id: \"012345678901\"\n"),
+            format!("{head}targets:\n  - name: a\n    bucket: b-1\n  -\n    name: b\n    bucket: b-2\n"),
+            format!("{head}targets:\n  - name: a\n    bucket: b-1\n  - name: b\n    account_id: 1e3\n"),
+        ];
+        let shown = |r: Result<ParamsFile, Error>| r.map_err(|e| e.to_string());
+        let mut cut = 0;
+        for text in corpus {
+            let whole = shown(ParamsFile::load_whole(text.clone(), "f".into()));
+            match load_cut(&text, "f") {
+                Ok(None) => {}
+                Ok(Some(file)) => {
+                    cut += 1;
+                    assert_eq!(Ok(file), whole, "{text}");
+                }
+                Err(e) => {
+                    cut += 1;
+                    assert_eq!(Err(e.to_string()), whole, "{text}");
+                }
+            }
+        }
+        assert!(cut >= 10, "only {cut} files were read target by target");
     }
 }

@@ -6,6 +6,7 @@
 //! nothing of the command line.
 
 pub mod drift;
+mod flush;
 mod folder;
 pub mod staging;
 pub mod write;

@@ -34,6 +34,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::output::flush::Flusher;
 use crate::output::folder::{self, write_err};
 use crate::output::staging::Staging;
 
@@ -130,6 +131,8 @@ pub struct Writer {
     refused: AtomicBool,
     /// Directories made for `root`, outermost first.
     made: Vec<PathBuf>,
+    /// A batch's early write-back of what it stages ([`Flusher`]).
+    flusher: Option<Flusher>,
 }
 
 impl Writer {
@@ -166,6 +169,7 @@ impl Writer {
                 return Err(write_err(&root, source));
             }
         };
+        let flusher = batch.then(|| Flusher::start(&staging.dir)).flatten();
         Ok(Writer {
             root,
             single,
@@ -174,6 +178,7 @@ impl Writer {
             force,
             refused: AtomicBool::new(false),
             made,
+            flusher,
         })
     }
 
@@ -283,6 +288,9 @@ impl Writer {
             let path = staged.join(&file.path);
             folder::write_new(&path, file.text.as_bytes(), file.executable)
                 .map_err(|source| write_err(&path, source))?;
+            if let Some(flusher) = &self.flusher {
+                flusher.staged(file.text.len());
+            }
             moved.push((file.path.clone(), *status == Status::Created));
         }
         Ok(match exists {
@@ -307,6 +315,9 @@ impl Writer {
             return Ok(());
         }
         preflight(&plan.pending, self.staging_dir())?;
+        if let Some(flusher) = self.flusher.as_mut() {
+            flusher.stop();
+        }
         folder::sync(self.staging_dir())?;
         for (i, pending) in plan.pending.iter().enumerate() {
             if let Err(e) = apply(pending) {
@@ -342,6 +353,7 @@ impl Drop for Writer {
     /// Removes the staging folder, then any directory made for the run
     /// unless the commit finished.
     fn drop(&mut self) {
+        drop(self.flusher.take());
         drop(self.staging.take());
         for dir in self.made.iter().rev() {
             let _ = fs::remove_dir(dir);

@@ -1,0 +1,175 @@
+//! Scripts already found valid on this thread, so that a batch's scripts,
+//! which differ from target to target only in a few values near their top,
+//! are not parsed to the end each time.
+//!
+//! Where the top-level command list is about to read its next command, the
+//! parser's whole state is its position: the depth is one, nothing is
+//! pending (here-documents are never parsed, they make the check unsure),
+//! and it looks back at most one byte. So from that point on, the verdict
+//! depends only on the text from one byte before it to the end. When a
+//! script reaches such a point with the same remaining bytes as a script
+//! already found valid at one of its own such points, it is valid too.
+
+use std::cell::RefCell;
+
+use super::{Parser, R, Stop};
+
+/// How many valid scripts each thread keeps (a bundle has three to five).
+const KEEP: usize = 8;
+
+/// A script found valid, and every place its top-level list read a command.
+struct Known {
+    text: Vec<u8>,
+    starts: Vec<usize>,
+}
+
+impl Known {
+    /// Where `s` from `i` (such a place in `s`) ends as this script does
+    /// from one of its places, the byte before included: that place.
+    fn ends_like(&self, s: &[u8], i: usize) -> Option<usize> {
+        let j = self.text.len().checked_sub(s.len() - i)?;
+        let same =
+            j > 0 && self.starts.binary_search(&j).is_ok() && self.text[j - 1..] == s[i - 1..];
+        same.then_some(j)
+    }
+}
+
+thread_local! {
+    static KNOWN: RefCell<Vec<Known>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `bash -n` certainly accepts `s` (control bytes already refused).
+/// A valid script joins the thread's known scripts, the oldest leaving.
+pub(super) fn certainly_valid(s: &[u8]) -> bool {
+    let mut starts = Vec::new();
+    let valid = KNOWN.with_borrow(|known| {
+        let mut p = Parser { s, i: 0, depth: 0 };
+        match p.top(known, &mut starts) {
+            Ok(Verdict::Parsed(Stop::Eof)) => true,
+            // The rest of `s` from `i` is `k`'s from `j`: so are its places.
+            Ok(Verdict::Known { i, k, j }) => {
+                starts.extend(
+                    known[k]
+                        .starts
+                        .iter()
+                        .filter(|&&at| at >= j)
+                        .map(|at| at - j + i),
+                );
+                true
+            }
+            _ => false,
+        }
+    });
+    if valid {
+        KNOWN.with_borrow_mut(|known| {
+            if known.len() == KEEP {
+                known.remove(0);
+            }
+            known.push(Known {
+                text: s.to_vec(),
+                starts,
+            });
+        });
+    }
+    valid
+}
+
+/// How the top-level list ended.
+enum Verdict {
+    /// Parsed to this stop.
+    Parsed(Stop),
+    /// Its rest from `i` is known script `k`'s rest from `j`.
+    Known { i: usize, k: usize, j: usize },
+}
+
+impl Parser<'_> {
+    /// The top-level command list: [`Parser::list`] with empty lists
+    /// allowed, recording where each command starts and stopping at the
+    /// first place whose rest is known to be valid.
+    fn top(&mut self, known: &[Known], starts: &mut Vec<usize>) -> R<Verdict> {
+        self.enter()?;
+        let stop = loop {
+            self.newlines()?;
+            if self.i > 0 {
+                let i = self.i;
+                let hit = known
+                    .iter()
+                    .enumerate()
+                    .find_map(|(k, known)| Some((k, known.ends_like(self.s, i)?)));
+                if let Some((k, j)) = hit {
+                    return Ok(Verdict::Known { i, k, j });
+                }
+            }
+            starts.push(self.i);
+            if let Some(stop) = self.stop() {
+                break stop;
+            }
+            self.and_or()?;
+            if let Some(stop) = self.separator()? {
+                break stop;
+            }
+        };
+        self.leave();
+        Ok(Verdict::Parsed(stop))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KNOWN, certainly_valid};
+
+    const A: &str = "#!/usr/bin/env bash\nset -eu\nX=1\nf() {\n  echo \"$X\"\n}\ng() { f; }\ng\n";
+
+    /// Checks `first` then `then` on a fresh thread: the second verdict,
+    /// and the places recorded for the last script known.
+    fn checked(first: Option<String>, then: String) -> (bool, Vec<usize>) {
+        std::thread::spawn(move || {
+            if let Some(first) = first {
+                assert!(certainly_valid(first.as_bytes()));
+            }
+            let valid = certainly_valid(then.as_bytes());
+            let starts = KNOWN.with_borrow(|k| k.last().map(|k| k.starts.clone()));
+            (valid, starts.unwrap_or_default())
+        })
+        .join()
+        .expect("thread")
+    }
+
+    #[test]
+    fn a_known_rest_after_a_valid_start_is_valid_with_the_places_of_a_full_parse() {
+        let b = A.replacen("X=1", "X=22", 1);
+        let (valid, starts) = checked(Some(A.to_owned()), b.clone());
+        assert!(valid);
+        assert_eq!(starts, checked(None, b).1);
+        assert!(starts.len() > 4, "{starts:?}");
+    }
+
+    #[test]
+    fn a_known_rest_never_hides_a_broken_start() {
+        for (from, to) in [
+            ("X=1", "X=("),
+            ("X=1", "{\nX=1"),
+            ("X=1", "if true; then\nX=1"),
+            ("X=1", "X='1"),
+            ("X=1", "X=\"1"),
+            ("X=1", "X=1 \\"),
+            ("echo \"$X\"", "echo \"$X"),
+            ("g\n", "g )\n"),
+        ] {
+            let b = A.replacen(from, to, 1);
+            assert!(!checked(Some(A.to_owned()), b).0, "{from:?} -> {to:?}");
+        }
+    }
+
+    #[test]
+    fn a_rest_matches_only_at_a_place_and_with_the_byte_before() {
+        let known = super::Known {
+            text: b"x;\ny\n".to_vec(),
+            starts: vec![0, 3, 5],
+        };
+        assert_eq!(known.ends_like(b"zz\ny\n", 3), Some(3));
+        assert_eq!(known.ends_like(b"zz y\n", 3), None);
+        assert_eq!(known.ends_like(b"z\ny\n", 2), Some(3));
+        assert_eq!(known.ends_like(b"zz\ny\n", 4), None);
+    }
+}
