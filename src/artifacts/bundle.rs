@@ -161,6 +161,14 @@ fn origin(engine: &Engine, artifact: &Artifact) -> String {
     }
 }
 
+/// Starts compiling the schemas of every bundle artifact in the background
+/// ([`crate::formats::schemas::warm_up`]), in the order they are checked.
+pub fn warm_up() {
+    let schemas: Vec<crate::formats::schemas::Schema> =
+        in_bundle().iter().filter_map(|a| a.schema).collect();
+    crate::formats::schemas::warm_up(&schemas);
+}
+
 /// Every artifact in the table, render-only ones included.
 pub fn all() -> Vec<&'static Artifact> {
     ARTIFACTS.iter().collect()

@@ -21,6 +21,7 @@ use crate::render::templates::{EXTENSION, TEMPLATES};
 /// them chunk by chunk, and move them all into place only when every one
 /// has passed ([`write::Writer`]).
 pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
+    bundle::warm_up();
     let targets = params.validated(ui)?;
     let engine = params.engine()?;
     let batch = targets::is_batch(&targets);
@@ -138,6 +139,7 @@ fn print_report(report: &[Report]) {
 /// `podiam check`: compare a directory with a fresh in-memory render,
 /// target by target.
 pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Result<(), Error> {
+    bundle::warm_up();
     let targets = params.validated_in(dir, ui)?;
     let engine = params.engine()?;
     let batch = targets::is_batch(&targets);

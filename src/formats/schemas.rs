@@ -1,6 +1,7 @@
 //! The JSON Schemas in `schemas/`, embedded in the binary and compiled once.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use jsonschema::Validator;
 use serde_json::Value;
@@ -125,32 +126,40 @@ fn validator(schema: Schema) -> &'static Result<Compiled, String> {
     VALIDATORS[schema as usize].get_or_init(|| compile(name, text))
 }
 
-/// Compiles `schemas` ahead of use, spread over the cores: a whole bundle
-/// needs most of them, and compiling them one after another is most of a
-/// single run's time.
+/// Which schemas [`warm_up`] has already handed to a thread.
+static REQUESTED: [AtomicBool; ALL.len()] = [const { AtomicBool::new(false) }; ALL.len()];
+
+/// Starts compiling `schemas` in the background, in order, on every core
+/// but the caller's, and returns at once: the caller parses its templates
+/// and renders meanwhile, and a check that needs a schema still being
+/// compiled waits for it. Compiling the schemas is most of one bundle's
+/// time; done one after another before rendering, it added up.
 pub fn warm_up(schemas: &[Schema]) {
-    let cold: Vec<Schema> = schemas
-        .iter()
-        .copied()
-        .filter(|s| VALIDATORS[*s as usize].get().is_none())
-        .collect();
-    if cold.len() < 2 {
+    let mut cold: Vec<Schema> = Vec::new();
+    for s in schemas {
+        if !REQUESTED[*s as usize].swap(true, Ordering::Relaxed) {
+            cold.push(*s);
+        }
+    }
+    if cold.is_empty() {
         return;
     }
-    let schemas = cold.as_slice();
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(schemas.len().max(1));
-    let chunk = schemas.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        for part in schemas.chunks(chunk) {
-            scope.spawn(move || {
-                part.iter().for_each(|s| {
-                    let _ = validator(*s);
-                })
+        .saturating_sub(1)
+        .clamp(1, cold.len());
+    for w in 0..workers {
+        let mine: Vec<Schema> = cold.iter().skip(w).step_by(workers).copied().collect();
+        let spawned = std::thread::Builder::new()
+            .name("podiam-schemas".into())
+            .spawn(move || {
+                for s in mine {
+                    let _ = validator(s);
+                }
             });
-        }
-    });
+        // Without a thread, each schema compiles on first use instead.
+        drop(spawned);
+    }
 }
 
 fn compile(name: &str, text: &str) -> Result<Compiled, String> {

@@ -7,7 +7,8 @@
 #   3. `render s3-access-policy` against policy_sentry `write-policy` on an
 #      equivalent CRUD template, in the same run;
 #   4. fresh batches of 1,000 and 10,000 targets: wall, CPU and peak RSS;
-#   5. `check` over the 10,000-target directory: wall and peak RSS.
+#   5. `check` over the 10,000-target directory (from the params.yaml the
+#      batch wrote, and from the user's params file): wall and peak RSS.
 #
 # Each generate writes into a directory that did not exist. The directories
 # are only removed at the end: ext4 avoids reusing inodes freed in the last
@@ -96,4 +97,5 @@ done
 measure "10,000 targets" "$podiam" generate --params "$b10k" --quiet --out "$work/fresh-10k"
 
 echo "== check over the 10,000-target directory"
-measure "check, 10,000 targets" "$podiam" check "$work/fresh-10k" --params "$b10k" --quiet
+measure "check, 10,000 targets, its own params.yaml" "$podiam" check "$work/fresh-10k" --quiet
+measure "check, 10,000 targets, --params" "$podiam" check "$work/fresh-10k" --params "$b10k" --quiet

@@ -26,12 +26,22 @@ struct Known {
 impl Known {
     /// Where `s` from `i` (such a place in `s`) ends as this script does
     /// from one of its places, the byte before included: that place.
-    fn ends_like(&self, s: &[u8], i: usize) -> Option<usize> {
-        let j = self.text.len().checked_sub(s.len() - i)?;
-        let same =
-            j > 0 && self.starts.binary_search(&j).is_ok() && self.text[j - 1..] == s[i - 1..];
+    /// `tail` is how many last bytes `s` and this script share.
+    fn ends_like(&self, s: &[u8], i: usize, tail: usize) -> Option<usize> {
+        let rest = s.len() - i;
+        let j = self.text.len().checked_sub(rest)?;
+        let same = j > 0 && rest < tail && self.starts.binary_search(&j).is_ok();
         same.then_some(j)
     }
+}
+
+/// How many last bytes `a` and `b` share.
+fn common_tail(a: &[u8], b: &[u8]) -> usize {
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 thread_local! {
@@ -87,6 +97,7 @@ impl Parser<'_> {
     /// allowed, recording where each command starts and stopping at the
     /// first place whose rest is known to be valid.
     fn top(&mut self, known: &[Known], starts: &mut Vec<usize>) -> R<Verdict> {
+        let tails: Vec<usize> = known.iter().map(|k| common_tail(&k.text, self.s)).collect();
         self.enter()?;
         let stop = loop {
             self.newlines()?;
@@ -94,8 +105,9 @@ impl Parser<'_> {
                 let i = self.i;
                 let hit = known
                     .iter()
+                    .zip(&tails)
                     .enumerate()
-                    .find_map(|(k, known)| Some((k, known.ends_like(self.s, i)?)));
+                    .find_map(|(k, (known, &tail))| Some((k, known.ends_like(self.s, i, tail)?)));
                 if let Some((k, j)) = hit {
                     return Ok(Verdict::Known { i, k, j });
                 }
@@ -167,9 +179,11 @@ mod tests {
             text: b"x;\ny\n".to_vec(),
             starts: vec![0, 3, 5],
         };
-        assert_eq!(known.ends_like(b"zz\ny\n", 3), Some(3));
-        assert_eq!(known.ends_like(b"zz y\n", 3), None);
-        assert_eq!(known.ends_like(b"z\ny\n", 2), Some(3));
-        assert_eq!(known.ends_like(b"zz\ny\n", 4), None);
+        let at = |s: &[u8], i| known.ends_like(s, i, super::common_tail(&known.text, s));
+        assert_eq!(at(b"zz\ny\n", 3), Some(3));
+        assert_eq!(at(b"zz y\n", 3), None);
+        assert_eq!(at(b"z\ny\n", 2), Some(3));
+        assert_eq!(at(b"zz\ny\n", 4), None);
+        assert_eq!(super::common_tail(b"ab\nc", b"xb\nc"), 3);
     }
 }
