@@ -56,7 +56,7 @@ impl Index {
         for line in own.text.lines().filter(|l| !l.starts_with('#')) {
             entry.push_str(&format!("    {line}\n"));
         }
-        check_entry(name, &entry)?;
+        check_entry(name, &entry, self.targets)?;
         self.text.push_str(&entry);
         self.targets += 1;
         Ok(())
@@ -89,14 +89,27 @@ fn problem(message: String) -> Problem {
 }
 
 /// Parses one entry back under the index's header and checks it: valid
-/// against the params schema, exactly one target, named `name`.
-fn check_entry(name: &str, entry: &str) -> Result<(), Error> {
+/// against the params schema, exactly one target, named `name`. Problems
+/// name the entry's place in the index, `index`.
+fn check_entry(name: &str, entry: &str, index: usize) -> Result<(), Error> {
     let text = format!("{HEADER}{entry}");
     let value: serde_json::Value =
         serde_yaml::from_str(&text).map_err(|e| failed(vec![problem(e.to_string())]))?;
     let problems = schemas::check(Schema::Params, &value);
     if !problems.is_empty() {
-        return Err(failed(problems));
+        let at = format!("/targets/{index}");
+        let placed = problems
+            .into_iter()
+            .map(|mut p| {
+                if let Some(tail) = p.path.strip_prefix("/targets/0")
+                    && (tail.is_empty() || tail.starts_with('/'))
+                {
+                    p.path = format!("{at}{tail}");
+                }
+                p
+            })
+            .collect();
+        return Err(failed(placed));
     }
     let targets = value["targets"].as_array().map_or(&[][..], Vec::as_slice);
     match targets {
@@ -132,4 +145,21 @@ pub fn refuse_mixing(out: &Path, batch: bool) -> Result<(), Error> {
         Some(&shown),
         rule,
     )]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_checked_alone_and_named_by_its_place() {
+        assert!(check_entry("a", "  - name: a\n    bucket: b\n", 0).is_ok());
+        let wrong = check_entry("b", "  - name: b\n    colour: red\n", 3)
+            .expect_err("unknown key")
+            .to_string();
+        assert!(wrong.contains("/targets/3"), "{wrong}");
+        assert!(!wrong.contains("/targets/0"), "{wrong}");
+        assert!(check_entry("c", "  - name: d\n", 1).is_err());
+        assert!(check_entry("e", "  - name: e\n  - name: f\n", 1).is_err());
+    }
 }

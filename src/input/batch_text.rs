@@ -15,11 +15,13 @@
 //! unparseable.
 
 /// A batch file's text, cut: everything but the targets (the `defaults:`
-/// and any other top-level key, for the schema to judge), and each target's
-/// lines as written.
+/// and any other top-level key, for the schema to judge, with an empty
+/// `targets:` in its place), and each target's lines as written.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Cut<'a> {
-    /// The lines outside `targets:`.
+    /// The lines outside the targets, `targets:` itself included: parsed
+    /// alone, it must give a mapping whose `targets` is empty, or something
+    /// before the list (an open quote or bracket) runs into it.
     pub rest: String,
     /// Each target's lines, its `- ` line first.
     pub items: Vec<&'a str>,
@@ -54,6 +56,11 @@ fn classify(line: &str) -> Option<Line> {
 /// `text` cut into targets, or `None` when it is not in the plain block
 /// form (see the module's documentation).
 pub fn cut(text: &str) -> Option<Cut<'_>> {
+    // An anchor could be defined again in another piece, and an alias
+    // resolve differently there; a byte-order mark reads differently alone.
+    if text.contains(['&', '\u{feff}']) {
+        return None;
+    }
     let mut rest = String::new();
     let mut items: Vec<&str> = Vec::new();
     let mut lines = text
@@ -63,7 +70,8 @@ pub fn cut(text: &str) -> Option<Cut<'_>> {
         if line.starts_with("---") || line.starts_with("...") {
             return None;
         }
-        if line.trim_end() == "targets:" {
+        if line.trim_end_matches([' ', '\t', '\r', '\n']) == "targets:" {
+            rest.push_str("targets:\n");
             break;
         }
         rest.push_str(line);
@@ -118,7 +126,7 @@ mod tests {
         let cut = cut(text).expect("cut");
         assert_eq!(
             cut.rest,
-            "# top\ndefaults:\n  region: us-west-2\nextra: 1\n"
+            "# top\ndefaults:\n  region: us-west-2\ntargets:\nextra: 1\n"
         );
         assert_eq!(
             cut.items,
@@ -132,7 +140,7 @@ mod tests {
     #[test]
     fn items_at_the_margin_are_cut_too() {
         let cut = cut("targets:\n- name: a\n  bucket: x\n- name: b\n").expect("cut");
-        assert_eq!(cut.rest, "");
+        assert_eq!(cut.rest, "targets:\n");
         assert_eq!(cut.items, vec!["- name: a\n  bucket: x\n", "- name: b\n"]);
     }
 
@@ -149,6 +157,9 @@ mod tests {
             "targets:\n  - name: a\n \tbucket: x\n",
             "targets:\n    - name: a\n  - name: b\n",
             "targets:\n  - name: a\n  bucket: x\n",
+            "targets:\u{a0}\n  - name: a\n",
+            "\u{feff}targets:\n  - name: a\n",
+            "defaults: &d {}\ntargets:\n  - name: a\n",
         ] {
             assert_eq!(cut(text), None, "{text:?}");
         }

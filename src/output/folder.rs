@@ -114,13 +114,15 @@ fn set_executable(path: &Path) -> std::io::Result<()> {
     let _ = path;
     Ok(())
 }
-pub(super) fn sync(dir: &Path) -> Result<(), Error> {
-    let handle = fs::File::open(dir).map_err(|source| write_err(dir, source))?;
+/// Syncs the file system of `handle` (a directory's). On Linux a write-back
+/// error is reported once per open handle, to handles opened before it:
+/// hold a handle opened before the writes it must cover.
+pub(super) fn sync_with(handle: &fs::File) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
-    let result = rustix::fs::syncfs(&handle).map_err(std::io::Error::from);
+    let result = rustix::fs::syncfs(handle).map_err(std::io::Error::from);
     #[cfg(not(target_os = "linux"))]
     let result = handle.sync_all();
-    result.map_err(|source| write_err(dir, source))
+    result
 }
 pub(super) fn writable(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]

@@ -133,6 +133,9 @@ pub struct Writer {
     made: Vec<PathBuf>,
     /// A batch's early write-back of what it stages ([`Flusher`]).
     flusher: Option<Flusher>,
+    /// The staging folder, opened before anything was staged: the commit
+    /// syncs through it, so a write-back error since then reaches it.
+    durable: fs::File,
 }
 
 impl Writer {
@@ -169,6 +172,17 @@ impl Writer {
                 return Err(write_err(&root, source));
             }
         };
+        let durable = match fs::File::open(&staging.dir) {
+            Ok(handle) => handle,
+            Err(source) => {
+                let dir = staging.dir.clone();
+                drop(staging);
+                made.iter().rev().for_each(|d| {
+                    let _ = fs::remove_dir(d);
+                });
+                return Err(write_err(&dir, source));
+            }
+        };
         let flusher = batch.then(|| Flusher::start(&staging.dir)).flatten();
         Ok(Writer {
             root,
@@ -179,6 +193,7 @@ impl Writer {
             refused: AtomicBool::new(false),
             made,
             flusher,
+            durable,
         })
     }
 
@@ -315,17 +330,19 @@ impl Writer {
             return Ok(());
         }
         preflight(&plan.pending, self.staging_dir())?;
-        if let Some(flusher) = self.flusher.as_mut() {
-            flusher.stop();
+        let staging = self.staging_dir().to_owned();
+        let early = self.flusher.as_mut().and_then(Flusher::stop);
+        if let Some(source) = early {
+            return Err(write_err(&staging, source));
         }
-        folder::sync(self.staging_dir())?;
+        folder::sync_with(&self.durable).map_err(|source| write_err(&staging, source))?;
         for (i, pending) in plan.pending.iter().enumerate() {
             if let Err(e) = apply(pending) {
                 plan.pending[..i].iter().rev().for_each(undo);
                 return Err(e);
             }
         }
-        folder::sync(&self.root)?;
+        folder::sync_with(&self.durable).map_err(|source| write_err(&self.root, source))?;
         self.made.clear();
         Ok(())
     }
