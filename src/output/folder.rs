@@ -83,13 +83,12 @@ pub(super) fn move_files(staged: &Path, folder: &Path, files: &[String]) -> Resu
     }
     Ok(())
 }
+/// Writes a new file in an existing directory; a script gets mode 0755.
 pub(super) fn write_new(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    fs::write(path, bytes)?;
+    let mut file = fs::File::create(path)?;
+    std::io::Write::write_all(&mut file, bytes)?;
     if executable {
-        set_executable(path)?;
+        set_executable(&file)?;
     }
     Ok(())
 }
@@ -104,14 +103,14 @@ pub(super) fn make_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> std::io::Result<
     }
     Ok(())
 }
-fn set_executable(path: &Path) -> std::io::Result<()> {
+fn set_executable(file: &fs::File) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o755))?;
+        file.set_permissions(fs::Permissions::from_mode(0o755))?;
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = file;
     Ok(())
 }
 /// Syncs the file system of `handle` (a directory's). On Linux a write-back

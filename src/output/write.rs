@@ -295,12 +295,21 @@ impl Writer {
         }
         let staged = self.staging_dir().join(staged);
         let mut moved = Vec::new();
+        let mut dirs: Vec<PathBuf> = Vec::new();
         for (file, status) in files.iter().zip(plan) {
             if *status == Status::Unchanged {
                 continue;
             }
-            folder::no_links_below(&folder, &file.path)?;
+            // Below a new folder nothing exists yet to be a link; the commit
+            // checks again that it is still absent.
+            if exists {
+                folder::no_links_below(&folder, &file.path)?;
+            }
             let path = staged.join(&file.path);
+            if let Some(parent) = path.parent().filter(|p| !dirs.iter().any(|d| d == p)) {
+                fs::create_dir_all(parent).map_err(|source| write_err(parent, source))?;
+                dirs.push(parent.to_owned());
+            }
             folder::write_new(&path, file.text.as_bytes(), file.executable)
                 .map_err(|source| write_err(&path, source))?;
             if let Some(flusher) = &self.flusher {
