@@ -76,10 +76,11 @@ fn render_in_process(
         crate::formats::schemas::warm_up(&schemas);
     }
     let mut context =
-        tera::Context::from_serialize(&Context::new(model)).map_err(|e| Error::Template {
-            template: "(context)".into(),
-            message: e.to_string(),
-        })?;
+        tera::Context::from_serialize(&Context::for_templates(model, |f| engine.may_use(f)))
+            .map_err(|e| Error::Template {
+                template: "(context)".into(),
+                message: e.to_string(),
+            })?;
     // Whether the whole bundle is rendered (its params.yaml among it): the
     // headers of a lone artifact printed by `render` cannot point at one.
     context.insert("bundle", &wants_manifest);

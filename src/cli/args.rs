@@ -281,11 +281,10 @@ impl Command {
 
 /// Which parameters of the chosen subcommand took their value from an
 /// environment variable (clap records each value's source).
-pub(crate) fn from_env(matches: &ArgMatches) -> BTreeMap<String, String> {
+pub(crate) fn from_env(command: &clap::Command, matches: &ArgMatches) -> BTreeMap<String, String> {
     let Some((name, sub)) = matches.subcommand() else {
         return BTreeMap::new();
     };
-    let command = Cli::command();
     let Some(definition) = command.find_subcommand(name) else {
         return BTreeMap::new();
     };

@@ -44,10 +44,11 @@ pub fn main() -> ExitCode {
 
 /// The command line, noting which parameters came from the environment.
 fn parse() -> Result<Cli, clap::Error> {
-    let matches = Cli::command().try_get_matches()?;
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     if let Some(params) = cli.command.params_mut() {
-        params.from_env = args::from_env(&matches);
+        params.from_env = args::from_env(&command, &matches);
     }
     Ok(cli)
 }

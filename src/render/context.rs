@@ -125,10 +125,12 @@ pub struct Context {
     /// SkyPilot values.
     pub skypilot: SkyPilot,
     /// Terraform names and policy expressions.
-    pub terraform: crate::render::terraform::Terraform,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<crate::render::terraform::Terraform>,
     /// The review sheet (Markdown, every value already escaped), when the
-    /// trust policy can be written.
-    pub review: Option<String>,
+    /// trust policy can be written (the outer `None`: not computed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<Option<String>>,
     /// Every S3 bucket, the first one included.
     pub buckets: Vec<String>,
     /// The role options: IAM path, permissions boundary, session length, tags.
@@ -140,12 +142,20 @@ pub struct Context {
     /// The runbook's sentences, Markdown with every value escaped; an error
     /// here fails the render (see [`crate::render::prose::serialize`]).
     #[serde(serialize_with = "crate::render::prose::serialize")]
-    pub prose: Result<crate::render::prose::Prose, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prose: Option<Result<crate::render::prose::Prose, String>>,
 }
 
 impl Context {
     /// Derives the template context from a validated model.
     pub fn new(model: &Model) -> Context {
+        Context::for_templates(model, |_| true)
+    }
+
+    /// [`Context::new`] without the costly parts no template in use needs:
+    /// `uses(field)` says whether one may (see
+    /// [`crate::render::templates::Engine::may_use`]).
+    pub fn for_templates(model: &Model, uses: impl Fn(&str) -> bool) -> Context {
         Context {
             podiam: Tool {
                 version: env!("CARGO_PKG_VERSION"),
@@ -180,8 +190,8 @@ impl Context {
             trust_policy: crate::iam::trust::trust_policy(model).ok(),
             cross: crate::render::cross::Cross::new(model),
             skypilot: skypilot(model),
-            terraform: crate::render::terraform::Terraform::new(model),
-            review: crate::iam::explain::markdown(model).ok(),
+            terraform: uses("terraform").then(|| crate::render::terraform::Terraform::new(model)),
+            review: uses("review").then(|| crate::iam::explain::markdown(model).ok()),
             buckets: model
                 .buckets
                 .iter()
@@ -190,7 +200,7 @@ impl Context {
             role: role_settings(model),
             pod_identity_agent: model.pod_identity_agent,
             kubernetes: crate::render::kube::Kubernetes::new(model),
-            prose: crate::render::prose::Prose::new(model),
+            prose: uses("prose").then(|| crate::render::prose::Prose::new(model)),
         }
     }
 }

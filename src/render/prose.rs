@@ -63,12 +63,16 @@ pub struct Prose {
 }
 
 /// Serializes the prose, or fails the render with the reason it could not be written.
-pub fn serialize<S: Serializer>(prose: &Result<Prose, String>, s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer>(
+    prose: &Option<Result<Prose, String>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match prose {
-        Ok(p) => p.serialize(s),
-        Err(e) => Err(serde::ser::Error::custom(format!(
+        Some(Ok(p)) => p.serialize(s),
+        Some(Err(e)) => Err(serde::ser::Error::custom(format!(
             "the runbook's sentences could not be written: {e}"
         ))),
+        None => s.serialize_none(),
     }
 }
 

@@ -150,6 +150,9 @@ pub const EXTENSION: &str = ".tera";
 /// A parsed set of templates, and which of them came from overrides.
 pub struct Engine {
     tera: Tera,
+    /// The built-in templates it holds, when not all of them
+    /// ([`Engine::builtin_for`]).
+    only: Option<Vec<&'static str>>,
     /// Overridden template name → the override file.
     overridden: BTreeMap<String, PathBuf>,
     /// What the manifest records about the overrides, if there are any.
@@ -193,6 +196,21 @@ impl Overrides {
 }
 
 impl Engine {
+    /// Whether a template this engine holds may use context field `field`:
+    /// its name appears in one of them. Always `true` for an engine that
+    /// holds every template (overrides included), so only `podiam render`
+    /// skips computing what its one artifact does not use; a template that
+    /// used a skipped field would fail on the undefined variable.
+    pub fn may_use(&self, field: &str) -> bool {
+        let Some(names) = &self.only else {
+            return true;
+        };
+        TEMPLATES
+            .iter()
+            .filter(|(n, _)| names.contains(n))
+            .any(|(_, text)| text.contains(field))
+    }
+
     /// The built-in templates, parsed once per process.
     pub fn builtin() -> Result<&'static Engine, Error> {
         static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
@@ -221,6 +239,13 @@ impl Engine {
             .map_err(|e| template_error("(parse)", &overridden, &e))?;
         Ok(Engine {
             tera,
+            only: Some(
+                TEMPLATES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .filter(|n| names.contains(n))
+                    .collect(),
+            ),
             overridden,
             overrides: None,
         })
@@ -276,6 +301,7 @@ impl Engine {
             .map_err(|e| template_error("(parse)", &overridden, &e))?;
         Ok(Engine {
             tera,
+            only: None,
             overrides: Overrides::of(&overrides),
             overridden,
         })

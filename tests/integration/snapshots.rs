@@ -45,3 +45,37 @@ fn long_bucket_role_name_is_shortened_within_iam_limits() {
         model.notices
     );
 }
+
+/// `podiam render ARTIFACT` loads only that artifact's templates, and its
+/// context skips the parts none of them names: rendered that way, every
+/// artifact of every fixture is the same text (or the same error) as with
+/// every template loaded and the whole context computed.
+#[test]
+fn an_artifact_rendered_alone_gets_every_part_of_the_context_it_uses() {
+    use podiam::artifacts::bundle;
+    use podiam::render::templates::Engine;
+    let whole = Engine::builtin().expect("templates");
+    let texts = |r: Result<Vec<podiam::artifacts::artifact::Rendered>, podiam::error::Error>| {
+        r.map(|v| v.into_iter().map(|r| r.text).collect::<Vec<_>>())
+            .map_err(|e| e.to_string())
+    };
+    let mut compared = 0;
+    for (fixture, raw) in fixtures::all() {
+        let model = podiam::input::model::Model::from_raw(&raw).expect("valid");
+        for artifact in bundle::for_model(&model) {
+            if artifact.name == podiam::artifacts::artifact::MANIFEST {
+                continue; // rendered with every template (`ParamArgs::engine_for`)
+            }
+            let alone = Engine::builtin_for(&[artifact.template]).expect("templates");
+            let lazy = texts(bundle::render_with(&alone, &model, &[artifact]));
+            assert_eq!(
+                lazy,
+                texts(bundle::render_with(whole, &model, &[artifact])),
+                "{fixture}: {}",
+                artifact.name
+            );
+            compared += usize::from(lazy.is_ok());
+        }
+    }
+    assert!(compared > 100, "{compared}");
+}
