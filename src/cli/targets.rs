@@ -312,7 +312,7 @@ pub fn render(
 /// What a thread that panicked leaves: a bug in podiam.
 fn panicked() -> Error {
     Error::Targets {
-        problems: vec!["a worker thread panicked (a bug in podiam)".into()],
+        problems: vec!["rendering a target panicked (a bug in podiam)".into()],
         code: 1,
     }
 }

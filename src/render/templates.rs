@@ -197,7 +197,7 @@ impl Overrides {
 
 impl Engine {
     /// Whether a template this engine holds may use context field `field`:
-    /// its name appears in one of them. Always `true` for an engine that
+    /// its name appears in one of them as a word. Always `true` for an engine that
     /// holds every template (overrides included), so only `podiam render`
     /// skips computing what its one artifact does not use; a template that
     /// used a skipped field would fail on the undefined variable.
@@ -208,7 +208,7 @@ impl Engine {
         TEMPLATES
             .iter()
             .filter(|(n, _)| names.contains(n))
-            .any(|(_, text)| text.contains(field))
+            .any(|(_, text)| names_word(text, field))
     }
 
     /// The built-in templates, parsed once per process.
@@ -328,6 +328,15 @@ impl Engine {
 /// `wanted` and every built-in template they name in quotes (an include or
 /// an import), transitively. Naming a template anywhere else in quotes only
 /// adds one template to parse, never drops one.
+/// Whether `word` stands in `text` on its own: neither neighbour is a
+/// letter, digit or `_` (so `reviewed` does not name `review`).
+fn names_word(text: &str, word: &str) -> bool {
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(word).any(|(at, _)| {
+        !ident(text[..at].chars().next_back()) && !ident(text[at + word.len()..].chars().next())
+    })
+}
+
 fn closure<'a>(wanted: &[&'a str]) -> Vec<&'a str>
 where
     'static: 'a,
@@ -501,4 +510,17 @@ fn describe(error: &tera::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_field_is_named_only_as_a_word() {
+        assert!(super::names_word("{{ review }}", "review"));
+        assert!(super::names_word("{% if review %}x", "review"));
+        assert!(super::names_word("{{ prose.access }}", "prose"));
+        assert!(!super::names_word("reviewed and signed", "review"));
+        assert!(!super::names_word("my_review", "review"));
+        assert!(!super::names_word("", "review"));
+    }
 }
