@@ -215,3 +215,37 @@ fn require(model: &Model, artifacts: &[&'static Artifact]) -> Result<(), Error> 
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh thread: nothing passed on it yet.
+    fn on_a_new_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+        std::thread::scope(|s| s.spawn(f).join().expect("thread"))
+    }
+
+    const POLICY: &str = r#"{"Version": "2012-10-17", "Statement": [{"Sid": "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::my-bucket"]}]}"#;
+
+    #[test]
+    fn a_text_is_skipped_only_after_the_same_text_of_the_same_artifact_passed() {
+        let policy = artifact::by_name("s3-access-policy").expect("artifact");
+        let trust = artifact::by_name("trust-policy").expect("artifact");
+        on_a_new_thread(|| {
+            assert!(check_once(policy, POLICY).is_empty());
+            // The same artifact, another text: checked.
+            assert!(!check_once(policy, "{}").is_empty());
+            // The same text, another artifact: checked (a permission
+            // policy is no trust policy).
+            assert!(!check_once(trust, POLICY).is_empty());
+            assert!(check_once(policy, POLICY).is_empty());
+            // One text kept per artifact: the last that passed.
+            let other = POLICY.replace("\"List\"", "\"ListAll\"");
+            assert!(check_once(policy, &other).is_empty());
+            PASSED.with_borrow(|p| {
+                assert_eq!(p.len(), 1);
+                assert_eq!((p[0].0, p[0].1.as_str()), (policy.name, other.as_str()));
+            });
+        });
+    }
+}

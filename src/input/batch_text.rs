@@ -154,6 +154,8 @@ mod tests {
             "targets:\n  # none\n",
             "---\ntargets:\n  - name: a\n",
             "targets:\n  - name: a\n...\n",
+            "targets:\n  - name: a\nextra: 1\n---\n",
+            "targets:\n  - name: a\nextra: 1\n...\n",
             "targets:\n  - name: a\n \tbucket: x\n",
             "targets:\n    - name: a\n  - name: b\n",
             "targets:\n  - name: a\n  bucket: x\n",

@@ -30,7 +30,8 @@ impl Known {
     fn ends_like(&self, s: &[u8], i: usize, tail: usize) -> Option<usize> {
         let rest = s.len() - i;
         let j = self.text.len().checked_sub(rest)?;
-        let same = j > 0 && rest < tail && self.starts.binary_search(&j).is_ok();
+        // `rest < tail` (the byte before shared too) also means `j > 0`.
+        let same = rest < tail && self.starts.binary_search(&j).is_ok();
         same.then_some(j)
     }
 }
@@ -101,16 +102,15 @@ impl Parser<'_> {
         self.enter()?;
         let stop = loop {
             self.newlines()?;
-            if self.i > 0 {
-                let i = self.i;
-                let hit = known
-                    .iter()
-                    .zip(&tails)
-                    .enumerate()
-                    .find_map(|(k, (known, &tail))| Some((k, known.ends_like(self.s, i, tail)?)));
-                if let Some((k, j)) = hit {
-                    return Ok(Verdict::Known { i, k, j });
-                }
+            // At the very start nothing can match: the byte before is missing.
+            let i = self.i;
+            let hit = known
+                .iter()
+                .zip(&tails)
+                .enumerate()
+                .find_map(|(k, (known, &tail))| Some((k, known.ends_like(self.s, i, tail)?)));
+            if let Some((k, j)) = hit {
+                return Ok(Verdict::Known { i, k, j });
             }
             starts.push(self.i);
             if let Some(stop) = self.stop() {
@@ -171,6 +171,33 @@ mod tests {
             let b = A.replacen(from, to, 1);
             assert!(!checked(Some(A.to_owned()), b).0, "{from:?} -> {to:?}");
         }
+    }
+
+    /// The memo is used: a script sharing a known script's rest stops at
+    /// the first place of that rest, not at its end.
+    #[test]
+    fn a_known_rest_stops_the_parse_where_it_starts() {
+        let b = A.replacen("X=1", "X=22", 1);
+        std::thread::spawn(move || {
+            assert!(certainly_valid(A.as_bytes()));
+            KNOWN.with_borrow(|known| {
+                let mut starts = Vec::new();
+                let mut p = super::Parser {
+                    s: b.as_bytes(),
+                    i: 0,
+                    depth: 0,
+                };
+                let at = b.find("f() {").expect("f");
+                match p.top(known, &mut starts) {
+                    Ok(super::Verdict::Known { i, k: 0, j }) => {
+                        assert_eq!((i, j), (at, at - 1));
+                    }
+                    _ => panic!("the known rest was not used"),
+                }
+            });
+        })
+        .join()
+        .expect("thread");
     }
 
     #[test]
