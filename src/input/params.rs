@@ -302,18 +302,7 @@ impl ParamsFile {
             serde_json::from_value::<Vec<serde_json::Map<String, serde_json::Value>>>(targets)
                 .map_err(|e| parse_err(e.to_string()))?
                 .into_iter()
-                .map(|mut fields| {
-                    let name = fields
-                        .remove("name")
-                        .and_then(|n| n.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    let params = serde_json::from_value(serde_json::Value::Object(fields))
-                        .map_err(|e| parse_err(e.to_string()))?;
-                    Ok(Target {
-                        name,
-                        params: Box::new(params),
-                    })
-                })
+                .map(|fields| target_of(fields).map_err(|e| parse_err(e.to_string())))
                 .collect::<Result<Vec<_>, Error>>()?;
         Ok(ParamsFile::Batch { defaults, targets })
     }
@@ -385,7 +374,10 @@ fn load_cut(text: &str) -> Option<ParamsFile> {
         let Value::Array(mut one) = doc["targets"].take() else {
             return None;
         };
-        targets.push(target_of(one.pop()?)?);
+        let Value::Object(fields) = one.pop()? else {
+            return None;
+        };
+        targets.push(target_of(fields).ok()?);
     }
     Some(ParamsFile::Batch { defaults, targets })
 }
@@ -405,17 +397,16 @@ fn item_value(item: &str) -> Option<serde_json::Value> {
     }
 }
 
-/// A target of a batch file, from its checked value.
-fn target_of(value: serde_json::Value) -> Option<Target> {
-    let serde_json::Value::Object(mut fields) = value else {
-        return None;
-    };
+/// A target of a batch file, from its checked fields (both readings use it).
+fn target_of(
+    mut fields: serde_json::Map<String, serde_json::Value>,
+) -> Result<Target, serde_json::Error> {
     let name = fields
         .remove("name")
         .and_then(|n| n.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let params = serde_json::from_value(serde_json::Value::Object(fields)).ok()?;
-    Some(Target {
+    let params = serde_json::from_value(serde_json::Value::Object(fields))?;
+    Ok(Target {
         name,
         params: Box::new(params),
     })
