@@ -18,7 +18,7 @@ use crate::output::write;
 use crate::render::templates::{EXTENSION, TEMPLATES};
 
 /// `podiam generate`: validate every target, then render, check and stage
-/// them chunk by chunk, and move them all into place only when every one
+/// them target by target, and move them all into place only when every one
 /// has passed ([`write::Writer`]).
 pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
     bundle::warm_up();

@@ -3,7 +3,10 @@
 //! taking the next item as it finishes one, so a slow item does not leave
 //! a core idle; the results keep the items' order.
 
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 /// `f` applied to every item, in order; `None` for an item whose `f`
 /// panicked (the other items are still done).
@@ -41,6 +44,105 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<Opt
     results
 }
 
+/// `f` applied to every item by one worker per core for the whole run, and
+/// each result handed to `consume` on the calling thread in the items'
+/// order as soon as it and every one before it are done (`None` for an
+/// item whose `f` panicked). No worker starts an item more than `window`
+/// places ahead of the last one consumed, which bounds the results held.
+/// When `consume` breaks, no item is started after the ones under way.
+pub fn in_order<T: Sync, R: Send>(
+    items: &[T],
+    window: usize,
+    f: impl Fn(&T) -> R + Sync,
+    mut consume: impl FnMut(usize, Option<R>) -> ControlFlow<()>,
+) {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let gate = Gate::default();
+    let (sender, results) = mpsc::channel::<(usize, Option<R>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let (next, gate, f) = (&next, &gate, &f);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= items.len() || !gate.wait_for(i, window) {
+                        return;
+                    }
+                    let one =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&items[i])));
+                    if sender.send((i, one.ok())).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        // However this ends, a panic in `consume` included, the workers
+        // waiting at the gate are released.
+        let _release = Release(&gate);
+        let mut waiting: BTreeMap<usize, Option<R>> = BTreeMap::new();
+        let mut expected = 0;
+        for (i, result) in results.iter() {
+            waiting.insert(i, result);
+            while let Some(result) = waiting.remove(&expected) {
+                if consume(expected, result).is_break() {
+                    return;
+                }
+                expected += 1;
+                gate.advance(expected);
+            }
+        }
+    });
+}
+
+/// How far [`in_order`] has consumed, and whether it stopped; workers wait
+/// here while they are a window ahead.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<(usize, bool)>,
+    moved: Condvar,
+}
+
+impl Gate {
+    /// Waits until item `i` is within `window` of the consumed ones; false
+    /// once the consumer has stopped.
+    fn wait_for(&self, i: usize, window: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while !state.1 && i >= state.0 + window {
+            state = self
+                .moved
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        !state.1
+    }
+
+    /// Records that `consumed` items are done.
+    fn advance(&self, consumed: usize) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).0 = consumed;
+        self.moved.notify_all();
+    }
+}
+
+/// Tells the workers at the gate that the consumer has stopped, when it
+/// goes out of scope.
+struct Release<'a>(&'a Gate);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1 = true;
+        self.0.moved.notify_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +165,72 @@ mod tests {
         for (i, r) in results.into_iter().enumerate() {
             assert_eq!(r.is_none(), i as u32 == boom, "item {i}");
         }
+    }
+
+    #[test]
+    fn in_order_hands_on_every_result_in_order_within_the_window() {
+        let items: Vec<usize> = (0..300).collect();
+        let consumed = AtomicUsize::new(0);
+        let window = 4;
+        let mut seen = Vec::new();
+        in_order(
+            &items,
+            window,
+            |i| {
+                assert!(
+                    *i < consumed.load(Ordering::SeqCst) + window,
+                    "item {i} started too early"
+                );
+                assert!(*i != 77, "boom");
+                *i * 3
+            },
+            |i, r| {
+                seen.push((i, r));
+                consumed.store(i + 1, Ordering::SeqCst);
+                ControlFlow::Continue(())
+            },
+        );
+        let expected: Vec<(usize, Option<usize>)> = items
+            .iter()
+            .map(|i| (*i, (*i != 77).then_some(*i * 3)))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn in_order_stops_when_the_consumer_breaks_or_panics() {
+        let items: Vec<usize> = (0..1000).collect();
+        let started = AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        in_order(
+            &items,
+            8,
+            |i| {
+                started.fetch_add(1, Ordering::SeqCst);
+                *i
+            },
+            |i, _| {
+                seen.push(i);
+                if i == 20 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        );
+        assert_eq!(seen, (0..=20).collect::<Vec<_>>());
+        assert!(started.load(Ordering::SeqCst) <= 21 + 8, "{started:?}");
+        let panicked = std::panic::catch_unwind(|| {
+            in_order(
+                &items,
+                8,
+                |i| *i,
+                |i, _| {
+                    assert!(i != 5, "consumer boom");
+                    ControlFlow::Continue(())
+                },
+            )
+        });
+        assert!(panicked.is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! anything is written, and every error names its target.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::artifacts::artifact::Artifact;
@@ -333,16 +334,16 @@ pub fn files(bundle: &TargetBundle) -> Vec<OutFile<'_>> {
 /// How many targets are validated at a time, spread over the cores.
 const VALIDATE_CHUNK: usize = 256;
 
-/// How many targets are rendered, checked and handed on at a time: what
-/// bounds a batch's memory, whatever its size.
-pub const CHUNK: usize = 16;
+/// How many targets may be rendered and checked ahead of the one being
+/// handed on: what bounds a batch's memory, whatever its size.
+pub const WINDOW: usize = 16;
 
-/// Renders and checks `targets` [`CHUNK`] by chunk, each target on its own
-/// core from its model to its checks. While no target has failed, each
-/// checked bundle also goes through `prepare` there (staging its files,
-/// comparing them with the disk), and then, in the targets' order, through
-/// `record`. Every target is still rendered, so every failure is reported,
-/// and the run fails if any did.
+/// Renders and checks `targets` on every core, each target on one core from
+/// its model to its checks, no more than [`WINDOW`] ahead of the one handed
+/// on. While no target has failed, each checked bundle also goes through
+/// `prepare` there (staging its files, comparing them with the disk), and
+/// then, in the targets' order, through `record`. Every target is still
+/// rendered, so every failure is reported, and the run fails if any did.
 pub fn stream<P: Send>(
     engine: &Engine,
     targets: &[Valid],
@@ -365,19 +366,32 @@ pub fn stream<P: Send>(
         Ok((bundle, prepared))
     };
     let (mut problems, mut code) = (Vec::new(), 0);
-    for chunk in targets.chunks(CHUNK) {
-        for (valid, result) in chunk.iter().zip(parallel::map(chunk, one)) {
-            match result.unwrap_or_else(|| Err(panicked())) {
-                Ok((bundle, Some(prepared))) if problems.is_empty() => record(bundle, prepared?)?,
-                Ok(_) => {}
-                Err(e) if valid.name.is_some() => {
-                    failed.store(true, Ordering::Relaxed);
-                    code = code.max(e.exit_code());
-                    problems.extend(lines(valid.name.as_deref(), &e));
-                }
-                Err(e) => return Err(e),
+    let mut stopped: Option<Error> = None;
+    parallel::in_order(targets, WINDOW, one, |i, result| {
+        let valid = &targets[i];
+        let step = match result.unwrap_or_else(|| Err(panicked())) {
+            Ok((bundle, Some(prepared))) if problems.is_empty() => {
+                prepared.and_then(|p| record(bundle, p))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if valid.name.is_some() => {
+                failed.store(true, Ordering::Relaxed);
+                code = code.max(e.exit_code());
+                problems.extend(lines(valid.name.as_deref(), &e));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        match step {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                stopped = Some(e);
+                ControlFlow::Break(())
             }
         }
+    });
+    if let Some(e) = stopped {
+        return Err(e);
     }
     if problems.is_empty() {
         Ok(())
