@@ -7,7 +7,9 @@
 #   3. `render s3-access-policy` against policy_sentry `write-policy` on an
 #      equivalent CRUD template, in the same run;
 #   4. fresh batches of 1,000 and 10,000 targets: wall, CPU and peak RSS;
-#   5. `check` over the 10,000-target directory (from the params.yaml the
+#   5. the 1,000-target batch into tmpfs, when /dev/shm is one: the share
+#      of the time that is podiam's own rather than the file system's;
+#   6. `check` over the 10,000-target directory (from the params.yaml the
 #      batch wrote, and from the user's params file): wall and peak RSS.
 #
 # Each generate writes into a directory that did not exist. The directories
@@ -46,6 +48,7 @@ echo "== one bundle, whole process, empty output directory, against /bin/true"
 hyperfine -N --warmup 10 --runs 200 --style basic --export-markdown "$work/one.md" \
   --prepare "rm -rf $work/one" \
   -n /bin/true /bin/true \
+  -n 'podiam --version (process start only)' "$podiam --version" \
   -n 'podiam generate (one bundle)' "$podiam generate ${params[*]} --quiet --out $work/one" >/dev/null
 cat "$work/one.md"
 
@@ -95,6 +98,18 @@ for run in 1 2 3; do
   measure "1,000 targets (run $run)" "$podiam" generate --params "$b1k" --quiet --out "$work/fresh-1k-$run"
 done
 measure "10,000 targets" "$podiam" generate --params "$b10k" --quiet --out "$work/fresh-10k"
+
+# The same batch into a RAM file system, where creating 17,000 files costs
+# little: what is left is podiam's own work. A breakdown, not the target.
+shm="/dev/shm"
+if [ -d "$shm" ] && [ -w "$shm" ] && [ "$(df -T "$shm" | awk 'NR==2 {print $2}')" = tmpfs ]; then
+  echo "== the same 1,000 targets into tmpfs ($shm): podiam's own share"
+  ram="$(mktemp -d "$shm/podiam-bench.XXXXXX")"
+  for run in 1 2 3; do
+    measure "1,000 targets into tmpfs (run $run)" "$podiam" generate --params "$b1k" --quiet --out "$ram/fresh-1k-$run" || { rm -rf "$ram"; exit 1; }
+  done
+  rm -rf "$ram"
+fi
 
 echo "== check over the 10,000-target directory"
 measure "check, 10,000 targets, its own params.yaml" "$podiam" check "$work/fresh-10k" --quiet
