@@ -483,6 +483,9 @@ mod tests {
             "defaults:\n  tag: {a=b: x}\ntargets:\n  - name: a\n    tag: {c=d: y}\n".to_owned(),
             "x: &a {account_id: \"012345678901\"}\ntargets:\n  - name: t\n    tag: &a {account_id: 12}\ndefaults: *a\n".to_owned(),
             "targets:\n  - name: a\n    bucket: b\ntargets:\n  - name: c\n".to_owned(),
+            // A tab after the dash: not an item line the cut knows, so the
+            // whole reading decides.
+            "targets:\n  - name: a\n    bucket: b\n  -\tname: c\n    bucket: d\n".to_owned(),
         ];
         for text in &cut_forms {
             let whole = ParamsFile::load_whole(text.clone(), "f".into()).map_err(|e| e.to_string());

@@ -33,11 +33,16 @@ impl Flusher {
     /// A flusher for the file system of `dir`; `None` when `dir` cannot be
     /// opened or no thread starts (the commit's own sync still runs).
     pub fn start(dir: &Path) -> Option<Flusher> {
+        Flusher::start_with(dir, folder::sync_with)
+    }
+
+    /// As [`Flusher::start`], syncing with `sync`.
+    fn start_with(dir: &Path, sync: Sync) -> Option<Flusher> {
         let handle = File::open(dir).ok()?;
         let (kick, wait) = channel();
         let thread = std::thread::Builder::new()
             .name("podiam-flush".into())
-            .spawn(move || run(&handle, &wait))
+            .spawn(move || run(&handle, &wait, sync))
             .ok()?;
         Some(Flusher {
             kick: Some(kick),
@@ -70,14 +75,65 @@ impl Drop for Flusher {
     }
 }
 
+/// How the thread syncs a file system, given a handle on a folder in it.
+type Sync = fn(&File) -> std::io::Result<()>;
+
 /// Syncs once per request, folding requests that arrived meanwhile, until
 /// the sender is gone or a sync fails; returns the failure.
-fn run(dir: &File, wait: &Receiver<()>) -> Option<std::io::Error> {
+fn run(dir: &File, wait: &Receiver<()>, sync: Sync) -> Option<std::io::Error> {
     while wait.recv().is_ok() {
         while wait.try_recv().is_ok() {}
-        if let Err(e) = folder::sync_with(dir) {
+        if let Err(e) = sync(dir) {
             return Some(e);
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static SYNCS: AtomicUsize = AtomicUsize::new(0);
+
+    fn counted(_: &File) -> std::io::Result<()> {
+        SYNCS.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn failing(_: &File) -> std::io::Result<()> {
+        Err(std::io::Error::other("write-back failed"))
+    }
+
+    /// Whether staging `sizes` one after another asks for a sync at all
+    /// (the thread folds requests, so only none or some can be told).
+    fn asks(dir: &Path, sizes: &[usize]) -> bool {
+        let mut flusher = Flusher::start_with(dir, counted).expect("flusher");
+        let before = SYNCS.load(Ordering::SeqCst);
+        sizes.iter().for_each(|s| flusher.staged(*s));
+        assert!(flusher.stop().is_none());
+        SYNCS.load(Ordering::SeqCst) > before
+    }
+
+    #[test]
+    fn a_sync_is_asked_for_each_time_the_staged_bytes_cross_a_step() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(Flusher::start(dir.path()).is_some());
+        assert!(!asks(dir.path(), &[]));
+        assert!(!asks(dir.path(), &[EVERY - 1]));
+        assert!(!asks(dir.path(), &[3, 5, 7, EVERY / 2]));
+        assert!(asks(dir.path(), &[EVERY - 1, 1]));
+        assert!(asks(dir.path(), &[EVERY / 2, EVERY / 2]));
+        assert!(asks(dir.path(), &[EVERY * 3]));
+    }
+
+    #[test]
+    fn a_failed_sync_is_returned_by_stop() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut flusher = Flusher::start_with(dir.path(), failing).expect("flusher");
+        flusher.staged(EVERY);
+        let error = flusher.stop().expect("the sync's error");
+        assert_eq!(error.to_string(), "write-back failed");
+        assert!(flusher.stop().is_none(), "returned once");
+    }
 }

@@ -162,3 +162,31 @@ for fraction in (0.5, 0.9):
 print(f"{killed} of 12 runs were killed before they finished; every new target folder was absent or whole, every file of an updated one the old or the new version")
 assert killed >= 3, "too few runs were killed to test anything"
 PY
+
+# Durability, as the README states it: one syncfs before the first rename
+# and one after the last (a batch may ask for more while it stages), and
+# never an fsync per file. strace sees the system calls themselves.
+need_apt strace strace
+trace() { # LABEL OUT ARGS...: the sync and rename calls of one generate.
+  local label="$1" out="$2"
+  shift 2
+  strace -f -qq -o "$work/$label.strace" -e trace=syncfs,fsync,fdatasync,rename,renameat,renameat2 \
+    "$PODIAM" generate "$@" --quiet --out "$out"
+  # The staging folder's lock file is made by a rename too: not a bundle's.
+  grep -vE '\.lock"\) += 0' "$work/$label.strace" |
+    grep -oE '(syncfs|fsync|fdatasync|rename|renameat|renameat2)\(' | tr -d '(' |
+    sed -E 's/^renameat2?$/rename/' | uniq -c | awk '{print $2 "x" $1}' | paste -sd' '
+}
+plain="$(trace plain "$work/durable-plain" --cluster my-eks-cluster --region us-west-2 --bucket my-bucket)"
+batch="$(trace batch "$work/durable-batch" --params "$work/batch.yaml")"
+echo "plain run: $plain"
+echo "batch: $batch"
+for calls in "$plain" "$batch"; do
+  case "$calls" in *fsync* | *fdatasync*) echo "FAIL: a per-file fsync: $calls" >&2; exit 1 ;; esac
+done
+# The plain run: a sync, its one folder renamed into place, a sync.
+[ "$plain" = "syncfsx1 renamex1 syncfsx1" ] || { echo "FAIL: plain run: $plain" >&2; exit 1; }
+# The batch: syncs while staging, then a sync, every rename (120 folders and
+# params.yaml), then a sync; no sync between two renames.
+[[ "$batch" =~ ^syncfsx[0-9]+\ renamex121\ syncfsx1$ ]] || { echo "FAIL: batch: $batch" >&2; exit 1; }
+echo "durability: one syncfs before the first rename and one after the last, no fsync"
