@@ -1,7 +1,8 @@
-//! Work spread over the cores: one worker per core, the calling thread
-//! among them (so its memory is reused from one call to the next), each
-//! taking the next item as it finishes one, so a slow item does not leave
-//! a core idle; the results keep the items' order.
+//! Work spread over the cores, each worker taking the next item as it
+//! finishes one, so a slow item does not leave a core idle; the results
+//! keep the items' order. [`map`] returns them all (the calling thread is
+//! one of its workers); [`in_order`] hands each on as soon as it and those
+//! before it are done, while its workers go on with the next items.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -56,6 +57,8 @@ pub fn in_order<T: Sync, R: Send>(
     f: impl Fn(&T) -> R + Sync,
     mut consume: impl FnMut(usize, Option<R>) -> ControlFlow<()>,
 ) {
+    // A window of none would let no item start.
+    let window = window.max(1);
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(items.len().max(1));
@@ -195,6 +198,17 @@ mod tests {
             .map(|i| (*i, (*i != 77).then_some(*i * 3)))
             .collect();
         assert_eq!(seen, expected);
+        let mut handed = 0;
+        in_order(
+            &items[..5],
+            0,
+            |i| *i,
+            |_, _| {
+                handed += 1;
+                ControlFlow::Continue(())
+            },
+        );
+        assert_eq!(handed, 5, "a window of 0 still lets every item through");
     }
 
     #[test]

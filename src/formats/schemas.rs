@@ -129,11 +129,14 @@ fn validator(schema: Schema) -> &'static Result<Compiled, String> {
 /// Which schemas [`warm_up`] has already handed to a thread.
 static REQUESTED: [AtomicBool; ALL.len()] = [const { AtomicBool::new(false) }; ALL.len()];
 
-/// Starts compiling `schemas` in the background, in order, on every core
-/// but the caller's, and returns at once: the caller parses its templates
-/// and renders meanwhile, and a check that needs a schema still being
-/// compiled waits for it. Compiling the schemas is most of one bundle's
-/// time; done one after another before rendering, it added up.
+/// Starts compiling `schemas` in the background on every core but the
+/// caller's, from the last to the first, and returns at once: the caller
+/// parses its templates and renders meanwhile, then checks in order, so it
+/// compiles the first schemas itself while the background works back
+/// towards them (a check that needs a schema still being compiled waits for
+/// it). Compiling the schemas is most of one bundle's time; done one after
+/// another before rendering, it added up, and done in the caller's order
+/// the caller only ever waited behind the background thread.
 pub fn warm_up(schemas: &[Schema]) {
     let mut cold: Vec<Schema> = Vec::new();
     for s in schemas {
@@ -149,7 +152,13 @@ pub fn warm_up(schemas: &[Schema]) {
         .saturating_sub(1)
         .clamp(1, cold.len());
     for w in 0..workers {
-        let mine: Vec<Schema> = cold.iter().skip(w).step_by(workers).copied().collect();
+        let mine: Vec<Schema> = cold
+            .iter()
+            .rev()
+            .skip(w)
+            .step_by(workers)
+            .copied()
+            .collect();
         let spawned = std::thread::Builder::new()
             .name("podiam-schemas".into())
             .spawn(move || {
