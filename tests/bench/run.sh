@@ -7,8 +7,9 @@
 #   3. `render s3-access-policy` against policy_sentry `write-policy` on an
 #      equivalent CRUD template, in the same run;
 #   4. fresh batches of 1,000 and 10,000 targets: wall, CPU and peak RSS;
-#   5. the 1,000-target batch into tmpfs, when /dev/shm is one: the share
-#      of the time that is podiam's own rather than the file system's;
+#   5. the 1,000-target batch into a fresh journaled ext4 (a loop file; root
+#      only), and into tmpfs when /dev/shm is one: the share of the time
+#      that is the file system's rather than podiam's own;
 #   6. `check` over the 10,000-target directory (from the params.yaml the
 #      batch wrote, and from the user's params file): wall and peak RSS.
 #
@@ -38,7 +39,15 @@ podiam="$root/target/release/podiam"
 params=(--cluster my-eks-cluster --region us-west-2 --bucket my-bucket)
 
 echo "== machine"
-echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(df -T "$work" | awk 'NR==2 {print $2}') output file system"
+journal=""
+dev="$(basename "$(df --output=source "$work" | tail -1)")"
+if [ -r "/sys/fs/ext4/$dev/journal_task" ]; then
+  case "$(cat "/sys/fs/ext4/$dev/journal_task")" in
+    "<none>") journal=" without a journal" ;;
+    *) journal=" with a journal" ;;
+  esac
+fi
+echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(df -T "$work" | awk 'NR==2 {print $2}') output file system$journal"
 echo "podiam $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 echo "== in-process (cargo bench)"
@@ -98,6 +107,23 @@ for run in 1 2 3; do
   measure "1,000 targets (run $run)" "$podiam" generate --params "$b1k" --quiet --out "$work/fresh-1k-$run"
 done
 measure "10,000 targets" "$podiam" generate --params "$b10k" --quiet --out "$work/fresh-10k"
+
+# The same batch into a fresh ext4 with a journal (ext4's default), in a
+# loop file: a file system no earlier run has deleted from. Needs root and
+# loop devices; skipped otherwise.
+loop_img="$root/target/bench-ext4.img" loop_dir="$work/ext4"
+if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null 2>&1 &&
+  rm -f "$loop_img" && truncate -s 4G "$loop_img" && mkfs.ext4 -q -F "$loop_img" &&
+  mkdir -p "$loop_dir" && mount -o loop "$loop_img" "$loop_dir" 2>/dev/null; then
+  trap 'umount "$loop_dir" 2>/dev/null; rm -f "$loop_img"; rm -rf "$work"' EXIT
+  echo "== the same 1,000 targets into a fresh journaled ext4 (loop file)"
+  for run in 1 2 3; do
+    measure "1,000 targets into journaled ext4 (run $run)" "$podiam" generate --params "$b1k" --quiet --out "$loop_dir/fresh-1k-$run"
+  done
+else
+  rm -f "$loop_img"
+  echo "== (not root, or no loop mount here: the journaled-ext4 runs are skipped)"
+fi
 
 # The same batch into a RAM file system, where creating 17,000 files costs
 # little: what is left is podiam's own work. A breakdown, not the target.
