@@ -91,9 +91,12 @@ batch() {
 }
 
 # measure LABEL COMMAND...: wall, user, system seconds and peak RSS (GNU time).
+# Each run starts after a `sync` (not timed), so it does not share the cores
+# with the write-back of the run before it.
 measure() {
   local label="$1"
   shift
+  sync
   /usr/bin/time -f "$label: wall %e s, user %U s, sys %S s, peak RSS %M KB" "$@" >/dev/null 2>"$work/time.txt" || {
     cat "$work/time.txt" >&2
     return 1
