@@ -81,6 +81,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_template_leftover_is_named_by_its_line() {
+        let named = |t: &str| {
+            template_leftover(t).map(|m| m.replace(": template syntax left in the output", ""))
+        };
+        assert_eq!(named("{{ x }}\n"), Some("line 1".to_owned()));
+        assert_eq!(named("a { b\n\nc {% if %}\n"), Some("line 3".to_owned()));
+        assert_eq!(named("a\n{\n{ {\n"), None);
+        assert_eq!(named("one\ntwo {{\n"), Some("line 2".to_owned()));
+    }
+
+    #[test]
     fn balanced_fences_pass_and_open_ones_fail() {
         assert_eq!(check("# T\n\n```bash\necho\n```\n"), Vec::new());
         assert_eq!(check("# T\n\n````\n```\n````\n"), Vec::new());
