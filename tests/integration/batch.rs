@@ -122,28 +122,18 @@ fn one_invalid_target_writes_nothing_and_is_named() {
     );
     assert!(!out.exists(), "nothing may be written");
     // `--target` keeps one target: the others' own errors are not its.
-    let one = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--target",
-        "team-a",
-        "--out",
-        out.to_str().expect("utf8"),
-    ]);
+    let only = |target: &str| {
+        let out = out.to_str().expect("utf8");
+        podiam(&[
+            "generate", "--params", &file, "--target", target, "--out", out,
+        ])
+    };
+    let one = only("team-a");
     assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
     assert!(!stderr(&one).contains("team-b"), "{}", stderr(&one));
     assert!(out.join("team-a/manifest.json").is_file());
     assert!(!out.join("team-b").exists() && !out.join("team-c").exists());
-    let bad = podiam(&[
-        "generate",
-        "--params",
-        &file,
-        "--target",
-        "team-b",
-        "--out",
-        out.to_str().expect("utf8"),
-    ]);
+    let bad = only("team-b");
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(
         stderr(&bad).contains("target \"team-b\": bucket \"Team_B\""),
