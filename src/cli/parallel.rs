@@ -66,27 +66,41 @@ pub fn in_order<T: Sync, R: Send>(
     let gate = Gate::default();
     let (sender, results) = mpsc::channel::<(usize, Option<R>)>();
     std::thread::scope(|scope| {
+        // However this ends (a break or a panic in `consume`, or no worker
+        // thread at all), the workers waiting at the gate are released.
+        let _release = Release(&gate);
+        let mut started = 0;
         for _ in 0..workers {
             let sender = sender.clone();
             let (next, gate, f) = (&next, &gate, &f);
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= items.len() || !gate.wait_for(i, window) {
-                        return;
+            let spawned = std::thread::Builder::new()
+                .name("podiam-worker".into())
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= items.len() || !gate.wait_for(i, window) {
+                            return;
+                        }
+                        let one =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&items[i])));
+                        if sender.send((i, one.ok())).is_err() {
+                            return;
+                        }
                     }
-                    let one =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&items[i])));
-                    if sender.send((i, one.ok())).is_err() {
-                        return;
-                    }
-                }
-            });
+                });
+            started += usize::from(spawned.is_ok());
         }
         drop(sender);
-        // However this ends, a panic in `consume` included, the workers
-        // waiting at the gate are released.
-        let _release = Release(&gate);
+        if started == 0 {
+            // No thread could start: the calling thread does the work.
+            for (i, item) in items.iter().enumerate() {
+                let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
+                if consume(i, one.ok()).is_break() {
+                    return;
+                }
+            }
+            return;
+        }
         let mut waiting: BTreeMap<usize, Option<R>> = BTreeMap::new();
         let mut expected = 0;
         for (i, result) in results.iter() {
@@ -115,7 +129,7 @@ impl Gate {
     /// once the consumer has stopped.
     fn wait_for(&self, i: usize, window: usize) -> bool {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        while !state.1 && i >= state.0 + window {
+        while !state.1 && i >= state.0.saturating_add(window) {
             state = self
                 .moved
                 .wait(state)

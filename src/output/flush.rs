@@ -37,7 +37,7 @@ impl Flusher {
     }
 
     /// As [`Flusher::start`], syncing with `sync`.
-    fn start_with(dir: &Path, sync: Sync) -> Option<Flusher> {
+    fn start_with(dir: &Path, sync: SyncFn) -> Option<Flusher> {
         let handle = File::open(dir).ok()?;
         let (kick, wait) = channel();
         let thread = std::thread::Builder::new()
@@ -76,11 +76,11 @@ impl Drop for Flusher {
 }
 
 /// How the thread syncs a file system, given a handle on a folder in it.
-type Sync = fn(&File) -> std::io::Result<()>;
+type SyncFn = fn(&File) -> std::io::Result<()>;
 
 /// Syncs once per request, folding requests that arrived meanwhile, until
 /// the sender is gone or a sync fails; returns the failure.
-fn run(dir: &File, wait: &Receiver<()>, sync: Sync) -> Option<std::io::Error> {
+fn run(dir: &File, wait: &Receiver<()>, sync: SyncFn) -> Option<std::io::Error> {
     while wait.recv().is_ok() {
         while wait.try_recv().is_ok() {}
         if let Err(e) = sync(dir) {

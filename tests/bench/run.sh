@@ -15,7 +15,7 @@
 # Each generate writes into a directory that did not exist. The directories
 # are only removed at the end: ext4 without a journal (as on this project's
 # machine; the machine line says which) does not reuse an inode freed in the
-# last 60 s, or 300 s while its inode table block is unwritten
+# last 60 s, or 360 s while its inode table block is unwritten
 # (fs/ext4/ialloc.c, recently_deleted), so after a large removal every new
 # file costs a search (`recently_deleted` in a kernel profile). Wait a few
 # minutes after removing large outputs before running this script.

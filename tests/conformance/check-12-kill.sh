@@ -164,29 +164,61 @@ assert killed >= 3, "too few runs were killed to test anything"
 PY
 
 # Durability, as the README states it: one syncfs before the first rename
-# and one after the last (a batch may ask for more while it stages), and
-# never an fsync per file. strace sees the system calls themselves.
+# and one after the last, both by the thread that renames, through a handle
+# on the staging folder (on the output's file system), both returning 0; a
+# batch may also sync while it stages (another thread); never an fsync per
+# file. strace sees the system calls themselves.
 need_apt strace strace
-trace() { # LABEL OUT ARGS...: the sync and rename calls of one generate.
+trace() { # LABEL OUT ARGS...: one generate under strace; its exit status stands.
   local label="$1" out="$2"
   shift 2
-  strace -f -qq -o "$work/$label.strace" -e trace=syncfs,fsync,fdatasync,rename,renameat,renameat2 \
+  strace -f -qq -y -o "$work/$label.strace" \
+    -e trace='syncfs,fsync,fdatasync,?rename,?renameat,renameat2' \
     "$PODIAM" generate "$@" --quiet --out "$out"
-  # The staging folder's lock file is made by a rename too: not a bundle's.
-  grep -vE '\.lock"\) += 0' "$work/$label.strace" |
-    grep -oE '(syncfs|fsync|fdatasync|rename|renameat|renameat2)\(' | tr -d '(' |
-    sed -E 's/^renameat2?$/rename/' | uniq -c | awk '{print $2 "x" $1}' | paste -sd' '
 }
-plain="$(trace plain "$work/durable-plain" --cluster my-eks-cluster --region us-west-2 --bucket my-bucket)"
-batch="$(trace batch "$work/durable-batch" --params "$work/batch.yaml")"
-echo "plain run: $plain"
-echo "batch: $batch"
-for calls in "$plain" "$batch"; do
-  case "$calls" in *fsync* | *fdatasync*) echo "FAIL: a per-file fsync: $calls" >&2; exit 1 ;; esac
-done
-# The plain run: a sync, its one folder renamed into place, a sync.
-[ "$plain" = "syncfsx1 renamex1 syncfsx1" ] || { echo "FAIL: plain run: $plain" >&2; exit 1; }
-# The batch: syncs while staging, then a sync, every rename (120 folders and
-# params.yaml), then a sync; no sync between two renames.
-[[ "$batch" =~ ^syncfsx[0-9]+\ renamex121\ syncfsx1$ ]] || { echo "FAIL: batch: $batch" >&2; exit 1; }
-echo "durability: one syncfs before the first rename and one after the last, no fsync"
+trace plain "$work/durable-plain" --cluster my-eks-cluster --region us-west-2 --bucket my-bucket
+trace batch "$work/durable-batch" --params "$work/batch.yaml"
+"$VENV/bin/python" - "$work" <<'PY'
+import pathlib, re, sys
+
+work = pathlib.Path(sys.argv[1])
+CALL = re.compile(r'^(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+)')
+
+
+def calls(label):
+    """(pid, name, args, result) of each traced call; the staging folder's
+    lock file, which is made by a rename too, left out."""
+    out = []
+    for line in (work / f"{label}.strace").read_text().splitlines():
+        m = CALL.match(line)
+        assert m, f"{label}: unreadable strace line: {line}"
+        pid, name, args, result = m.groups()
+        if name.startswith("rename") and re.search(r'\.lock"\s*(,\s*\d+\s*)?$', args):
+            continue
+        out.append((pid, "rename" if name.startswith("rename") else name, args, int(result)))
+    return out
+
+
+def check(label, out, folders):
+    seen = calls(label)
+    assert all(r == 0 for _, _, _, r in seen), f"{label}: a call failed: {[c for c in seen if c[3] != 0]}"
+    assert not [c for c in seen if c[1] in ("fsync", "fdatasync")], f"{label}: a per-file fsync"
+    renames = [i for i, c in enumerate(seen) if c[1] == "rename"]
+    assert len(renames) == folders, f"{label}: {len(renames)} renames, expected {folders}"
+    first, last = renames[0], renames[-1]
+    assert renames == list(range(first, last + 1)), f"{label}: something between two renames: {seen[first:last + 1]}"
+    committer = seen[first][0]
+    assert all(seen[i][0] == committer for i in renames), f"{label}: renames from several threads"
+    before, after = seen[first - 1] if first else None, seen[last + 1] if last + 1 < len(seen) else None
+    for where, call in (("before the first rename", before), ("after the last rename", after)):
+        assert call and call[1] == "syncfs" and call[0] == committer, f"{label}: no syncfs by the renaming thread {where}: {call}"
+        assert ".podiam-staging-" in call[2] and str(out.parent) in call[2], f"{label}: the sync {where} is not through the staging folder: {call}"
+    assert after == seen[-1], f"{label}: calls after the closing sync: {seen[last + 2:]}"
+    early = [c for c in seen[:first - 1] if c[1] == "syncfs"]
+    print(f"{label}: {len(early)} early syncfs while staging, syncfs, {folders} renames, syncfs; no fsync")
+
+
+check("plain", work / "durable-plain", 1)
+check("batch", work / "durable-batch", 121)
+print("durability: one syncfs before the first rename and one after the last, by the renaming thread, no fsync")
+PY

@@ -325,3 +325,89 @@ fn an_unknown_target_lists_ten_names_and_counts_the_rest() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("t09 and 2 more"), "{}", stderr(&o));
 }
+
+/// After a target has failed, a later target staged before that failure was
+/// handed on is not recorded, and its own staging error does not take the
+/// place of the report: the run fails with the failed target's problem.
+/// Target t0's staging waits until t2's has run, so t2 is always staged
+/// before t1's failure is handed on (two workers are needed for that).
+#[test]
+fn a_staging_error_after_a_failure_does_not_replace_the_report() {
+    use podiam::cli::targets;
+    use podiam::error::Error;
+    use podiam::input::params::RawParams;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
+        eprintln!("skipped: this test needs two cores");
+        return;
+    }
+    let raw = |name: &str, extra: serde_json::Value| -> targets::Raw {
+        let mut fields = serde_json::json!({
+            "cluster": "my-eks-cluster", "region": "us-west-2", "bucket": [format!("{name}-data")]
+        });
+        if let (Some(f), Some(e)) = (fields.as_object_mut(), extra.as_object()) {
+            f.extend(e.clone());
+        }
+        let params: RawParams = serde_json::from_value(fields).expect("raw params");
+        (Some(name.to_owned()), Box::new(params))
+    };
+    // IRSA without an account id passes validation and fails to render.
+    let irsa = serde_json::json!({
+        "method": "irsa",
+        "oidc_issuer": "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    });
+    let raws = vec![
+        raw("t0", serde_json::json!({})),
+        raw("t1", irsa),
+        raw("t2", serde_json::json!({})),
+    ];
+    let valid = targets::validate(raws, None, |_| {}).expect("valid batch");
+    let engine = podiam::render::templates::Engine::builtin().expect("templates");
+    let all = podiam::artifacts::bundle::in_bundle();
+    let t2_staged = AtomicBool::new(false);
+    let mut recorded = Vec::new();
+    let result = targets::stream(
+        engine,
+        &valid,
+        &all,
+        |b| match b.name.as_deref() {
+            Some("t0") => {
+                let start = Instant::now();
+                while !t2_staged.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(20)
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok(())
+            }
+            Some("t2") => {
+                t2_staged.store(true, Ordering::SeqCst);
+                Err(Error::WouldOverwrite(vec!["t2 staging failed".into()]))
+            }
+            _ => Ok(()),
+        },
+        |b, ()| {
+            recorded.push(b.name.clone().unwrap_or_default());
+            Ok(())
+        },
+    );
+    assert!(t2_staged.load(Ordering::SeqCst), "t2 was never staged");
+    match result {
+        Err(Error::Targets { problems, code }) => {
+            assert_eq!(code, 2, "{problems:?}");
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.contains("target \"t1\": cannot render trust-policy")),
+                "{problems:?}"
+            );
+            assert!(!problems.iter().any(|p| p.contains("t2")), "{problems:?}");
+        }
+        other => panic!("expected the failed target's report, got {other:?}"),
+    }
+    assert_eq!(
+        recorded,
+        ["t0"],
+        "only the target before the failure is recorded"
+    );
+}
