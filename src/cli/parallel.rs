@@ -190,10 +190,17 @@ mod tests {
         let consumed = AtomicUsize::new(0);
         let window = 4;
         let mut seen = Vec::new();
+        let calls: Vec<AtomicUsize> = items.iter().map(|_| AtomicUsize::new(0)).collect();
+        let caller = std::thread::current().id();
+        let on_caller = AtomicUsize::new(0);
         in_order(
             &items,
             window,
             |i| {
+                calls[*i].fetch_add(1, Ordering::SeqCst);
+                if std::thread::current().id() == caller {
+                    on_caller.fetch_add(1, Ordering::SeqCst);
+                }
                 assert!(
                     *i < consumed.load(Ordering::SeqCst) + window,
                     "item {i} started too early"
@@ -212,6 +219,15 @@ mod tests {
             .map(|i| (*i, (*i != 77).then_some(*i * 3)))
             .collect();
         assert_eq!(seen, expected);
+        assert!(
+            calls.iter().all(|c| c.load(Ordering::SeqCst) == 1),
+            "each item is done once"
+        );
+        assert_eq!(
+            on_caller.load(Ordering::SeqCst),
+            0,
+            "the workers do the work, not the caller"
+        );
         let mut handed = 0;
         in_order(
             &items[..5],
