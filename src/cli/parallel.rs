@@ -9,12 +9,22 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
+/// One worker per core, and no more than there are items (at least one).
+fn workers_for(items: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.max(1))
+}
+
+/// `f(item)`, or `None` if it panicked: a panic loses only its own item.
+fn attempt<T, R>(f: &impl Fn(&T) -> R, item: &T) -> Option<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item))).ok()
+}
+
 /// `f` applied to every item, in order; `None` for an item whose `f`
 /// panicked (the other items are still done).
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<Option<R>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(items.len().max(1));
+    let workers = workers_for(items.len());
     let next = AtomicUsize::new(0);
     let work = || -> Vec<(usize, R)> {
         let mut done = Vec::new();
@@ -23,8 +33,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<Opt
             let Some(item) = items.get(i) else {
                 return done;
             };
-            let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
-            done.extend(one.ok().map(|r| (i, r)));
+            done.extend(attempt(&f, item).map(|r| (i, r)));
         }
     };
     let mut results: Vec<Option<R>> = items.iter().map(|_| None).collect();
@@ -59,9 +68,7 @@ pub fn in_order<T: Sync, R: Send>(
 ) {
     // A window of none would let no item start.
     let window = window.max(1);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(items.len().max(1));
+    let workers = workers_for(items.len());
     let next = AtomicUsize::new(0);
     let gate = Gate::default();
     let (sender, results) = mpsc::channel::<(usize, Option<R>)>();
@@ -81,9 +88,7 @@ pub fn in_order<T: Sync, R: Send>(
                         if i >= items.len() || !gate.wait_for(i, window) {
                             return;
                         }
-                        let one =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&items[i])));
-                        if sender.send((i, one.ok())).is_err() {
+                        if sender.send((i, attempt(f, &items[i]))).is_err() {
                             return;
                         }
                     }
@@ -94,8 +99,7 @@ pub fn in_order<T: Sync, R: Send>(
         if started == 0 {
             // No thread could start: the calling thread does the work.
             for (i, item) in items.iter().enumerate() {
-                let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
-                if consume(i, one.ok()).is_break() {
+                if consume(i, attempt(&f, item)).is_break() {
                     return;
                 }
             }

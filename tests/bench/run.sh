@@ -40,6 +40,9 @@ cargo build --release --locked --quiet
 podiam="$root/target/release/podiam"
 params=(--cluster my-eks-cluster --region us-west-2 --bucket my-bucket)
 
+# fstype PATH: the type of the file system that holds PATH.
+fstype() { df -T "$1" | awk 'NR==2 {print $2}'; }
+
 echo "== machine"
 journal=""
 dev="$(basename "$(df --output=source "$work" | tail -1)")"
@@ -49,7 +52,7 @@ if [ -r "/sys/fs/ext4/$dev/journal_task" ]; then
     *) journal=" with a journal" ;;
   esac
 fi
-echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(df -T "$work" | awk 'NR==2 {print $2}') output file system$journal"
+echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(fstype "$work") output file system$journal"
 echo "podiam $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 echo "== in-process (cargo bench)"
@@ -116,7 +119,7 @@ measure "10,000 targets" "$podiam" generate --params "$b10k" --quiet --out "$wor
 # The same batch into a RAM file system, where creating 17,000 files costs
 # little: what is left is podiam's own work. A breakdown, not the target.
 shm="/dev/shm"
-if [ -d "$shm" ] && [ -w "$shm" ] && [ "$(df -T "$shm" | awk 'NR==2 {print $2}')" = tmpfs ]; then
+if [ -d "$shm" ] && [ -w "$shm" ] && [ "$(fstype "$shm")" = tmpfs ]; then
   echo "== the same 1,000 targets into tmpfs ($shm): podiam's own share"
   ram="$(mktemp -d "$shm/podiam-bench.XXXXXX")"
   for run in 1 2 3; do
