@@ -369,3 +369,107 @@ fn yaml_parse_back_rejects_duplicate_keys() {
     let config = artifact::by_name("skypilot-config").expect("artifact");
     assert!(!check::check(config, text).is_empty());
 }
+
+/// Keywords that draft-07 does not know and would silently ignore.
+const NEWER_KEYWORDS: [&str; 11] = [
+    "$defs",
+    "$anchor",
+    "$dynamicRef",
+    "$dynamicAnchor",
+    "prefixItems",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "dependentRequired",
+    "dependentSchemas",
+    "minContains",
+    "maxContains",
+];
+
+/// Keywords beside a `$ref` that draft-07 may ignore without changing meaning.
+const ANNOTATIONS: [&str; 4] = ["$ref", "description", "title", "$comment"];
+
+/// The problems of a draft-07 (sub)schema: a newer keyword, which draft-07
+/// ignores, or an assertion beside a `$ref`, which draft-07 ignores too.
+fn draft_07_problems(schema: &Value, path: &str, problems: &mut Vec<String>) {
+    let Value::Object(map) = schema else {
+        if let Value::Array(items) = schema {
+            for (i, item) in items.iter().enumerate() {
+                draft_07_problems(item, &format!("{path}/{i}"), problems);
+            }
+        }
+        return;
+    };
+    if map.contains_key("$ref") {
+        for key in map.keys().filter(|k| !ANNOTATIONS.contains(&k.as_str())) {
+            problems.push(format!("{path}: {key:?} beside $ref"));
+        }
+    }
+    for (key, value) in map {
+        if NEWER_KEYWORDS.contains(&key.as_str()) {
+            problems.push(format!("{path}: {key:?}"));
+        }
+        let named = ["properties", "patternProperties", "definitions"].contains(&key.as_str());
+        match value {
+            Value::Object(children) if named => {
+                for (name, child) in children {
+                    draft_07_problems(child, &format!("{path}/{key}/{name}"), problems);
+                }
+            }
+            Value::Object(_) | Value::Array(_)
+                if !["enum", "const", "examples"].contains(&key.as_str()) =>
+            {
+                draft_07_problems(value, &format!("{path}/{key}"), problems);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The policy schemas are draft-07 (its meta-schema validator is a third of
+/// draft 2020-12's to build, which `render` of one policy pays); the others
+/// are draft 2020-12. A draft-07 schema must not rely on what draft-07
+/// ignores.
+#[test]
+fn every_schema_declares_its_dialect_and_the_draft_07_ones_use_only_draft_07() {
+    let draft_07 = "http://json-schema.org/draft-07/schema#";
+    let draft_2020 = "https://json-schema.org/draft/2020-12/schema";
+    let mut seven = Vec::new();
+    for name in podiam::formats::schemas::Schema::names() {
+        let schema = podiam::formats::schemas::Schema::by_name(name).expect("schema");
+        let value: Value = serde_json::from_str(schema.text()).expect("JSON");
+        let dialect = value["$schema"].as_str().unwrap_or_default();
+        assert!(
+            [draft_07, draft_2020].contains(&dialect),
+            "{name}: {dialect:?}"
+        );
+        if dialect == draft_07 {
+            seven.push(name);
+            let mut problems = Vec::new();
+            draft_07_problems(&value, "", &mut problems);
+            assert!(problems.is_empty(), "{name}: {problems:?}");
+        }
+    }
+    assert_eq!(seven, ["iam-policy", "trust-policy", "resource-policy"]);
+}
+
+#[test]
+fn the_draft_07_check_finds_what_draft_07_ignores() {
+    let schema = json!({
+        "properties": {
+            "unevaluatedProperties": {"type": "string"},
+            "a": {"$ref": "#/definitions/a", "minLength": 1, "description": "ok"}
+        },
+        "definitions": {"a": {"prefixItems": [{"enum": [{"$defs": 1}]}]}},
+        "unevaluatedProperties": false
+    });
+    let mut problems = Vec::new();
+    draft_07_problems(&schema, "", &mut problems);
+    assert_eq!(
+        problems,
+        [
+            "/properties/a: \"minLength\" beside $ref",
+            "/definitions/a: \"prefixItems\"",
+            ": \"unevaluatedProperties\"",
+        ]
+    );
+}
