@@ -11,6 +11,7 @@ use crate::error::{Error, Problem};
 use crate::formats::escape;
 use crate::formats::schemas::{self, Schema};
 use crate::input::params::ParamsFile;
+use crate::output::{drift, write};
 
 /// The index's first lines.
 pub const HEADER: &str = "\
@@ -21,23 +22,41 @@ pub const HEADER: &str = "\
 targets:
 ";
 
-/// The index, built target by target in batch order.
-#[derive(Debug)]
-pub struct Index {
-    text: String,
-    targets: usize,
+/// Where an index's text goes as it is built: `generate` writes it into
+/// the staging folder ([`write::TopFile`]), `check` compares it with the
+/// directory's ([`drift::TopCompare`]). Neither holds the whole text, so a
+/// batch's memory does not grow with its index.
+pub trait Sink {
+    /// Takes the next piece of the index's text.
+    fn push(&mut self, text: &str) -> Result<(), Error>;
 }
 
-impl Default for Index {
-    fn default() -> Index {
-        Index {
-            text: HEADER.to_owned(),
-            targets: 0,
-        }
+impl Sink for write::TopFile {
+    fn push(&mut self, text: &str) -> Result<(), Error> {
+        write::TopFile::push(self, text)
     }
 }
 
-impl Index {
+impl Sink for drift::TopCompare {
+    fn push(&mut self, text: &str) -> Result<(), Error> {
+        drift::TopCompare::push(self, text)
+    }
+}
+
+/// The index, built target by target in batch order into a [`Sink`].
+#[derive(Debug)]
+pub struct Index<S> {
+    sink: S,
+    targets: usize,
+}
+
+impl<S: Sink> Index<S> {
+    /// An index that goes to `sink`, its header already there.
+    pub fn new(mut sink: S) -> Result<Index<S>, Error> {
+        sink.push(HEADER)?;
+        Ok(Index { sink, targets: 0 })
+    }
+
     /// Adds a named target, whose rendered artifacts hold its `params.yaml`:
     /// that file's keys, already escaped by the template, indented under
     /// the target's escaped name. The entry is parsed back on its own, under
@@ -57,17 +76,17 @@ impl Index {
             entry.push_str(&format!("    {line}\n"));
         }
         check_entry(name, &entry, self.targets)?;
-        self.text.push_str(&entry);
+        self.sink.push(&entry)?;
         self.targets += 1;
         Ok(())
     }
 
-    /// The index's text: the header, then every entry added, each checked.
-    pub fn finish(self) -> Result<String, Error> {
+    /// The sink, which has the header, then every entry added, each checked.
+    pub fn finish(self) -> Result<S, Error> {
         if self.targets == 0 {
             return Err(failed(vec![problem("holds no target".to_owned())]));
         }
-        Ok(self.text)
+        Ok(self.sink)
     }
 }
 

@@ -34,7 +34,9 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
     }
     let writer = write::Writer::new(out, batch, force)?;
     let (mut plan, mut report) = (write::Plan::default(), Vec::new());
-    let mut index = (batch && !params.one_target()).then(batch_index::Index::default);
+    let mut index = (batch && !params.one_target())
+        .then(|| batch_index::Index::new(writer.top_file(artifact::PARAMS_PATH)?))
+        .transpose()?;
     targets::stream(
         &engine,
         &targets,
@@ -59,8 +61,8 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         },
     )?;
     let top = index.map(batch_index::Index::finish).transpose()?;
-    let top_status = match &top {
-        Some(text) => plan.record(writer.prepare_top(&[top_file(text)])?),
+    let top_status = match top {
+        Some(file) => plan.record(writer.prepare_top(file)?),
         None => Vec::new(),
     };
     writer.commit(plan)?;
@@ -97,15 +99,6 @@ fn refuse_other_shape(folder: &Path, bundle: &TargetBundle) -> Result<(), Error>
         folder: folder.display().to_string(),
         files: stale,
     })
-}
-
-/// A batch's own `params.yaml`, as a file to write at the top of `--out`.
-fn top_file(text: &str) -> write::OutFile<'_> {
-    write::OutFile {
-        path: artifact::PARAMS_PATH.to_owned(),
-        text,
-        executable: false,
-    }
 }
 
 /// The verbose lines for one rendered target.
@@ -146,7 +139,9 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
     let whole_batch = batch && !params.one_target();
     let drift = drift::Drift::new(dir, whole_batch, engine.overrides())?;
     let mut found = drift::Found::default();
-    let mut index = whole_batch.then(batch_index::Index::default);
+    let mut index = whole_batch
+        .then(|| batch_index::Index::new(drift.top_compare(artifact::PARAMS_PATH)?))
+        .transpose()?;
     targets::stream(
         &engine,
         &targets,
@@ -163,7 +158,7 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
     )?;
     let indexed = params.has_params_file() || dir.join(artifact::PARAMS_PATH).is_file();
     match index.map(batch_index::Index::finish).transpose()? {
-        Some(text) if indexed => found.record(None, drift.compare_top(&[top_file(&text)])?),
+        Some(compared) if indexed => found.record(None, compared.finish()?),
         Some(_) => ui.note(&format!(
             "{} has no params.yaml listing its targets (a batch written by an older podiam): the target folders present were checked, and a deleted one cannot be seen; generate the batch again to write it",
             dir.display()

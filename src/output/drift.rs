@@ -116,13 +116,23 @@ impl Drift {
         Ok(found)
     }
 
-    /// What differs in a batch's own files at the top of `dir` (its
-    /// `params.yaml`): only these files are compared.
-    pub fn compare_top(&self, files: &[OutFile]) -> Result<Found, Error> {
-        let mut found = Found::default();
-        self.compare_files(&self.dir, "", files, &mut found)?;
-        found.top = files.iter().map(|f| f.path.clone()).collect();
-        Ok(found)
+    /// A batch's own file at the top of `dir` (its `params.yaml`), to be
+    /// compared piece by piece as the batch renders ([`TopCompare`]).
+    pub fn top_compare(&self, path: &str) -> Result<TopCompare, Error> {
+        let on_disk = self.dir.join(path);
+        let disk = match std::fs::File::open(&on_disk) {
+            Ok(file) => Some(std::io::BufReader::new(file)),
+            Err(e) if gone(&e) => None,
+            Err(source) => return Err(read_err(&on_disk, source)),
+        };
+        Ok(TopCompare {
+            path: path.to_owned(),
+            on_disk,
+            disk,
+            agreed: 0,
+            text: None,
+            piece: Vec::new(),
+        })
     }
 
     /// Compares each of `files` with its namesake in `folder`.
@@ -147,14 +157,7 @@ impl Drift {
                         path: shown,
                     });
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                    ) =>
-                {
-                    found.missing.push(shown)
-                }
+                Err(e) if gone(&e) => found.missing.push(shown),
                 Err(source) => return Err(read_err(&on_disk, source)),
             }
         }
@@ -280,6 +283,98 @@ fn needs_templates(path: &str, recorded: &Overrides, or: &str) -> Error {
     )])
 }
 
+/// A file that is not there (or a file where its folder should be).
+fn gone(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
+}
+
+/// A batch's own file at the top of the directory, compared with the file
+/// there as the batch renders ([`Drift::top_compare`]). While the two agree
+/// it holds only how far they agree, so checking a batch never holds its
+/// index whole; from the first difference on it holds the rendered text,
+/// for the diff.
+pub struct TopCompare {
+    /// Path below the directory.
+    path: String,
+    on_disk: std::path::PathBuf,
+    /// The file, read as far as it agrees; `None` when it is missing.
+    disk: Option<std::io::BufReader<std::fs::File>>,
+    /// Bytes that agree so far.
+    agreed: usize,
+    /// Everything rendered, once it differs.
+    text: Option<String>,
+    /// The bytes read to compare with a piece.
+    piece: Vec<u8>,
+}
+
+impl TopCompare {
+    /// Compares the next piece of the rendered file with the file's next
+    /// bytes.
+    pub fn push(&mut self, piece: &str) -> Result<(), Error> {
+        if let Some(text) = &mut self.text {
+            text.push_str(piece);
+            return Ok(());
+        }
+        let Some(disk) = &mut self.disk else {
+            return Ok(());
+        };
+        self.piece.clear();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(disk, piece.len() as u64),
+            &mut self.piece,
+        )
+        .map_err(|source| read_err(&self.on_disk, source))?;
+        if self.piece == piece.as_bytes() {
+            self.agreed += piece.len();
+        } else {
+            self.text = Some(self.agreed_text()? + piece);
+        }
+        Ok(())
+    }
+
+    /// The file's first bytes, those that agreed: the rendered text so far.
+    fn agreed_text(&self) -> Result<String, Error> {
+        let mut bytes = vec![0; self.agreed];
+        std::fs::File::open(&self.on_disk)
+            .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut bytes))
+            .map_err(|source| read_err(&self.on_disk, source))?;
+        String::from_utf8(bytes).map_err(|e| {
+            let source = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+            read_err(&self.on_disk, source)
+        })
+    }
+
+    /// What differs: the file missing, or changed, with its diff.
+    pub fn finish(mut self) -> Result<Found, Error> {
+        let mut found = Found::default();
+        found.top.insert(self.path.clone());
+        let Some(disk) = &mut self.disk else {
+            found.missing.push(self.path);
+            return Ok(found);
+        };
+        if self.text.is_none() {
+            let mut more = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(disk, 1), &mut more)
+                .map_err(|source| read_err(&self.on_disk, source))?;
+            if more.is_empty() {
+                return Ok(found);
+            }
+            self.text = Some(self.agreed_text()?);
+        }
+        let bytes =
+            std::fs::read(&self.on_disk).map_err(|source| read_err(&self.on_disk, source))?;
+        let text = self.text.unwrap_or_default();
+        found.changed.push(Changed {
+            diff: diff(&self.path, &bytes, &text),
+            path: self.path,
+        });
+        Ok(found)
+    }
+}
+
 fn read_err(path: &Path, source: std::io::Error) -> Error {
     Error::InputRead {
         path: path.display().to_string(),
@@ -355,5 +450,64 @@ impl Report {
                 self.extra.len()
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `rendered` pushed in `pieces` against `on_disk`: what `finish` finds.
+    fn compared(on_disk: Option<&str>, pieces: &[&str]) -> Found {
+        let dir = tempfile::tempdir().expect("tempdir");
+        if let Some(text) = on_disk {
+            std::fs::write(dir.path().join("top.yaml"), text).expect("write");
+        }
+        let drift = Drift::new(dir.path(), true, None).expect("drift");
+        let mut top = drift.top_compare("top.yaml").expect("open");
+        for piece in pieces {
+            top.push(piece).expect("push");
+        }
+        top.finish().expect("finish")
+    }
+
+    #[test]
+    fn a_top_file_compared_piece_by_piece_gives_the_whole_files_diff() {
+        let pieces = ["head\n", "a\nb\n", "c\n", "d\ne\n"];
+        let rendered = pieces.concat();
+        let cases = [
+            ("the same", rendered.clone()),
+            ("shorter", "head\na\nb\n".to_owned()),
+            ("cut inside a piece", "head\na\nb\nc\nd".to_owned()),
+            ("longer", format!("{rendered}f\n")),
+            ("another first piece", format!("HEAD\n{}", &rendered[5..])),
+            ("another middle piece", "head\na\nB\nc\nd\ne\n".to_owned()),
+            ("empty", String::new()),
+        ];
+        for (what, on_disk) in cases {
+            let found = compared(Some(&on_disk), &pieces);
+            assert!(found.missing.is_empty(), "{what}");
+            assert_eq!(found.top, ["top.yaml".to_owned()].into(), "{what}");
+            if on_disk == rendered {
+                assert!(found.changed.is_empty(), "{what}");
+                continue;
+            }
+            let [changed] = &found.changed[..] else {
+                panic!("{what}: {:?}", found.changed.len());
+            };
+            assert_eq!(changed.path, "top.yaml", "{what}");
+            assert_eq!(
+                changed.diff,
+                diff("top.yaml", on_disk.as_bytes(), &rendered),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_top_file_is_missing() {
+        let found = compared(None, &["head\n", "a\n"]);
+        assert_eq!(found.missing, ["top.yaml"]);
+        assert!(found.changed.is_empty());
     }
 }

@@ -82,6 +82,31 @@ pub struct Prepared {
     pending: Option<Pending>,
 }
 
+/// The staging folder's subfolder for a batch's own files.
+const TOP: &str = ".top";
+
+/// A batch's own file at the top of `--out`, written into the staging
+/// folder as the batch renders ([`Writer::top_file`]).
+pub struct TopFile {
+    /// Path below `--out`.
+    path: String,
+    /// Where it is staged.
+    staged: PathBuf,
+    out: std::io::BufWriter<fs::File>,
+    /// Bytes written so far.
+    len: usize,
+}
+
+impl TopFile {
+    /// Appends `text`.
+    pub fn push(&mut self, text: &str) -> Result<(), Error> {
+        std::io::Write::write_all(&mut self.out, text.as_bytes())
+            .map_err(|source| write_err(&self.staged, source))?;
+        self.len += text.len();
+        Ok(())
+    }
+}
+
 /// The folders prepared so far, in order, and every conflict found.
 #[derive(Default)]
 pub struct Plan {
@@ -222,12 +247,68 @@ impl Writer {
         self.prepare_in(folder, staged, files)
     }
 
-    /// As [`Writer::prepare`], for a batch's own files at the top of `--out`
-    /// (its `params.yaml`), staged apart from every target folder; record
-    /// them last, so they move into place after every target.
-    pub fn prepare_top(&self, files: &[OutFile]) -> Result<Prepared, Error> {
-        let staged = OsString::from(".top");
-        self.prepare_in(self.root.clone(), staged, files)
+    /// A batch's own file at the top of `--out` (its `params.yaml`), to be
+    /// written piece by piece into the staging folder, apart from every
+    /// target folder, then planned by [`Writer::prepare_top`].
+    pub fn top_file(&self, path: &str) -> Result<TopFile, Error> {
+        let staged = self.staging_dir().join(TOP).join(path);
+        if let Some(parent) = staged.parent() {
+            fs::create_dir_all(parent).map_err(|source| write_err(parent, source))?;
+        }
+        let file = fs::File::create_new(&staged).map_err(|source| write_err(&staged, source))?;
+        Ok(TopFile {
+            path: path.to_owned(),
+            staged,
+            out: std::io::BufWriter::new(file),
+            len: 0,
+        })
+    }
+
+    /// As [`Writer::prepare`], for a [`TopFile`]: it is compared with the
+    /// file at the top of `--out` without reading either whole, and stays
+    /// staged only when it changes; record it last, so it moves into place
+    /// after every target.
+    pub fn prepare_top(&self, top: TopFile) -> Result<Prepared, Error> {
+        let TopFile {
+            path,
+            staged,
+            out,
+            len,
+        } = top;
+        out.into_inner()
+            .map_err(|e| write_err(&staged, e.into_error()))?;
+        let folder = self.root.clone();
+        let exists = self.existing(&folder)?;
+        let status = match exists {
+            true => plan_staged(&folder.join(&path), &staged)?,
+            false => Status::Created,
+        };
+        let (conflicts, stage) = self.decide(&folder, [path.as_str()], &[status]);
+        let pending = match stage {
+            true => {
+                if exists {
+                    folder::no_links_below(&folder, &path)?;
+                }
+                if let Some(flusher) = &self.flusher {
+                    flusher.staged(len);
+                }
+                let staged = self.staging_dir().join(TOP);
+                Some(match exists {
+                    false => Pending::Whole { staged, folder },
+                    true => Pending::Files {
+                        staged,
+                        folder,
+                        files: vec![(path, status == Status::Created)],
+                    },
+                })
+            }
+            false => None,
+        };
+        Ok(Prepared {
+            statuses: vec![status],
+            conflicts,
+            pending,
+        })
     }
 
     fn prepare_in(
@@ -244,17 +325,8 @@ impl Writer {
                 false => Ok(Status::Created),
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let conflicts: Vec<String> = files
-            .iter()
-            .zip(&statuses)
-            .filter(|(_, s)| **s == Status::Replaced)
-            .map(|(f, _)| folder.join(&f.path).display().to_string())
-            .collect();
-        if !conflicts.is_empty() && !self.force {
-            self.refused.store(true, Ordering::Relaxed);
-        }
-        let stage = !self.refused.load(Ordering::Relaxed)
-            && statuses.iter().any(|s| *s != Status::Unchanged);
+        let paths = files.iter().map(|f| f.path.as_str());
+        let (conflicts, stage) = self.decide(&folder, paths, &statuses);
         let pending = match stage {
             true => Some(self.stage(folder, staged, exists, files, &statuses)?),
             false => None,
@@ -264,6 +336,29 @@ impl Writer {
             conflicts,
             pending,
         })
+    }
+
+    /// The files of `folder` that would be replaced (each a conflict unless
+    /// forced, and the first one refuses the run), and whether to stage:
+    /// not once the run is refused, nor when nothing changes.
+    fn decide<'p>(
+        &self,
+        folder: &Path,
+        paths: impl IntoIterator<Item = &'p str>,
+        statuses: &[Status],
+    ) -> (Vec<String>, bool) {
+        let conflicts: Vec<String> = paths
+            .into_iter()
+            .zip(statuses)
+            .filter(|(_, s)| **s == Status::Replaced)
+            .map(|(p, _)| folder.join(p).display().to_string())
+            .collect();
+        if !conflicts.is_empty() && !self.force {
+            self.refused.store(true, Ordering::Relaxed);
+        }
+        let stage = !self.refused.load(Ordering::Relaxed)
+            && statuses.iter().any(|s| *s != Status::Unchanged);
+        (conflicts, stage)
     }
 
     /// Whether `folder` exists; anything there that is not a folder (or a
@@ -443,5 +538,70 @@ fn plan_one(path: &Path, text: &str) -> Result<Status, Error> {
         Ok(_) => Ok(Status::Replaced),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Status::Created),
         Err(source) => Err(write_err(path, source)),
+    }
+}
+
+/// The status the staged file `staged` would have at `path`, read a piece
+/// at a time.
+fn plan_staged(path: &Path, staged: &Path) -> Result<Status, Error> {
+    let existing = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Status::Created),
+        Err(source) => return Err(write_err(path, source)),
+    };
+    let new = fs::File::open(staged).map_err(|source| write_err(staged, source))?;
+    match same_bytes(existing, new) {
+        Ok(true) => Ok(Status::Unchanged),
+        Ok(false) => Ok(Status::Replaced),
+        Err(source) => Err(write_err(path, source)),
+    }
+}
+
+/// Whether two readers give the same bytes, compared a block at a time.
+fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> std::io::Result<bool> {
+    use std::io::BufRead;
+    let (mut a, mut b) = (std::io::BufReader::new(a), std::io::BufReader::new(b));
+    loop {
+        let (x, y) = (a.fill_buf()?, b.fill_buf()?);
+        if x.is_empty() || y.is_empty() {
+            return Ok(x.is_empty() && y.is_empty());
+        }
+        let n = x.len().min(y.len());
+        if x[..n] != y[..n] {
+            return Ok(false);
+        }
+        a.consume(n);
+        b.consume(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_compares_lengths_and_content() {
+        let long = "x".repeat(20_000);
+        let cases: [(&str, &str, bool); 7] = [
+            ("", "", true),
+            ("abc", "abc", true),
+            (&long, &long, true),
+            ("abc", "abd", false),
+            ("abc", "ab", false),
+            ("", "a", false),
+            (&long, &long[1..], false),
+        ];
+        for (a, b, same) in cases {
+            assert_eq!(
+                same_bytes(a.as_bytes(), b.as_bytes()).ok(),
+                Some(same),
+                "{a:.5} {b:.5}"
+            );
+            assert_eq!(
+                same_bytes(b.as_bytes(), a.as_bytes()).ok(),
+                Some(same),
+                "{b:.5} {a:.5}"
+            );
+        }
     }
 }

@@ -411,3 +411,60 @@ fn a_staging_error_after_a_failure_does_not_replace_the_report() {
         "only the target before the failure is recorded"
     );
 }
+
+/// A batch's own `params.yaml` is written piece by piece into the staging
+/// folder and compared with the one in `--out` without reading either
+/// whole: it is planned like every other file. Unchanged on a rerun; a
+/// longer or shorter one on disk is a conflict without `--force`, left as
+/// it is, and replaced with it; `check` against the batch file shows the
+/// difference either way.
+#[test]
+fn a_batchs_params_yaml_is_planned_like_every_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    let index = out.join("params.yaml");
+    let line = |word: &str| format!("{word:<9} {}\n", index.display());
+    let o = generate(&file, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(&line("created")), "{}", stdout(&o));
+    let written = fs::read_to_string(&index).expect("the index");
+    let o = generate(&file, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(&line("unchanged")), "{}", stdout(&o));
+    let cut = written.rfind("  - name:").expect("an entry");
+    let edits = [
+        ("longer", format!("{written}# edited\n"), "-# edited"),
+        ("shorter", written[..cut].to_owned(), "+  - name: team-c"),
+        ("empty", String::new(), "+targets:"),
+    ];
+    for (what, edited, shown) in edits {
+        fs::write(&index, &edited).expect("edit the index");
+        let o = podiam(&["check", out.to_str().expect("utf8"), "--params", &file]);
+        assert_eq!(o.status.code(), Some(1), "{what}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("changed: params.yaml"),
+            "{what}: {}",
+            stdout(&o)
+        );
+        assert!(stdout(&o).contains(shown), "{what}: {}", stdout(&o));
+        let o = generate(&file, &out, &[]);
+        assert_eq!(o.status.code(), Some(1), "{what}: {}", stderr(&o));
+        assert!(stderr(&o).contains("params.yaml"), "{what}: {}", stderr(&o));
+        assert_eq!(fs::read_to_string(&index).expect("index"), edited, "{what}");
+        let o = generate(&file, &out, &["--force"]);
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains(&line("replaced")),
+            "{what}: {}",
+            stdout(&o)
+        );
+        assert_eq!(
+            fs::read_to_string(&index).expect("index"),
+            written,
+            "{what}"
+        );
+    }
+    let o = podiam(&["check", out.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
