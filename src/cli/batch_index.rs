@@ -11,7 +11,7 @@ use crate::error::{Error, Problem};
 use crate::formats::escape;
 use crate::formats::schemas::{self, Schema};
 use crate::input::params::ParamsFile;
-use crate::output::{drift, write};
+use crate::output::{drift, top};
 
 /// The index's first lines.
 pub const HEADER: &str = "\
@@ -23,7 +23,7 @@ targets:
 ";
 
 /// Where an index's text goes as it is built: `generate` writes it into
-/// the staging folder ([`write::TopFile`]), `check` compares it with the
+/// the staging folder ([`top::TopFile`]), `check` compares it with the
 /// directory's ([`drift::TopCompare`]). Neither holds the whole text, so a
 /// batch's memory does not grow with its index.
 pub trait Sink {
@@ -31,9 +31,9 @@ pub trait Sink {
     fn push(&mut self, text: &str) -> Result<(), Error>;
 }
 
-impl Sink for write::TopFile {
+impl Sink for top::TopFile {
     fn push(&mut self, text: &str) -> Result<(), Error> {
-        write::TopFile::push(self, text)
+        top::TopFile::push(self, text)
     }
 }
 

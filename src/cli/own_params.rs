@@ -44,7 +44,7 @@ pub fn find(dir: &Path) -> Result<Option<ParamsFile>, Error> {
             let params = load_single(&path.join(artifact::PARAMS_PATH))?;
             Ok(Target {
                 name,
-                params: Box::new(params),
+                params: crate::cli::targets::hold(&params)?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;

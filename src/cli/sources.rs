@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::targets::{Raw, listed};
+use crate::cli::targets::{Raw, hold, listed, unhold};
 use crate::error::Error;
 use crate::input::params::{ParamsFile, RawParams};
 
@@ -62,7 +62,7 @@ impl Given {
 
 /// Combines flags and environment (`given`) with the params file, giving
 /// each target's raw parameters. `only` must name a target of a batch;
-/// every target is returned, since [`validate`] keeps `only` after merging
+/// every target is returned, since [`crate::cli::targets::validate`] keeps `only` after merging
 /// the targets that share its role.
 ///
 /// A plain run: flag > environment. A single params file: flag > file >
@@ -77,8 +77,8 @@ pub fn raw_targets(
     let targets = match file {
         None if only.is_some() => return Err(needs_batch(only)),
         Some(ParamsFile::Single(_)) if only.is_some() => return Err(needs_batch(only)),
-        None => vec![(None, Box::new(given.params))],
-        Some(ParamsFile::Single(params)) => vec![(None, Box::new(single(&given, params)?))],
+        None => vec![(None, hold(&given.params)?)],
+        Some(ParamsFile::Single(params)) => vec![(None, hold(&single(&given, params)?)?)],
         Some(ParamsFile::Batch { defaults, targets }) => batch(&given, &defaults, targets)?,
     };
     let Some(only) = only else { return Ok(targets) };
@@ -135,9 +135,10 @@ fn batch(
     let mut problems = Vec::new();
     let mut raws = Vec::with_capacity(targets.len());
     for t in targets {
-        problems.extend(conflicts(given, defaults, &t));
-        let file = (*t.params).or(defaults.clone());
-        raws.push((Some(t.name), Box::new(file.or(given.params.clone()))));
+        let own = unhold(&t.params)?;
+        problems.extend(conflicts(given, defaults, &t.name, &own));
+        let file = own.or(defaults.clone());
+        raws.push((Some(t.name), hold(&file.or(given.params.clone()))?));
     }
     if problems.is_empty() {
         Ok(raws)
@@ -148,14 +149,10 @@ fn batch(
 
 /// The fields where a flag or variable differs from what the target (or
 /// `defaults:`) sets.
-fn conflicts(
-    given: &Given,
-    defaults: &RawParams,
-    target: &crate::input::params::Target,
-) -> Vec<String> {
+fn conflicts(given: &Given, defaults: &RawParams, name: &str, target: &RawParams) -> Vec<String> {
     let (given_fields, own, inherited) = (
         RawParams::fields(&given.params),
-        RawParams::fields(&target.params),
+        RawParams::fields(target),
         RawParams::fields(defaults),
     );
     let mut problems = Vec::new();
@@ -168,7 +165,7 @@ fn conflicts(
             },
         };
         if set != value {
-            let (name, source) = (&target.name, given.source(field));
+            let source = given.source(field);
             let fix = if given.from_env.contains_key(field) {
                 "unset"
             } else {

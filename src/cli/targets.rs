@@ -12,7 +12,7 @@ use crate::artifacts::bundle;
 use crate::cli::parallel;
 use crate::error::Error;
 use crate::input::model::Model;
-use crate::input::params::RawParams;
+use crate::input::params::{Held, RawParams};
 use crate::input::rules;
 use crate::output::write::OutFile;
 use crate::render::templates::Engine;
@@ -35,24 +35,22 @@ pub struct TargetBundle {
     pub rendered: Vec<Rendered>,
 }
 
-/// A target's raw parameters, named in a batch.
-pub type Raw = (Option<String>, Box<RawParams>);
+/// A target's raw parameters, named in a batch, held as JSON text until
+/// validation reads them.
+pub type Raw = (Option<String>, Held);
 
 /// A target that passed validation, while the batch is still being
-/// checked: what must not clash, its name, and its parameters as JSON text
-/// (a few hundred bytes, where the parameters themselves take 600).
-type Checked = (Keys, Option<String>, Box<str>);
+/// checked: what must not clash, its name, and its parameters, still held.
+type Checked = (Keys, Option<String>, Held);
 
-/// Parameters held as JSON text until a chunk renders them.
-fn hold(raw: &RawParams) -> Result<Box<str>, Error> {
-    serde_json::to_string(raw)
-        .map(String::into_boxed_str)
-        .map_err(|e| internal("holding", &e))
+/// Parameters held as JSON text until they are needed.
+pub fn hold(raw: &RawParams) -> Result<Held, Error> {
+    Held::new(raw).map_err(|e| internal("holding", &e))
 }
 
 /// Parameters held by [`hold`], read back.
-fn unhold(held: &str) -> Result<RawParams, Error> {
-    serde_json::from_str(held).map_err(|e| internal("reading back", &e))
+pub fn unhold(held: &Held) -> Result<RawParams, Error> {
+    held.get().map_err(|e| internal("reading back", &e))
 }
 
 /// A validated target, held compactly until its chunk is rendered: its
@@ -62,8 +60,8 @@ fn unhold(held: &str) -> Result<RawParams, Error> {
 pub struct Valid {
     /// The target's name (batch only).
     pub name: Option<String>,
-    /// Its parameters, serialized after validation.
-    params: Box<str>,
+    /// Its parameters, held as they were validated.
+    params: Held,
 }
 
 /// A failure to hold a target's parameters as JSON: a bug in podiam.
@@ -109,10 +107,10 @@ pub fn validate(
         if chunk.is_empty() {
             break;
         }
-        let results = parallel::map(&chunk, |(_, raw)| {
-            checked_model(raw).and_then(|model| Ok((model, hold(raw)?)))
+        let results = parallel::map(&chunk, |(_, held)| {
+            unhold(held).and_then(|raw| checked_model(&raw))
         });
-        for ((name, raw), result) in chunk.into_iter().zip(results) {
+        for ((name, held), result) in chunk.into_iter().zip(results) {
             let wanted = only.is_none() || name.as_deref() == only;
             if let Some(n) = &name
                 && let Err(rule) = rules::namespace(n)
@@ -125,7 +123,7 @@ pub fn validate(
                 continue;
             }
             match result.unwrap_or_else(|| Err(panicked())) {
-                Ok((model, held)) => {
+                Ok(model) => {
                     let target = Target { name, model };
                     if wanted {
                         each(&target);
@@ -133,7 +131,7 @@ pub fn validate(
                     checked.push((Keys::of(&target), target.name, held));
                 }
                 Err(e) if !wanted => {
-                    if let Some(role) = raw_role(&raw) {
+                    if let Some(role) = unhold(&held).ok().as_ref().and_then(raw_role) {
                         rejected.push((role, lines(name.as_deref(), &e)));
                     }
                 }

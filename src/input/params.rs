@@ -234,9 +234,27 @@ impl RawParams {
 pub struct Target {
     /// The target's name: its folder below `--out`.
     pub name: String,
-    /// Its own parameters (over the file's `defaults`), boxed: a batch of
-    /// 10,000 targets holds 10,000 of these, most of whose fields are unset.
-    pub params: Box<RawParams>,
+    /// Its own parameters (over the file's `defaults`), held as JSON text:
+    /// a batch of 10,000 targets holds 10,000 of these.
+    pub params: Held,
+}
+
+/// Raw parameters held as their JSON text, read back when needed: about a
+/// hundred bytes for a typical target, where the parsed parameters take
+/// over 600, so a batch of 10,000 targets is held in little memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held(Box<str>);
+
+impl Held {
+    /// Holds `params`.
+    pub fn new(params: &RawParams) -> Result<Held, serde_json::Error> {
+        serde_json::to_string(params).map(|text| Held(text.into_boxed_str()))
+    }
+
+    /// The parameters held.
+    pub fn get(&self) -> Result<RawParams, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
 }
 
 /// What a params file holds: one set of parameters, or a batch of targets.
@@ -405,10 +423,10 @@ fn target_of(
         .remove("name")
         .and_then(|n| n.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let params = serde_json::from_value(serde_json::Value::Object(fields))?;
+    let params: RawParams = serde_json::from_value(serde_json::Value::Object(fields))?;
     Ok(Target {
         name,
-        params: Box::new(params),
+        params: Held::new(&params)?,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Output: what reaches the disk. Bundles are staged ([`staging`]) and moved
 //! into place all or none, never over a differing file without `--force`
-//! ([`write`]); [`drift`] compares a rendered bundle with what is on disk.
+//! ([`write`]), a batch's own `params.yaml` streamed into staging
+//! ([`top`]); [`drift`] compares a rendered bundle with what is on disk.
 //!
 //! This layer may use [`crate::artifacts`] and the layers below it; it knows
 //! nothing of the command line.
@@ -9,4 +10,5 @@ pub mod drift;
 mod flush;
 mod folder;
 pub mod staging;
+pub mod top;
 pub mod write;

@@ -37,6 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::output::flush::Flusher;
 use crate::output::folder::{self, write_err};
 use crate::output::staging::Staging;
+use crate::output::top::{TOP, TopFile, same_as_staged};
 
 use crate::error::Error;
 
@@ -75,36 +76,11 @@ pub struct OutFile<'a> {
 }
 
 /// One folder planned and staged by [`Writer::prepare`], for
-/// [`Writer::record`].
+/// [`Plan::record`].
 pub struct Prepared {
     statuses: Vec<Status>,
     conflicts: Vec<String>,
     pending: Option<Pending>,
-}
-
-/// The staging folder's subfolder for a batch's own files.
-const TOP: &str = ".top";
-
-/// A batch's own file at the top of `--out`, written into the staging
-/// folder as the batch renders ([`Writer::top_file`]).
-pub struct TopFile {
-    /// Path below `--out`.
-    path: String,
-    /// Where it is staged.
-    staged: PathBuf,
-    out: std::io::BufWriter<fs::File>,
-    /// Bytes written so far.
-    len: usize,
-}
-
-impl TopFile {
-    /// Appends `text`.
-    pub fn push(&mut self, text: &str) -> Result<(), Error> {
-        std::io::Write::write_all(&mut self.out, text.as_bytes())
-            .map_err(|source| write_err(&self.staged, source))?;
-        self.len += text.len();
-        Ok(())
-    }
 }
 
 /// The folders prepared so far, in order, and every conflict found.
@@ -280,7 +256,11 @@ impl Writer {
         let folder = self.root.clone();
         let exists = self.existing(&folder)?;
         let status = match exists {
-            true => plan_staged(&folder.join(&path), &staged)?,
+            true => match same_as_staged(&folder.join(&path), &staged)? {
+                None => Status::Created,
+                Some(true) => Status::Unchanged,
+                Some(false) => Status::Replaced,
+            },
             false => Status::Created,
         };
         let (conflicts, stage) = self.decide(&folder, [path.as_str()], &[status]);
@@ -538,70 +518,5 @@ fn plan_one(path: &Path, text: &str) -> Result<Status, Error> {
         Ok(_) => Ok(Status::Replaced),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Status::Created),
         Err(source) => Err(write_err(path, source)),
-    }
-}
-
-/// The status the staged file `staged` would have at `path`, read a piece
-/// at a time.
-fn plan_staged(path: &Path, staged: &Path) -> Result<Status, Error> {
-    let existing = match fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Status::Created),
-        Err(source) => return Err(write_err(path, source)),
-    };
-    let new = fs::File::open(staged).map_err(|source| write_err(staged, source))?;
-    match same_bytes(existing, new) {
-        Ok(true) => Ok(Status::Unchanged),
-        Ok(false) => Ok(Status::Replaced),
-        Err(source) => Err(write_err(path, source)),
-    }
-}
-
-/// Whether two readers give the same bytes, compared a block at a time.
-fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> std::io::Result<bool> {
-    use std::io::BufRead;
-    let (mut a, mut b) = (std::io::BufReader::new(a), std::io::BufReader::new(b));
-    loop {
-        let (x, y) = (a.fill_buf()?, b.fill_buf()?);
-        if x.is_empty() || y.is_empty() {
-            return Ok(x.is_empty() && y.is_empty());
-        }
-        let n = x.len().min(y.len());
-        if x[..n] != y[..n] {
-            return Ok(false);
-        }
-        a.consume(n);
-        b.consume(n);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_bytes;
-
-    #[test]
-    fn same_bytes_compares_lengths_and_content() {
-        let long = "x".repeat(20_000);
-        let cases: [(&str, &str, bool); 7] = [
-            ("", "", true),
-            ("abc", "abc", true),
-            (&long, &long, true),
-            ("abc", "abd", false),
-            ("abc", "ab", false),
-            ("", "a", false),
-            (&long, &long[1..], false),
-        ];
-        for (a, b, same) in cases {
-            assert_eq!(
-                same_bytes(a.as_bytes(), b.as_bytes()).ok(),
-                Some(same),
-                "{a:.5} {b:.5}"
-            );
-            assert_eq!(
-                same_bytes(b.as_bytes(), a.as_bytes()).ok(),
-                Some(same),
-                "{b:.5} {a:.5}"
-            );
-        }
     }
 }

@@ -54,7 +54,12 @@ fn main() {
     );
 
     let raws: Vec<targets::Raw> = (0..1000)
-        .map(|i| (Some(format!("t{i:04}")), Box::new(raw(i))))
+        .map(|i| {
+            (
+                Some(format!("t{i:04}")),
+                targets::hold(&raw(i)).expect("held"),
+            )
+        })
         .collect();
     let start = Instant::now();
     let valid = targets::validate(raws, None, |_| {}).expect("valid batch");

@@ -350,7 +350,7 @@ fn a_staging_error_after_a_failure_does_not_replace_the_report() {
             f.extend(e.clone());
         }
         let params: RawParams = serde_json::from_value(fields).expect("raw params");
-        (Some(name.to_owned()), Box::new(params))
+        (Some(name.to_owned()), targets::hold(&params).expect("held"))
     };
     // IRSA without an account id passes validation and fails to render.
     let irsa = serde_json::json!({
