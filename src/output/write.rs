@@ -29,7 +29,7 @@
 //! (the renames themselves are on disk when podiam exits); never one per
 //! file.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,17 +99,37 @@ impl Plan {
     }
 }
 
-/// A folder staged for the commit.
+/// A folder staged for the commit. A plan holds one per target, so each
+/// is small: a batch's new target folder, by far the most common, is held
+/// by its name alone.
 enum Pending {
-    /// A new folder, staged whole at `staged`.
-    Whole { staged: PathBuf, folder: PathBuf },
-    /// An existing folder: these files move from `staged` into it, in order;
-    /// `created` says which of them must still be absent.
-    Files {
-        staged: PathBuf,
-        folder: PathBuf,
-        files: Vec<(String, bool)>,
-    },
+    /// A new folder `<root>/<name>`, staged whole at `<staging>/<name>`.
+    Named(Box<OsStr>),
+    /// Any other new folder, staged whole: where it is staged, and where it
+    /// goes.
+    Whole(Box<(PathBuf, PathBuf)>),
+    /// An existing folder's files.
+    Files(Box<Files>),
+}
+
+/// An existing folder: these files move from `staged` into it, in order;
+/// `created` says which of them must still be absent.
+struct Files {
+    staged: PathBuf,
+    folder: PathBuf,
+    files: Vec<(String, bool)>,
+}
+
+impl Pending {
+    /// A new folder staged whole, as `(staged, folder)`, with `places`
+    /// (the staging folder and the root).
+    fn whole(&self, (staging, root): (&Path, &Path)) -> Option<(PathBuf, PathBuf)> {
+        match self {
+            Pending::Named(name) => Some((staging.join(&**name), root.join(&**name))),
+            Pending::Whole(paths) => Some((paths.0.clone(), paths.1.clone())),
+            Pending::Files(_) => None,
+        }
+    }
 }
 
 /// A run's writes: folders are prepared one by one (on several threads),
@@ -273,14 +293,8 @@ impl Writer {
                     flusher.staged(len);
                 }
                 let staged = self.staging_dir().join(TOP);
-                Some(match exists {
-                    false => Pending::Whole { staged, folder },
-                    true => Pending::Files {
-                        staged,
-                        folder,
-                        files: vec![(path, status == Status::Created)],
-                    },
-                })
+                let files = vec![(path, status == Status::Created)];
+                Some(self.pending(staged, folder, exists.then_some(files)))
             }
             false => None,
         };
@@ -392,14 +406,39 @@ impl Writer {
             }
             moved.push((file.path.clone(), *status == Status::Created));
         }
-        Ok(match exists {
-            false => Pending::Whole { staged, folder },
-            true => Pending::Files {
+        Ok(self.pending(staged, folder, exists.then_some(moved)))
+    }
+
+    /// What the commit moves from `staged` to `folder`: the whole folder,
+    /// or an existing folder's `files`.
+    fn pending(
+        &self,
+        staged: PathBuf,
+        folder: PathBuf,
+        files: Option<Vec<(String, bool)>>,
+    ) -> Pending {
+        if let Some(files) = files {
+            return Pending::Files(Box::new(Files {
                 staged,
                 folder,
-                files: moved,
-            },
-        })
+                files,
+            }));
+        }
+        match (staged.file_name(), folder.file_name()) {
+            (Some(name), Some(same))
+                if name == same
+                    && staged == self.staging_dir().join(name)
+                    && folder == self.root.join(name) =>
+            {
+                Pending::Named(name.into())
+            }
+            _ => Pending::Whole(Box::new((staged, folder))),
+        }
+    }
+
+    /// The staging folder and the root, which a [`Pending::Named`] is below.
+    fn places(&self) -> (&Path, &Path) {
+        (self.staging_dir(), &self.root)
     }
 
     /// Refuses the run when a differing file would be replaced without
@@ -413,7 +452,7 @@ impl Writer {
         if plan.pending.is_empty() {
             return Ok(());
         }
-        preflight(&plan.pending, self.staging_dir())?;
+        preflight(&plan.pending, self.places())?;
         let staging = self.staging_dir().to_owned();
         let early = self.flusher.as_mut().and_then(Flusher::stop);
         if let Some(source) = early {
@@ -421,8 +460,10 @@ impl Writer {
         }
         folder::sync_with(&self.durable).map_err(|source| write_err(&staging, source))?;
         for (i, pending) in plan.pending.iter().enumerate() {
-            if let Err(e) = apply(pending) {
-                plan.pending[..i].iter().rev().for_each(undo);
+            if let Err(e) = apply(pending, self.places()) {
+                for done in plan.pending[..i].iter().rev() {
+                    undo(done, self.places());
+                }
                 return Err(e);
             }
         }
@@ -434,19 +475,16 @@ impl Writer {
 
 /// Moves one staged folder, or an existing folder's staged files, into
 /// place.
-fn apply(pending: &Pending) -> Result<(), Error> {
-    match pending {
-        Pending::Whole { staged, folder } => {
-            fs::rename(staged, folder).map_err(|source| write_err(folder, source))
+fn apply(pending: &Pending, places: (&Path, &Path)) -> Result<(), Error> {
+    if let Pending::Files(f) = pending {
+        let paths: Vec<String> = f.files.iter().map(|(p, _)| p.clone()).collect();
+        return folder::move_files(&f.staged, &f.folder, &paths);
+    }
+    match pending.whole(places) {
+        Some((staged, folder)) => {
+            fs::rename(staged, &folder).map_err(|source| write_err(&folder, source))
         }
-        Pending::Files {
-            staged,
-            folder,
-            files,
-        } => {
-            let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
-            folder::move_files(staged, folder, &paths)
-        }
+        None => Ok(()),
     }
 }
 
@@ -465,8 +503,8 @@ impl Drop for Writer {
 /// Moves a new folder that was renamed into place back to the staging
 /// folder. An existing folder's files cannot be moved back: the checks
 /// before the first rename are there so that they need not be.
-fn undo(pending: &Pending) {
-    if let Pending::Whole { staged, folder } = pending {
+fn undo(pending: &Pending, places: (&Path, &Path)) {
+    if let Some((staged, folder)) = pending.whole(places) {
         let _ = fs::rename(folder, staged);
     }
 }
@@ -475,12 +513,13 @@ fn undo(pending: &Pending) {
 /// still free; in an existing folder, a file to create is still absent, no
 /// link is on the way, and each directory a file moves into is writable and
 /// on the staging folder's file system (a rename cannot cross one).
-fn preflight(pending: &[Pending], staging: &Path) -> Result<(), Error> {
+fn preflight(pending: &[Pending], places: (&Path, &Path)) -> Result<(), Error> {
+    let staging = places.0;
     for p in pending {
         match p {
-            Pending::Whole { folder, .. } => folder::absent(folder)?,
-            Pending::Files { folder, files, .. } => {
-                for (file, created) in files {
+            Pending::Files(f) => {
+                let folder = &f.folder;
+                for (file, created) in &f.files {
                     let target = folder.join(file);
                     folder::no_links_below(folder, file)?;
                     if *created {
@@ -493,6 +532,11 @@ fn preflight(pending: &[Pending], staging: &Path) -> Result<(), Error> {
                         .unwrap_or(folder);
                     folder::writable(dir).map_err(|source| write_err(&target, source))?;
                     folder::same_file_system(dir, staging)?;
+                }
+            }
+            new => {
+                if let Some((_, folder)) = new.whole(places) {
+                    folder::absent(&folder)?;
                 }
             }
         }
@@ -518,5 +562,86 @@ fn plan_one(path: &Path, text: &str) -> Result<Status, Error> {
         Ok(_) => Ok(Status::Replaced),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Status::Created),
         Err(source) => Err(write_err(path, source)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch writer in a fresh `out`, with `names` prepared and recorded.
+    fn planned(out: &Path, names: &[&str]) -> (Writer, Plan) {
+        let writer = Writer::new(out, true, false).expect("writer");
+        let mut plan = Plan::default();
+        for name in names {
+            let files = [OutFile {
+                path: "dir/file.txt".into(),
+                text: "text\n",
+                executable: false,
+            }];
+            plan.record(writer.prepare(Some(name), &files).expect("prepared"));
+        }
+        (writer, plan)
+    }
+
+    #[test]
+    fn a_batchs_new_folders_are_held_by_name_and_committed_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let (writer, plan) = planned(&out, &["t1", "t2"]);
+        assert!(plan.pending.iter().all(|p| matches!(p, Pending::Named(_))));
+        writer.commit(plan).expect("commit");
+        for name in ["t1", "t2"] {
+            let text = fs::read_to_string(out.join(name).join("dir/file.txt")).expect("file");
+            assert_eq!(text, "text\n");
+        }
+    }
+
+    #[test]
+    fn only_a_folder_named_alike_under_the_staging_folder_and_the_root_is_held_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = Writer::new(&dir.path().join("out"), true, false).expect("writer");
+        let (staging, root) = (writer.staging_dir().to_owned(), writer.root.clone());
+        let named = |staged: PathBuf, folder: PathBuf| {
+            matches!(writer.pending(staged, folder, None), Pending::Named(_))
+        };
+        assert!(named(staging.join("a"), root.join("a")));
+        assert!(!named(staging.join("a"), root.join("b")));
+        assert!(!named(staging.join("a"), dir.path().join("a")));
+        assert!(!named(dir.path().join("a"), root.join("a")));
+        assert!(!named(staging.join("a/b"), root.join("a/b")));
+        let files = Some(vec![("f".to_owned(), true)]);
+        let existing = writer.pending(staging.join("a"), root.join("a"), files);
+        assert!(matches!(existing, Pending::Files(_)));
+    }
+
+    #[test]
+    fn a_failed_rename_moves_the_folders_already_renamed_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let (writer, plan) = planned(&out, &["t1", "t2", "t3"]);
+        fs::remove_dir_all(writer.staging_dir().join("t3")).expect("unstage t3");
+        let error = writer.commit(plan).expect_err("t3 has nothing staged");
+        assert!(error.to_string().contains("t3"), "{error}");
+        for name in ["t1", "t2", "t3"] {
+            assert!(!out.join(name).exists(), "{name} stayed in place");
+        }
+    }
+
+    #[test]
+    fn a_folder_that_appeared_meanwhile_stops_the_commit_before_any_rename() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let (writer, plan) = planned(&out, &["t1", "t2"]);
+        fs::create_dir(out.join("t2")).expect("another run's folder");
+        let error = writer.commit(plan).expect_err("t2 appeared");
+        assert!(
+            error
+                .to_string()
+                .contains("appeared while podiam was running"),
+            "{error}"
+        );
+        assert!(!out.join("t1").exists(), "t1 was moved before the check");
+        assert_eq!(fs::read_dir(out.join("t2")).expect("t2").count(), 0);
     }
 }
