@@ -24,8 +24,10 @@ targets:
 
 /// Where an index's text goes as it is built: `generate` writes it into
 /// the staging folder ([`top::TopFile`]), `check` compares it with the
-/// directory's ([`drift::TopCompare`]). Neither holds the whole text, so a
-/// batch's memory does not grow with its index.
+/// directory's ([`drift::TopCompare`]), which holds the text only from the
+/// first difference on, for the diff; `None` drops it (a batch with no
+/// `params.yaml` to compare). So a batch's memory does not grow with its
+/// index while the two agree.
 pub trait Sink {
     /// Takes the next piece of the index's text.
     fn push(&mut self, text: &str) -> Result<(), Error>;
@@ -34,6 +36,15 @@ pub trait Sink {
 impl Sink for top::TopFile {
     fn push(&mut self, text: &str) -> Result<(), Error> {
         top::TopFile::push(self, text)
+    }
+}
+
+impl<S: Sink> Sink for Option<S> {
+    fn push(&mut self, text: &str) -> Result<(), Error> {
+        match self {
+            Some(sink) => sink.push(text),
+            None => Ok(()),
+        }
     }
 }
 

@@ -139,9 +139,16 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
     let whole_batch = batch && !params.one_target();
     let drift = drift::Drift::new(dir, whole_batch, engine.overrides())?;
     let mut found = drift::Found::default();
-    let mut index = whole_batch
-        .then(|| batch_index::Index::new(drift.top_compare(artifact::PARAMS_PATH)?))
-        .transpose()?;
+    // A batch written before podiam wrote its params.yaml has none: its
+    // targets' entries are still checked, and compared with nothing.
+    let indexed = params.has_params_file() || dir.join(artifact::PARAMS_PATH).is_file();
+    let mut index = match whole_batch {
+        true => {
+            let top = indexed.then(|| drift.top_compare(artifact::PARAMS_PATH));
+            Some(batch_index::Index::new(top.transpose()?)?)
+        }
+        false => None,
+    };
     targets::stream(
         &engine,
         &targets,
@@ -156,10 +163,9 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
             Ok(())
         },
     )?;
-    let indexed = params.has_params_file() || dir.join(artifact::PARAMS_PATH).is_file();
     match index.map(batch_index::Index::finish).transpose()? {
-        Some(compared) if indexed => found.record(None, compared.finish()?),
-        Some(_) => ui.note(&format!(
+        Some(Some(compared)) => found.record(None, compared.finish()?),
+        Some(None) => ui.note(&format!(
             "{} has no params.yaml listing its targets (a batch written by an older podiam): the target folders present were checked, and a deleted one cannot be seen; generate the batch again to write it",
             dir.display()
         )),

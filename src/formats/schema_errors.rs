@@ -346,7 +346,7 @@ fn walk<'s>(root: &'s Value, pointer: &str, follow_refs: bool) -> Option<Vec<&'s
     Some(nodes)
 }
 
-/// A `$ref` within the schema (`#/$defs/...`).
+/// A `$ref` within the schema (`#/$defs/...`, or `#/definitions/...` in a draft-07 one).
 fn resolve<'s>(root: &'s Value, reference: &str) -> Option<&'s Value> {
     let pointer = reference.strip_prefix('#')?;
     root.pointer(pointer)

@@ -336,15 +336,33 @@ impl TopCompare {
     }
 
     /// The file's first bytes, those that agreed: the rendered text so far.
-    fn agreed_text(&self) -> Result<String, Error> {
-        let mut bytes = vec![0; self.agreed];
-        std::fs::File::open(&self.on_disk)
-            .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut bytes))
-            .map_err(|source| read_err(&self.on_disk, source))?;
+    fn agreed_text(&mut self) -> Result<String, Error> {
+        let bytes = self.reread(Some(self.agreed))?;
         String::from_utf8(bytes).map_err(|e| {
             let source = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
             read_err(&self.on_disk, source)
         })
+    }
+
+    /// The file from its start, its first `len` bytes or all of it, through
+    /// the handle compared so far: the same file, even if another has taken
+    /// its name meanwhile.
+    fn reread(&mut self, len: Option<usize>) -> Result<Vec<u8>, Error> {
+        use std::io::{Read, Seek};
+        let mut bytes = Vec::new();
+        let Some(disk) = &mut self.disk else {
+            return Ok(bytes);
+        };
+        let file = disk.get_mut();
+        let read = file.rewind().and_then(|()| match len {
+            Some(len) => {
+                bytes.resize(len, 0);
+                file.read_exact(&mut bytes)
+            }
+            None => file.read_to_end(&mut bytes).map(|_| ()),
+        });
+        read.map_err(|source| read_err(&self.on_disk, source))?;
+        Ok(bytes)
     }
 
     /// What differs: the file missing, or changed, with its diff.
@@ -364,9 +382,8 @@ impl TopCompare {
             }
             self.text = Some(self.agreed_text()?);
         }
-        let bytes =
-            std::fs::read(&self.on_disk).map_err(|source| read_err(&self.on_disk, source))?;
-        let text = self.text.unwrap_or_default();
+        let bytes = self.reread(None)?;
+        let text = self.text.take().unwrap_or_default();
         found.changed.push(Changed {
             diff: diff(&self.path, &bytes, &text),
             path: self.path,

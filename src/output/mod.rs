@@ -9,6 +9,7 @@
 pub mod drift;
 mod flush;
 mod folder;
+mod pending;
 pub mod staging;
 pub mod top;
 pub mod write;

@@ -36,6 +36,7 @@ impl TopFile {
 
 /// Whether the file at `path` has the bytes of the staged file `staged`,
 /// both read a block at a time; `None` when there is no file at `path`.
+/// An error names the file it came from.
 pub(super) fn same_as_staged(path: &Path, staged: &Path) -> Result<Option<bool>, Error> {
     let existing = match fs::File::open(path) {
         Ok(file) => file,
@@ -43,17 +44,27 @@ pub(super) fn same_as_staged(path: &Path, staged: &Path) -> Result<Option<bool>,
         Err(source) => return Err(write_err(path, source)),
     };
     let new = fs::File::open(staged).map_err(|source| write_err(staged, source))?;
-    same_bytes(existing, new)
-        .map(Some)
-        .map_err(|source| write_err(path, source))
+    match same_bytes(existing, new) {
+        Ok(same) => Ok(Some(same)),
+        Err(Failed::First(source)) => Err(write_err(path, source)),
+        Err(Failed::Second(source)) => Err(write_err(staged, source)),
+    }
+}
+
+/// Which of the two readers of [`same_bytes`] failed.
+#[derive(Debug)]
+enum Failed {
+    First(std::io::Error),
+    Second(std::io::Error),
 }
 
 /// Whether two readers give the same bytes, compared a block at a time.
-fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> std::io::Result<bool> {
+fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> Result<bool, Failed> {
     use std::io::BufRead;
     let (mut a, mut b) = (std::io::BufReader::new(a), std::io::BufReader::new(b));
     loop {
-        let (x, y) = (a.fill_buf()?, b.fill_buf()?);
+        let x = a.fill_buf().map_err(Failed::First)?;
+        let y = b.fill_buf().map_err(Failed::Second)?;
         if x.is_empty() || y.is_empty() {
             return Ok(x.is_empty() && y.is_empty());
         }
@@ -68,7 +79,28 @@ fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> std::io::Result<b
 
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use super::{Failed, same_bytes};
+
+    /// A reader that always fails.
+    struct Broken;
+
+    impl std::io::Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("broken"))
+        }
+    }
+
+    #[test]
+    fn same_bytes_says_which_reader_failed() {
+        assert!(matches!(
+            same_bytes(Broken, &b"a"[..]),
+            Err(Failed::First(_))
+        ));
+        assert!(matches!(
+            same_bytes(&b"a"[..], Broken),
+            Err(Failed::Second(_))
+        ));
+    }
 
     #[test]
     fn same_bytes_compares_lengths_and_content() {

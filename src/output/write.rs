@@ -29,13 +29,14 @@
 //! (the renames themselves are on disk when podiam exits); never one per
 //! file.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::output::flush::Flusher;
 use crate::output::folder::{self, write_err};
+use crate::output::pending::{Files, Pending, apply, preflight, undo};
 use crate::output::staging::Staging;
 use crate::output::top::{TOP, TopFile, same_as_staged};
 
@@ -96,39 +97,6 @@ impl Plan {
         self.conflicts.extend(prepared.conflicts);
         self.pending.extend(prepared.pending);
         prepared.statuses
-    }
-}
-
-/// A folder staged for the commit. A plan holds one per target, so each
-/// is small: a batch's new target folder, by far the most common, is held
-/// by its name alone.
-enum Pending {
-    /// A new folder `<root>/<name>`, staged whole at `<staging>/<name>`.
-    Named(Box<OsStr>),
-    /// Any other new folder, staged whole: where it is staged, and where it
-    /// goes.
-    Whole(Box<(PathBuf, PathBuf)>),
-    /// An existing folder's files.
-    Files(Box<Files>),
-}
-
-/// An existing folder: these files move from `staged` into it, in order;
-/// `created` says which of them must still be absent.
-struct Files {
-    staged: PathBuf,
-    folder: PathBuf,
-    files: Vec<(String, bool)>,
-}
-
-impl Pending {
-    /// A new folder staged whole, as `(staged, folder)`, with `places`
-    /// (the staging folder and the root).
-    fn whole(&self, (staging, root): (&Path, &Path)) -> Option<(PathBuf, PathBuf)> {
-        match self {
-            Pending::Named(name) => Some((staging.join(&**name), root.join(&**name))),
-            Pending::Whole(paths) => Some((paths.0.clone(), paths.1.clone())),
-            Pending::Files(_) => None,
-        }
     }
 }
 
@@ -296,7 +264,11 @@ impl Writer {
                 let files = vec![(path, status == Status::Created)];
                 Some(self.pending(staged, folder, exists.then_some(files)))
             }
-            false => None,
+            false => {
+                // Unchanged, or the run is refused: nothing to sync or move.
+                let _ = fs::remove_file(&staged);
+                None
+            }
         };
         Ok(Prepared {
             statuses: vec![status],
@@ -473,21 +445,6 @@ impl Writer {
     }
 }
 
-/// Moves one staged folder, or an existing folder's staged files, into
-/// place.
-fn apply(pending: &Pending, places: (&Path, &Path)) -> Result<(), Error> {
-    if let Pending::Files(f) = pending {
-        let paths: Vec<String> = f.files.iter().map(|(p, _)| p.clone()).collect();
-        return folder::move_files(&f.staged, &f.folder, &paths);
-    }
-    match pending.whole(places) {
-        Some((staged, folder)) => {
-            fs::rename(staged, &folder).map_err(|source| write_err(&folder, source))
-        }
-        None => Ok(()),
-    }
-}
-
 impl Drop for Writer {
     /// Removes the staging folder, then any directory made for the run
     /// unless the commit finished.
@@ -498,50 +455,6 @@ impl Drop for Writer {
             let _ = fs::remove_dir(dir);
         }
     }
-}
-
-/// Moves a new folder that was renamed into place back to the staging
-/// folder. An existing folder's files cannot be moved back: the checks
-/// before the first rename are there so that they need not be.
-fn undo(pending: &Pending, places: (&Path, &Path)) {
-    if let Some((staged, folder)) = pending.whole(places) {
-        let _ = fs::rename(folder, staged);
-    }
-}
-
-/// Before anything moves, every destination again: a new folder's place is
-/// still free; in an existing folder, a file to create is still absent, no
-/// link is on the way, and each directory a file moves into is writable and
-/// on the staging folder's file system (a rename cannot cross one).
-fn preflight(pending: &[Pending], places: (&Path, &Path)) -> Result<(), Error> {
-    let staging = places.0;
-    for p in pending {
-        match p {
-            Pending::Files(f) => {
-                let folder = &f.folder;
-                for (file, created) in &f.files {
-                    let target = folder.join(file);
-                    folder::no_links_below(folder, file)?;
-                    if *created {
-                        folder::absent(&target)?;
-                    }
-                    let dir = target
-                        .ancestors()
-                        .skip(1)
-                        .find(|d| d.exists())
-                        .unwrap_or(folder);
-                    folder::writable(dir).map_err(|source| write_err(&target, source))?;
-                    folder::same_file_system(dir, staging)?;
-                }
-            }
-            new => {
-                if let Some((_, folder)) = new.whole(places) {
-                    folder::absent(&folder)?;
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// An existing path that is not a directory cannot hold a bundle.

@@ -468,3 +468,30 @@ fn a_batchs_params_yaml_is_planned_like_every_file() {
     let o = podiam(&["check", out.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// A batch whose `params.yaml` is not a file (here a folder) is checked
+/// from its target folders, as one written before podiam wrote the file:
+/// the folder is extra, and nothing tries to read it as the index.
+#[test]
+fn check_of_a_batch_whose_params_yaml_is_a_folder_reads_its_target_folders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    let o = generate(&file, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    fs::remove_file(out.join("params.yaml")).expect("remove the index");
+    fs::create_dir(out.join("params.yaml")).expect("a folder in its place");
+    fs::write(out.join("params.yaml/notes.txt"), "notes\n").expect("notes");
+    let o = podiam(&["check", out.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("has no params.yaml listing its targets"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("extra:   params.yaml/notes.txt"),
+        "{}",
+        stdout(&o)
+    );
+}

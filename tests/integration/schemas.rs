@@ -371,11 +371,15 @@ fn yaml_parse_back_rejects_duplicate_keys() {
 }
 
 /// Keywords that draft-07 does not know and would silently ignore.
-const NEWER_KEYWORDS: [&str; 11] = [
+const NEWER_KEYWORDS: [&str; 15] = [
     "$defs",
     "$anchor",
     "$dynamicRef",
     "$dynamicAnchor",
+    "$recursiveRef",
+    "$recursiveAnchor",
+    "$vocabulary",
+    "contentSchema",
     "prefixItems",
     "unevaluatedItems",
     "unevaluatedProperties",
@@ -389,7 +393,8 @@ const NEWER_KEYWORDS: [&str; 11] = [
 const ANNOTATIONS: [&str; 4] = ["$ref", "description", "title", "$comment"];
 
 /// The problems of a draft-07 (sub)schema: a newer keyword, which draft-07
-/// ignores, or an assertion beside a `$ref`, which draft-07 ignores too.
+/// ignores; an assertion beside a `$ref`, which draft-07 ignores too; an
+/// `items` list, which means a tuple in draft-07 and is refused by 2020-12.
 fn draft_07_problems(schema: &Value, path: &str, problems: &mut Vec<String>) {
     let Value::Object(map) = schema else {
         if let Value::Array(items) = schema {
@@ -403,6 +408,9 @@ fn draft_07_problems(schema: &Value, path: &str, problems: &mut Vec<String>) {
         for key in map.keys().filter(|k| !ANNOTATIONS.contains(&k.as_str())) {
             problems.push(format!("{path}: {key:?} beside $ref"));
         }
+    }
+    if map.get("items").is_some_and(Value::is_array) {
+        problems.push(format!("{path}: \"items\" as a list"));
     }
     for (key, value) in map {
         if NEWER_KEYWORDS.contains(&key.as_str()) {
@@ -459,7 +467,10 @@ fn the_draft_07_check_finds_what_draft_07_ignores() {
             "unevaluatedProperties": {"type": "string"},
             "a": {"$ref": "#/definitions/a", "minLength": 1, "description": "ok"}
         },
-        "definitions": {"a": {"prefixItems": [{"enum": [{"$defs": 1}]}]}},
+        "definitions": {
+            "a": {"prefixItems": [{"enum": [{"$defs": 1}]}]},
+            "b": {"items": [{"type": "string"}]}
+        },
         "unevaluatedProperties": false
     });
     let mut problems = Vec::new();
@@ -469,6 +480,7 @@ fn the_draft_07_check_finds_what_draft_07_ignores() {
         [
             "/properties/a: \"minLength\" beside $ref",
             "/definitions/a: \"prefixItems\"",
+            "/definitions/b: \"items\" as a list",
             ": \"unevaluatedProperties\"",
         ]
     );
