@@ -99,7 +99,7 @@ pub fn validate(
 ) -> Result<Vec<Valid>, Error> {
     let batch = raws.iter().any(|(n, _)| n.is_some());
     let mut problems = Vec::new();
-    let mut checked: Vec<Checked> = Vec::new();
+    let mut checked: Vec<Checked> = Vec::with_capacity(raws.len());
     let mut rejected: Vec<(String, Vec<String>)> = Vec::new();
     let mut raws = raws.into_iter();
     loop {
@@ -154,8 +154,8 @@ pub fn validate(
     } else {
         checked
     };
-    let mut keys = Vec::new();
-    let mut valid = Vec::new();
+    let mut keys = Vec::with_capacity(merged.len());
+    let mut valid = Vec::with_capacity(merged.len());
     for (key, name, params) in merged {
         if only.is_some() && name.as_deref() != only {
             continue;
@@ -224,12 +224,16 @@ fn merged(
     for (i, (key, _, _)) in checked.iter().enumerate() {
         groups.entry(key.role.clone()).or_default().push(i);
     }
+    groups.retain(|_, members| members.len() > 1);
+    if groups.is_empty() {
+        return Ok(checked);
+    }
     let shown: Vec<String> = checked
         .iter()
         .map(|(k, _, _)| k.role_name.clone())
         .collect();
     let mut slots: Vec<Option<Checked>> = checked.into_iter().map(Some).collect();
-    for members in groups.into_values().filter(|m| m.len() > 1) {
+    for members in groups.into_values() {
         let holds_only = |slots: &[Option<Checked>]| {
             members
                 .iter()
