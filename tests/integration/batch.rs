@@ -495,3 +495,26 @@ fn check_of_a_batch_whose_params_yaml_is_a_folder_reads_its_target_folders() {
         stdout(&o)
     );
 }
+
+/// A batch's `params.yaml` that cannot be opened (here a link to itself)
+/// is an error naming it, not a missing file.
+#[cfg(unix)]
+#[test]
+fn check_names_a_params_yaml_it_cannot_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    let o = generate(&file, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let index = out.join("params.yaml");
+    fs::remove_file(&index).expect("remove the index");
+    std::os::unix::fs::symlink("params.yaml", &index).expect("a link to itself");
+    let o = podiam(&["check", out.to_str().expect("utf8"), "--params", &file]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("params.yaml"), "{}", stderr(&o));
+    assert!(
+        !stdout(&o).contains("missing: params.yaml"),
+        "{}",
+        stdout(&o)
+    );
+}
