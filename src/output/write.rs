@@ -498,6 +498,17 @@ mod tests {
     }
 
     #[test]
+    fn a_top_file_counts_the_bytes_pushed_for_the_early_write_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = Writer::new(&dir.path().join("out"), true, false).expect("writer");
+        let mut top = writer.top_file("top.yaml").expect("top file");
+        for piece in ["ab", "", "cde"] {
+            top.push(piece).expect("push");
+        }
+        assert_eq!(top.len, 5);
+    }
+
+    #[test]
     fn a_batchs_new_folders_are_held_by_name_and_committed_whole() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("out");

@@ -429,9 +429,15 @@ fn a_batchs_params_yaml_is_planned_like_every_file() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains(&line("created")), "{}", stdout(&o));
     let written = fs::read_to_string(&index).expect("the index");
+    #[cfg(unix)]
+    let inode = || std::os::unix::fs::MetadataExt::ino(&fs::metadata(&index).expect("index"));
+    #[cfg(unix)]
+    let before = inode();
     let o = generate(&file, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains(&line("unchanged")), "{}", stdout(&o));
+    #[cfg(unix)]
+    assert_eq!(inode(), before, "an unchanged params.yaml is left as it is");
     let cut = written.rfind("  - name:").expect("an entry");
     let edits = [
         ("longer", format!("{written}# edited\n"), "-# edited"),
@@ -517,4 +523,22 @@ fn check_names_a_params_yaml_it_cannot_open() {
         "{}",
         stdout(&o)
     );
+}
+
+/// A batch's `params.yaml` in `--out` that cannot be read (a link to
+/// itself) stops the run with the reading's own error, naming it.
+#[cfg(unix)]
+#[test]
+fn generate_names_a_params_yaml_it_cannot_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    fs::create_dir(&out).expect("out");
+    let index = out.join("params.yaml");
+    std::os::unix::fs::symlink("params.yaml", &index).expect("a link to itself");
+    let why = fs::read(&index).expect_err("a link to itself").to_string();
+    let o = generate(&file, &out, &["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains(&why), "{why}: {}", stderr(&o));
+    assert!(!out.join("team-a").exists(), "nothing moved into place");
 }
