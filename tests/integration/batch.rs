@@ -475,16 +475,23 @@ fn a_batchs_params_yaml_is_planned_like_every_file() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
 
-/// A batch whose `params.yaml` is not a file (here a folder) is checked
-/// from its target folders, as one written before podiam wrote the file:
-/// the folder is extra, and nothing tries to read it as the index.
-#[test]
-fn check_of_a_batch_whose_params_yaml_is_a_folder_reads_its_target_folders() {
+/// [`BATCH`] generated into `out` in a new temporary folder: the folder
+/// (removed when dropped), the batch file and `out`.
+fn generated() -> (tempfile::TempDir, String, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(&dir, BATCH);
     let out = dir.path().join("out");
     let o = generate(&file, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    (dir, file, out)
+}
+
+/// A batch whose `params.yaml` is not a file (here a folder) is checked
+/// from its target folders, as one written before podiam wrote the file:
+/// the folder is extra, and nothing tries to read it as the index.
+#[test]
+fn check_of_a_batch_whose_params_yaml_is_a_folder_reads_its_target_folders() {
+    let (_dir, _, out) = generated();
     fs::remove_file(out.join("params.yaml")).expect("remove the index");
     fs::create_dir(out.join("params.yaml")).expect("a folder in its place");
     fs::write(out.join("params.yaml/notes.txt"), "notes\n").expect("notes");
@@ -507,11 +514,7 @@ fn check_of_a_batch_whose_params_yaml_is_a_folder_reads_its_target_folders() {
 #[cfg(unix)]
 #[test]
 fn check_names_a_params_yaml_it_cannot_open() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = write(&dir, BATCH);
-    let out = dir.path().join("out");
-    let o = generate(&file, &out, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_dir, file, out) = generated();
     let index = out.join("params.yaml");
     fs::remove_file(&index).expect("remove the index");
     std::os::unix::fs::symlink("params.yaml", &index).expect("a link to itself");
