@@ -23,7 +23,7 @@ modules=(
   src/formats/escape.rs src/formats/hclwrite.rs src/formats/awscli.rs
   src/input/rules.rs src/input/names.rs src/input/access.rs
   src/iam/policy.rs
-  src/output/drift.rs src/output/write.rs
+  src/output/drift.rs src/output/write.rs src/output/pending.rs src/output/top.rs
   src/cli/targets.rs
 )
 args=()
