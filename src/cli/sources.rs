@@ -62,8 +62,8 @@ impl Given {
 
 /// Combines flags and environment (`given`) with the params file, giving
 /// each target's raw parameters. `only` must name a target of a batch;
-/// every target is returned, since [`crate::cli::targets::validate`] keeps `only` after merging
-/// the targets that share its role.
+/// every target is returned, since [`crate::cli::targets::validate`] keeps
+/// `only` after merging the targets that share its role.
 ///
 /// A plain run: flag > environment. A single params file: flag > file >
 /// environment, and a variable that differs from the file is refused. A batch:

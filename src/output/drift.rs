@@ -130,7 +130,7 @@ impl Drift {
             on_disk,
             disk,
             agreed: 0,
-            text: None,
+            rest: None,
             piece: Vec::new(),
         })
     }
@@ -294,8 +294,8 @@ fn gone(e: &std::io::Error) -> bool {
 /// A batch's own file at the top of the directory, compared with the file
 /// there as the batch renders ([`Drift::top_compare`]). While the two agree
 /// it holds only how far they agree, so checking a batch never holds its
-/// index whole; from the first difference on it holds the rendered text,
-/// for the diff.
+/// index whole; from the first difference on it holds the rendered rest,
+/// for the diff, which takes the part that agreed from the file.
 pub struct TopCompare {
     /// Path below the directory.
     path: String,
@@ -304,8 +304,8 @@ pub struct TopCompare {
     disk: Option<std::io::BufReader<std::fs::File>>,
     /// Bytes that agree so far.
     agreed: usize,
-    /// Everything rendered, once it differs.
-    text: Option<String>,
+    /// What was rendered after the part that agreed, once the two differ.
+    rest: Option<String>,
     /// The bytes read to compare with a piece.
     piece: Vec<u8>,
 }
@@ -314,8 +314,8 @@ impl TopCompare {
     /// Compares the next piece of the rendered file with the file's next
     /// bytes.
     pub fn push(&mut self, piece: &str) -> Result<(), Error> {
-        if let Some(text) = &mut self.text {
-            text.push_str(piece);
+        if let Some(rest) = &mut self.rest {
+            rest.push_str(piece);
             return Ok(());
         }
         let Some(disk) = &mut self.disk else {
@@ -330,62 +330,48 @@ impl TopCompare {
         if self.piece == piece.as_bytes() {
             self.agreed += piece.len();
         } else {
-            self.text = Some(self.agreed_text()? + piece);
+            self.rest = Some(piece.to_owned());
         }
         Ok(())
     }
 
-    /// The file's first bytes, those that agreed: the rendered text so far.
-    fn agreed_text(&mut self) -> Result<String, Error> {
-        let bytes = self.reread(Some(self.agreed))?;
-        String::from_utf8(bytes).map_err(|e| {
-            let source = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
-            read_err(&self.on_disk, source)
-        })
-    }
-
-    /// The file from its start, its first `len` bytes or all of it, through
-    /// the handle compared so far: the same file, even if another has taken
-    /// its name meanwhile.
-    fn reread(&mut self, len: Option<usize>) -> Result<Vec<u8>, Error> {
-        use std::io::{Read, Seek};
-        let mut bytes = Vec::new();
-        let Some(disk) = &mut self.disk else {
-            return Ok(bytes);
-        };
-        let file = disk.get_mut();
-        let read = file.rewind().and_then(|()| match len {
-            Some(len) => {
-                bytes.resize(len, 0);
-                file.read_exact(&mut bytes)
-            }
-            None => file.read_to_end(&mut bytes).map(|_| ()),
-        });
-        read.map_err(|source| read_err(&self.on_disk, source))?;
-        Ok(bytes)
-    }
-
     /// What differs: the file missing, or changed, with its diff.
     pub fn finish(mut self) -> Result<Found, Error> {
+        use std::io::{Read, Seek};
         let mut found = Found::default();
         found.top.insert(self.path.clone());
         let Some(disk) = &mut self.disk else {
             found.missing.push(self.path);
             return Ok(found);
         };
-        if self.text.is_none() {
-            let mut more = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::Read::take(disk, 1), &mut more)
-                .map_err(|source| read_err(&self.on_disk, source))?;
-            if more.is_empty() {
-                return Ok(found);
+        let fail = |source| read_err(&self.on_disk, source);
+        let rest = match self.rest.take() {
+            Some(rest) => rest,
+            None => {
+                let mut more = Vec::new();
+                disk.take(1).read_to_end(&mut more).map_err(fail)?;
+                if more.is_empty() {
+                    return Ok(found);
+                }
+                String::new()
             }
-            self.text = Some(self.agreed_text()?);
-        }
-        let bytes = self.reread(None)?;
-        let text = self.text.take().unwrap_or_default();
+        };
+        // The whole file again, through the handle compared: the same file,
+        // even if another has taken its name meanwhile.
+        let mut bytes = Vec::new();
+        let file = disk.get_mut();
+        file.rewind()
+            .and_then(|()| file.read_to_end(&mut bytes))
+            .map_err(fail)?;
+        let agreed = bytes
+            .get(..self.agreed)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .ok_or_else(|| {
+                let why = "changed while it was compared";
+                fail(std::io::Error::new(std::io::ErrorKind::InvalidData, why))
+            })?;
         found.changed.push(Changed {
-            diff: diff(&self.path, &bytes, &text),
+            diff: diff(&self.path, &bytes, &format!("{agreed}{rest}")),
             path: self.path,
         });
         Ok(found)
