@@ -2,7 +2,6 @@
 //! of a batch params file. Every target is validated and rendered before
 //! anything is written, and every error names its target.
 
-use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -144,7 +143,10 @@ pub fn validate(
         merged_into(&checked, only)?;
         let role = checked.iter().find(|(_, n, _)| n.as_deref() == Some(only));
         if let Some((key, _, _)) = role {
-            for (_, why) in rejected.into_iter().filter(|(r, _)| *r == key.role) {
+            for (_, why) in rejected
+                .into_iter()
+                .filter(|(r, _)| r.eq_ignore_ascii_case(&key.role))
+            {
                 problems.extend(why);
             }
         }
@@ -163,7 +165,7 @@ pub fn validate(
         keys.push(key);
         valid.push(Valid { name, params });
     }
-    problems.extend(clashes(&keys));
+    problems.extend(clashes(&keys, &valid));
     if problems.is_empty() {
         Ok(valid)
     } else {
@@ -176,7 +178,9 @@ fn merged_into(checked: &[Checked], only: &str) -> Result<(), Error> {
     let Some((key, _, _)) = checked.iter().find(|(_, n, _)| n.as_deref() == Some(only)) else {
         return Ok(());
     };
-    let head = checked.iter().find(|(k, _, _)| k.role == key.role);
+    let head = checked
+        .iter()
+        .find(|(k, _, _)| k.role.eq_ignore_ascii_case(&key.role));
     match head.and_then(|(_, n, _)| n.as_deref()) {
         Some(first) if first != only => Err(Error::Invalid(vec![crate::error::Violation::new(
             "target",
@@ -220,20 +224,15 @@ fn merged(
     problems: &mut Vec<String>,
     each: &mut impl FnMut(&Target),
 ) -> Result<Vec<Checked>, Error> {
-    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, (key, _, _)) in checked.iter().enumerate() {
-        groups.entry(key.role.clone()).or_default().push(i);
-    }
-    groups.retain(|_, members| members.len() > 1);
+    let groups: Vec<(String, Vec<usize>)> = shared(checked.iter().map(|(k, _, _)| Some(&*k.role)))
+        .into_iter()
+        .map(|(_, members)| (checked[members[0]].0.role.to_string(), members))
+        .collect();
     if groups.is_empty() {
         return Ok(checked);
     }
-    let shown: Vec<String> = checked
-        .iter()
-        .map(|(k, _, _)| k.role_name.clone())
-        .collect();
     let mut slots: Vec<Option<Checked>> = checked.into_iter().map(Some).collect();
-    for members in groups.into_values() {
+    for (role, members) in groups {
         let holds_only = |slots: &[Option<Checked>]| {
             members
                 .iter()
@@ -242,7 +241,6 @@ fn merged(
         if only.is_some() && !holds_only(&slots) {
             continue;
         }
-        let role = &shown[members[0]];
         let group: Vec<crate::cli::merge::Member> = members
             .iter()
             .filter_map(|&i| slots[i].take())
@@ -252,7 +250,8 @@ fn merged(
             })
             .collect::<Result<_, Error>>()?;
         let names: Vec<String> = group.iter().map(|m| m.name.clone()).collect();
-        let Ok((name, raw)) = crate::cli::merge::merge(role, group).map_err(|p| problems.extend(p))
+        let Ok((name, raw)) =
+            crate::cli::merge::merge(&role, group).map_err(|p| problems.extend(p))
         else {
             continue;
         };
@@ -428,50 +427,67 @@ fn lines(name: Option<&str>, error: &Error) -> Vec<String> {
     }
 }
 
-/// What two targets must not share: folder, role name and policy name,
-/// lowercased (IAM names are unique case-insensitively).
+/// What two targets must not share besides their folder: the names IAM
+/// gives their role and policy, as the model holds them. IAM's names are
+/// unique case-insensitively, so they are compared ASCII-lowercased.
 struct Keys {
-    name: Option<String>,
-    role: String,
-    role_name: String,
-    policy: String,
+    role: Box<str>,
+    policy: Box<str>,
 }
 
 impl Keys {
     fn of(t: &Target) -> Keys {
         Keys {
-            name: t.name.clone(),
-            role: t.model.role_name.as_str().to_ascii_lowercase(),
-            role_name: t.model.role_name.as_str().to_owned(),
-            policy: t.model.policy_name.as_str().to_ascii_lowercase(),
+            role: t.model.role_name.as_str().into(),
+            policy: t.model.policy_name.as_str().into(),
         }
     }
 }
 
+/// `a` and `b` ordered as their ASCII-lowercased forms are.
+fn caseless(a: &str, b: &str) -> std::cmp::Ordering {
+    let a = a.bytes().map(|c| c.to_ascii_lowercase());
+    a.cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+/// The indices of `keys`, in groups of equal keys (compared
+/// case-insensitively), the groups in the order of their lowercased key and
+/// each group in index order; only the groups of two or more.
+fn shared<'a>(keys: impl Iterator<Item = Option<&'a str>>) -> Vec<(&'a str, Vec<usize>)> {
+    let mut order: Vec<(&str, usize)> = keys
+        .enumerate()
+        .filter_map(|(i, k)| k.map(|k| (k, i)))
+        .collect();
+    order.sort_by(|a, b| caseless(a.0, b.0).then(a.1.cmp(&b.1)));
+    order
+        .chunk_by(|a, b| a.0.eq_ignore_ascii_case(b.0))
+        .filter(|run| run.len() > 1)
+        .map(|run| (run[0].0, run.iter().map(|&(_, i)| i).collect()))
+        .collect()
+}
+
 /// Targets that would write the same folder or create the same IAM names.
-fn clashes(targets: &[Keys]) -> Vec<String> {
-    type Key = fn(&Keys) -> Option<String>;
-    let checks: [(&str, Key); 3] = [
-        ("output folder", |t| {
-            t.name.as_ref().map(|n| n.to_ascii_lowercase())
-        }),
-        ("role name", |t| Some(t.role.clone())),
-        ("policy name", |t| Some(t.policy.clone())),
+/// `keys` and `valid` are the same targets, in the same order.
+fn clashes(keys: &[Keys], valid: &[Valid]) -> Vec<String> {
+    let folders = shared(valid.iter().map(|v| v.name.as_deref()));
+    let roles = shared(keys.iter().map(|k| Some(&*k.role)));
+    let policies = shared(keys.iter().map(|k| Some(&*k.policy)));
+    let checks = [
+        ("output folder", folders),
+        ("role name", roles),
+        ("policy name", policies),
     ];
     let mut problems = Vec::new();
-    for (what, key) in checks {
-        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for t in targets {
-            if let Some(k) = key(t) {
-                seen.entry(k)
-                    .or_default()
-                    .push(t.name.clone().unwrap_or_default());
-            }
-        }
-        for (value, names) in seen.into_iter().filter(|(_, n)| n.len() > 1) {
+    for (what, groups) in checks {
+        for (value, members) in groups {
+            let names: Vec<String> = members
+                .iter()
+                .map(|&i| valid[i].name.clone().unwrap_or_default())
+                .collect();
             problems.push(format!(
-                "targets {} share the {what} {value:?} (compared case-insensitively, as IAM does); each target needs its own",
-                quoted(&names)
+                "targets {} share the {what} {:?} (compared case-insensitively, as IAM does); each target needs its own",
+                quoted(&names),
+                value.to_ascii_lowercase()
             ));
         }
     }
@@ -484,4 +500,33 @@ fn quoted(names: &[String]) -> String {
         .map(|n| format!("{n:?}"))
         .collect::<Vec<_>>()
         .join(" and ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_groups_equal_keys_caselessly_in_lowercased_order() {
+        let keys = [
+            Some("Role-B"),
+            Some("role-a"),
+            None,
+            Some("ROLE-B"),
+            Some("Role-A"),
+            Some("role-c"),
+            Some("role-b"),
+        ];
+        let groups = shared(keys.into_iter());
+        assert_eq!(
+            groups,
+            vec![("role-a", vec![1, 4]), ("Role-B", vec![0, 3, 6])]
+        );
+        // The order is that of the lowercased keys, not of the keys as given
+        // ('R' sorts before 'r'), as the BTreeMap of lowercased keys had it.
+        let mixed = shared([Some("b"), Some("A"), Some("B"), Some("a")].into_iter());
+        assert_eq!(mixed, vec![("A", vec![1, 3]), ("b", vec![0, 2])]);
+        assert_eq!(caseless("Zeta", "alpha"), std::cmp::Ordering::Greater);
+        assert_eq!(caseless("ab", "ABC"), std::cmp::Ordering::Less);
+    }
 }
