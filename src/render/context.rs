@@ -156,6 +156,16 @@ impl Context {
     /// `uses(field)` says whether one may (see
     /// [`crate::render::templates::Engine::may_use`]).
     pub fn for_templates(model: &Model, uses: impl Fn(&str) -> bool) -> Context {
+        // Built once, for the context and for the sentences made from them.
+        let permission_policy = policy::permission_policy(model);
+        let trust_policy = crate::iam::trust::trust_policy(model);
+        let review = uses("review").then(|| {
+            crate::iam::explain::markdown_with(model, &permission_policy, trust_policy.as_ref())
+                .ok()
+        });
+        let prose = uses("prose").then(|| {
+            crate::render::prose::Prose::with(model, &permission_policy, trust_policy.as_ref().ok())
+        });
         Context {
             podiam: Tool {
                 version: env!("CARGO_PKG_VERSION"),
@@ -186,12 +196,12 @@ impl Context {
                 .oidc
                 .as_ref()
                 .map(|o| oidc(model, model.cluster.as_str(), o)),
-            permission_policy: policy::permission_policy(model),
-            trust_policy: crate::iam::trust::trust_policy(model).ok(),
+            permission_policy,
+            trust_policy: trust_policy.ok(),
             cross: crate::render::cross::Cross::new(model),
             skypilot: skypilot(model),
             terraform: uses("terraform").then(|| crate::render::terraform::Terraform::new(model)),
-            review: uses("review").then(|| crate::iam::explain::markdown(model).ok()),
+            review,
             buckets: model
                 .buckets
                 .iter()
@@ -200,7 +210,7 @@ impl Context {
             role: role_settings(model),
             pod_identity_agent: model.pod_identity_agent,
             kubernetes: crate::render::kube::Kubernetes::new(model),
-            prose: uses("prose").then(|| crate::render::prose::Prose::new(model)),
+            prose,
         }
     }
 }

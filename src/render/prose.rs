@@ -79,7 +79,13 @@ pub fn serialize<S: Serializer>(
 impl Prose {
     /// Builds every sentence from the model and its policy documents.
     pub fn new(model: &Model) -> Result<Prose, String> {
-        let permission = policy::permission_policy(model);
+        let trust = crate::iam::trust::trust_policy(model).ok();
+        Prose::with(model, &policy::permission_policy(model), trust.as_ref())
+    }
+
+    /// [`Prose::new`] from the model's permission policy and trust policy
+    /// (`None` when it cannot be built), already built.
+    pub fn with(model: &Model, permission: &Value, trust: Option<&Value>) -> Result<Prose, String> {
         let buckets: Vec<&str> = model.buckets.iter().map(|b| b.as_str()).collect();
         let noun = if buckets.len() == 1 {
             "the bucket"
@@ -89,14 +95,11 @@ impl Prose {
         Ok(Prose {
             buckets: format!("{noun} {}", code_list(&buckets, "and")?),
             access: access(model, noun, &buckets)?,
-            grants: grants(&permission)?,
-            limits: limits(&permission),
-            denies: denies(&permission)?,
+            grants: grants(permission)?,
+            limits: limits(permission),
+            denies: denies(permission)?,
             key_policies: crate::iam::wording::key_policy_notes(model)?,
-            trust: crate::iam::trust::trust_policy(model)
-                .ok()
-                .map(|t| trust(model, &t))
-                .transpose()?,
+            trust: trust.map(|t| trust_sentences(model, t)).transpose()?,
             role_options: role_options(model)?,
             mount: mount(model),
             task: task(model)?,
@@ -201,7 +204,7 @@ fn limits(permission: &Value) -> String {
     }
 }
 
-fn trust(model: &Model, document: &Value) -> Result<Trust, String> {
+fn trust_sentences(model: &Model, document: &Value) -> Result<Trust, String> {
     let statements = statements(document)
         .map(|statement| {
             Ok(Statement {
