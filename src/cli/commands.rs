@@ -43,8 +43,12 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         &bundle::in_bundle(),
         |b| {
             let folder = writer.folder(b.name.as_deref());
-            drift::keeps_overrides(&folder, engine.overrides())?;
-            refuse_other_shape(&folder, b)?;
+            // A folder that is not there holds no manifest and no file of
+            // another shape: one lookup instead of one per file.
+            if !absent(&folder) {
+                drift::keeps_overrides(&folder, engine.overrides())?;
+                refuse_other_shape(&folder, b)?;
+            }
             writer.prepare(b.name.as_deref(), &targets::files(b))
         },
         |b, prepared| {
@@ -71,6 +75,12 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         print_report(&[(out.to_owned(), top_status, vec![artifact::PARAMS_PATH])]);
     }
     Ok(())
+}
+
+/// Whether nothing is at `path` (any other answer, an error included,
+/// leaves the checks to run and report it).
+fn absent(path: &Path) -> bool {
+    matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// Refuses to regenerate a folder that holds artifacts of another bundle

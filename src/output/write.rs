@@ -349,14 +349,18 @@ impl Writer {
         files: &[OutFile],
         plan: &[Status],
     ) -> Result<Pending, Error> {
-        let linked = fs::symlink_metadata(&folder).is_ok_and(|m| m.file_type().is_symlink());
+        // A folder that does not exist is no link (`existing` just looked).
+        let linked =
+            exists && fs::symlink_metadata(&folder).is_ok_and(|m| m.file_type().is_symlink());
         if linked && !self.in_place && folder != self.root {
             let why = "is a symbolic link; podiam writes a target folder only as a real folder";
             return Err(folder::refuse(&folder, why));
         }
         let staged = self.staging_dir().join(staged);
         let mut moved = Vec::new();
-        let mut dirs: Vec<PathBuf> = Vec::new();
+        // The staged folder first, then each folder below it in one step.
+        fs::create_dir_all(&staged).map_err(|source| write_err(&staged, source))?;
+        let mut dirs: Vec<PathBuf> = vec![staged.clone()];
         for (file, status) in files.iter().zip(plan) {
             if *status == Status::Unchanged {
                 continue;
@@ -368,8 +372,16 @@ impl Writer {
             }
             let path = staged.join(&file.path);
             if let Some(parent) = path.parent().filter(|p| !dirs.iter().any(|d| d == p)) {
-                fs::create_dir_all(parent).map_err(|source| write_err(parent, source))?;
-                dirs.push(parent.to_owned());
+                let made = match parent.parent() {
+                    Some(above) if dirs.iter().any(|d| d == above) => fs::create_dir(parent),
+                    _ => fs::create_dir_all(parent),
+                };
+                made.map_err(|source| write_err(parent, source))?;
+                for made in parent.ancestors().take_while(|a| *a != staged) {
+                    if !dirs.iter().any(|d| d == made) {
+                        dirs.push(made.to_owned());
+                    }
+                }
             }
             folder::write_new(&path, file.text.as_bytes(), file.executable)
                 .map_err(|source| write_err(&path, source))?;
