@@ -2,13 +2,14 @@
 //! [`crate::cli`] and returns an [`Error`] for `main` to map to an exit code.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::artifacts::artifact::{self, ARTIFACTS};
 use crate::artifacts::bundle;
 use crate::artifacts::check;
 use crate::cli::args::ParamArgs;
 use crate::cli::batch_index;
+use crate::cli::report::{self, Report};
 use crate::cli::targets::{self, TargetBundle};
 use crate::cli::ui::Ui;
 use crate::error::Error;
@@ -33,7 +34,7 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         ));
     }
     let writer = write::Writer::new(out, batch, force)?;
-    let (mut plan, mut report) = (write::Plan::default(), Vec::new());
+    let (mut plan, mut report) = (write::Plan::default(), Report::default());
     let mut index = (batch && !params.one_target())
         .then(|| batch_index::Index::new(writer.top_file(artifact::PARAMS_PATH)?))
         .transpose()?;
@@ -58,8 +59,7 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
             }
             let statuses = plan.record(prepared);
             if !ui.quiet() {
-                let paths = b.rendered.iter().map(|r| r.artifact.path).collect();
-                report.push((writer.folder(b.name.as_deref()), statuses, paths));
+                report.add(b.name.as_deref(), &b.rendered, &statuses);
             }
             Ok(())
         },
@@ -69,10 +69,11 @@ pub fn generate(params: &ParamArgs, out: &Path, force: bool, ui: &Ui) -> Result<
         Some(file) => plan.record(writer.prepare_top(file)?),
         None => Vec::new(),
     };
+    let folders = writer.folders();
     writer.commit(plan)?;
     if !ui.quiet() {
-        print_report(&report);
-        print_report(&[(out.to_owned(), top_status, vec![artifact::PARAMS_PATH])]);
+        report.print(folders);
+        report::print_folder(out, &top_status, &[artifact::PARAMS_PATH]);
     }
     Ok(())
 }
@@ -120,22 +121,6 @@ fn detail(bundle: &TargetBundle, ui: &Ui) {
             r.artifact.path,
             r.artifact.check_name()
         ));
-    }
-}
-
-/// A folder, what happened to each of its files, and their paths.
-type Report<'a> = (PathBuf, Vec<write::Status>, Vec<&'a str>);
-
-/// One line per file: what happened to it, and its path.
-fn print_report(report: &[Report]) {
-    let mut out = std::io::stdout().lock();
-    for (folder, statuses, paths) in report {
-        for (status, path) in statuses.iter().zip(paths) {
-            let line = format!("{:<9} {}\n", status.word(), folder.join(path).display());
-            if out.write_all(line.as_bytes()).is_err() {
-                return;
-            }
-        }
     }
 }
 
@@ -334,7 +319,7 @@ pub fn export_templates(dir: &Path, force: bool, ui: &Ui) -> Result<(), Error> {
     writer.commit(plan)?;
     if !ui.quiet() {
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        print_report(&[(folder, statuses, paths)]);
+        report::print_folder(&folder, &statuses, &paths);
     }
     Ok(())
 }

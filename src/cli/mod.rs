@@ -19,6 +19,7 @@ pub mod commands;
 pub mod merge;
 pub mod own_params;
 pub mod parallel;
+pub mod report;
 pub mod sources;
 pub mod targets;
 pub mod ui;

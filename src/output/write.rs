@@ -195,11 +195,13 @@ impl Writer {
 
     /// The folder of target `name` (`None` for a plain run).
     pub fn folder(&self, name: Option<&str>) -> PathBuf {
-        match (name, &self.single) {
-            (Some(n), _) => self.root.join(n),
-            (None, Some(single)) => single.clone(),
-            (None, None) => self.root.clone(),
-        }
+        folder_of(&self.root, self.single.as_deref(), name)
+    }
+
+    /// [`Writer::folder`], kept after the commit (for the lines printed then).
+    pub fn folders(&self) -> impl Fn(Option<&str>) -> PathBuf + use<> {
+        let (root, single) = (self.root.clone(), self.single.clone());
+        move |name| folder_of(&root, single.as_deref(), name)
     }
 
     /// Plans `files` for target `name` against the disk and stages what
@@ -470,6 +472,15 @@ impl Drop for Writer {
 }
 
 /// An existing path that is not a directory cannot hold a bundle.
+/// The folder of target `name` below `root` (`single`: a plain run's).
+fn folder_of(root: &Path, single: Option<&Path>, name: Option<&str>) -> PathBuf {
+    match (name, single) {
+        (Some(n), _) => root.join(n),
+        (None, Some(single)) => single.to_owned(),
+        (None, None) => root.to_owned(),
+    }
+}
+
 fn refuse_non_dir(path: &Path) -> Result<(), Error> {
     match fs::metadata(path) {
         Ok(m) if !m.is_dir() => Err(write_err(

@@ -545,3 +545,51 @@ fn generate_names_a_params_yaml_it_cannot_read() {
     assert!(stderr(&o).contains(&why), "{why}: {}", stderr(&o));
     assert!(!out.join("team-a").exists(), "nothing moved into place");
 }
+
+/// Every file a batch writes is reported once, in the targets' order, each
+/// target's files together, and nothing else: `created` on the first run,
+/// `unchanged` on the second.
+#[test]
+fn a_batchs_report_names_every_file_it_wrote_once_in_target_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(&dir, BATCH);
+    let out = dir.path().join("out");
+    for word in ["created", "unchanged"] {
+        let o = generate(&file, &out, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let mut reported: Vec<String> = Vec::new();
+        for line in stdout(&o).lines() {
+            let path = line.strip_prefix(&format!("{word:<9} ")).expect(line);
+            reported.push(path.to_owned());
+        }
+        let relative: Vec<&str> = reported
+            .iter()
+            .map(|p| p.strip_prefix(&format!("{}/", out.display())).expect(p))
+            .collect();
+        let order: Vec<&str> = relative
+            .iter()
+            .map(|p| p.split('/').next().expect(p))
+            .collect();
+        let mut runs = order.clone();
+        runs.dedup();
+        assert_eq!(
+            runs,
+            ["team-a", "team-b", "team-c", "params.yaml"],
+            "{relative:?}"
+        );
+        let mut on_disk: Vec<String> = Vec::new();
+        let mut stack = vec![out.clone()];
+        while let Some(d) = stack.pop() {
+            for entry in fs::read_dir(&d).expect("read_dir").flatten() {
+                match entry.path() {
+                    p if p.is_dir() => stack.push(p),
+                    p => on_disk.push(p.display().to_string()),
+                }
+            }
+        }
+        on_disk.sort();
+        let mut sorted = reported.clone();
+        sorted.sort();
+        assert_eq!(sorted, on_disk, "every file written, each reported once");
+    }
+}
