@@ -154,19 +154,22 @@ pub fn check_dir(dir: &Path, params: &ParamArgs, format: &str, ui: &Ui) -> Resul
             if let Some(i) = index.as_mut() {
                 i.add(&b)?;
             }
-            found.record(b.name.as_deref(), one);
+            found.record(one);
             Ok(())
         },
     )?;
     match index.map(batch_index::Index::finish).transpose()? {
-        Some(Some(compared)) => found.record(None, compared.finish()?),
+        Some(Some(compared)) => found.record(compared.finish()?),
         Some(None) => ui.note(&format!(
             "{} has no params.yaml listing its targets (a batch written by an older podiam): the target folders present were checked, and a deleted one cannot be seen; generate the batch again to write it",
             dir.display()
         )),
         None => {}
     }
-    let report = drift.finish(found)?;
+    // The targets' folders, to tell them from extras at the top.
+    let mut folders: Vec<&str> = targets.iter().filter_map(|t| t.name.as_deref()).collect();
+    folders.sort_unstable();
+    let report = drift.finish(found, |n| folders.binary_search(&n).is_ok())?;
     if format == "json" {
         let json =
             serde_json::to_string_pretty(&report).map_err(|e| Error::Drift(e.to_string()))?;

@@ -43,8 +43,6 @@ pub struct Report {
 /// What differs in one target's folder.
 #[derive(Debug, Default)]
 pub struct Found {
-    /// The targets' folder names (a batch), to find top-level extras.
-    folders: BTreeSet<String>,
     changed: Vec<Changed>,
     missing: Vec<String>,
     extra: Vec<String>,
@@ -55,11 +53,8 @@ pub struct Found {
 }
 
 impl Found {
-    /// Adds what [`Drift::compare`] found in target `name`'s folder.
-    pub fn record(&mut self, name: Option<&str>, found: Found) {
-        if let Some(n) = name {
-            self.folders.insert(n.to_owned());
-        }
+    /// Adds what [`Drift::compare`] found in a target's folder.
+    pub fn record(&mut self, found: Found) {
         self.changed.extend(found.changed);
         self.missing.extend(found.missing);
         self.extra.extend(found.extra);
@@ -173,9 +168,10 @@ impl Drift {
     }
 
     /// The report: in a batch, everything below `dir` outside the targets'
-    /// folders is extra too. A bundle rendered from template overrides,
-    /// checked without `--templates`, is a usage error (exit 2).
-    pub fn finish(&self, mut found: Found) -> Result<Report, Error> {
+    /// folders (`folder` says whether a name is one) is extra too. A bundle
+    /// rendered from template overrides, checked without `--templates`, is
+    /// a usage error (exit 2).
+    pub fn finish(&self, mut found: Found, folder: impl Fn(&str) -> bool) -> Result<Report, Error> {
         let recorded = found.templates.iter().find(|(_, o)| o.is_some());
         if let (None, Some((path, Some(o)))) = (&self.overrides, recorded) {
             return Err(needs_templates(path, o, ""));
@@ -189,7 +185,7 @@ impl Drift {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let known = found.folders.contains(&name) || found.top.contains(&name);
+                let known = folder(&name) || found.top.contains(&name);
                 if known || crate::output::staging::is_staging(&name) {
                     continue;
                 }
