@@ -98,7 +98,10 @@ pub fn validate(
 ) -> Result<Vec<Valid>, Error> {
     let batch = raws.iter().any(|(n, _)| n.is_some());
     let mut problems = Vec::new();
-    let mut checked: Vec<Checked> = Vec::with_capacity(raws.len());
+    // Two lists side by side: the names that must not clash, and what the
+    // batch keeps; the keys are dropped once the clashes are checked.
+    let mut keys: Vec<Keys> = Vec::with_capacity(raws.len());
+    let mut valid: Vec<Valid> = Vec::with_capacity(raws.len());
     let mut rejected: Vec<(String, Vec<String>)> = Vec::new();
     let mut raws = raws.into_iter();
     loop {
@@ -127,7 +130,11 @@ pub fn validate(
                     if wanted {
                         each(&target);
                     }
-                    checked.push((Keys::of(&target), target.name, held));
+                    keys.push(Keys::of(&target));
+                    valid.push(Valid {
+                        name: target.name,
+                        params: held,
+                    });
                 }
                 Err(e) if !wanted => {
                     if let Some(role) = unhold(&held).ok().as_ref().and_then(raw_role) {
@@ -139,10 +146,11 @@ pub fn validate(
             }
         }
     }
+    drop(raws);
     if let Some(only) = only {
-        merged_into(&checked, only)?;
-        let role = checked.iter().find(|(_, n, _)| n.as_deref() == Some(only));
-        if let Some((key, _, _)) = role {
+        merged_into(&keys, &valid, only)?;
+        let role = valid.iter().position(|v| v.name.as_deref() == Some(only));
+        if let Some(key) = role.map(|i| &keys[i]) {
             for (_, why) in rejected
                 .into_iter()
                 .filter(|(r, _)| r.eq_ignore_ascii_case(&key.role))
@@ -151,19 +159,17 @@ pub fn validate(
             }
         }
     }
-    let merged = if batch {
-        merged(checked, only, &mut problems, &mut each)?
+    let (mut keys, mut valid) = if batch {
+        merged(keys, valid, only, &mut problems, &mut each)?
     } else {
-        checked
+        (keys, valid)
     };
-    let mut keys = Vec::with_capacity(merged.len());
-    let mut valid = Vec::with_capacity(merged.len());
-    for (key, name, params) in merged {
-        if only.is_some() && name.as_deref() != only {
-            continue;
-        }
-        keys.push(key);
-        valid.push(Valid { name, params });
+    if let Some(only) = only {
+        (keys, valid) = keys
+            .into_iter()
+            .zip(valid)
+            .filter(|(_, v)| v.name.as_deref() == Some(only))
+            .unzip();
     }
     problems.extend(clashes(&keys, &valid));
     if problems.is_empty() {
@@ -174,14 +180,15 @@ pub fn validate(
 }
 
 /// Refuses `--target` naming a target merged into an earlier one.
-fn merged_into(checked: &[Checked], only: &str) -> Result<(), Error> {
-    let Some((key, _, _)) = checked.iter().find(|(_, n, _)| n.as_deref() == Some(only)) else {
+fn merged_into(keys: &[Keys], valid: &[Valid], only: &str) -> Result<(), Error> {
+    let Some(i) = valid.iter().position(|v| v.name.as_deref() == Some(only)) else {
         return Ok(());
     };
-    let head = checked
+    let head = keys
         .iter()
-        .find(|(k, _, _)| k.role.eq_ignore_ascii_case(&key.role));
-    match head.and_then(|(_, n, _)| n.as_deref()) {
+        .position(|k| k.role.eq_ignore_ascii_case(&keys[i].role))
+        .map(|j| &valid[j]);
+    match head.and_then(|v| v.name.as_deref()) {
         Some(first) if first != only => Err(Error::Invalid(vec![crate::error::Violation::new(
             "target",
             Some(only),
@@ -219,19 +226,24 @@ fn checked_model(raw: &RawParams) -> Result<Model, Error> {
 /// Targets naming the same role, each group merged into its first target;
 /// a disagreement, or a merged role that breaks a rule, becomes a problem.
 fn merged(
-    checked: Vec<Checked>,
+    keys: Vec<Keys>,
+    valid: Vec<Valid>,
     only: Option<&str>,
     problems: &mut Vec<String>,
     each: &mut impl FnMut(&Target),
-) -> Result<Vec<Checked>, Error> {
-    let groups: Vec<(String, Vec<usize>)> = shared(checked.iter().map(|(k, _, _)| Some(&*k.role)))
+) -> Result<(Vec<Keys>, Vec<Valid>), Error> {
+    let groups: Vec<(String, Vec<usize>)> = shared(keys.iter().map(|k| Some(&*k.role)))
         .into_iter()
-        .map(|(_, members)| (checked[members[0]].0.role.to_string(), members))
+        .map(|(_, members)| (keys[members[0]].role.to_string(), members))
         .collect();
     if groups.is_empty() {
-        return Ok(checked);
+        return Ok((keys, valid));
     }
-    let mut slots: Vec<Option<Checked>> = checked.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Checked>> = keys
+        .into_iter()
+        .zip(valid)
+        .map(|(k, v)| Some((k, v.name, v.params)))
+        .collect();
     for (role, members) in groups {
         let holds_only = |slots: &[Option<Checked>]| {
             members
@@ -272,7 +284,11 @@ fn merged(
             Err(e) => problems.extend(lines(Some(&format!("{} merged", names.join("+"))), &e)),
         }
     }
-    Ok(slots.into_iter().flatten().collect())
+    Ok(slots
+        .into_iter()
+        .flatten()
+        .map(|(k, name, params)| (k, Valid { name, params }))
+        .unzip())
 }
 
 /// The models of targets already validated.
