@@ -133,13 +133,16 @@ fn batch(
     targets: Vec<crate::input::params::Target>,
 ) -> Result<Vec<Raw>, Error> {
     let mut problems = Vec::new();
-    let mut raws = Vec::with_capacity(targets.len());
-    for t in targets {
-        let own = unhold(&t.params)?;
-        problems.extend(conflicts(given, defaults, &t.name, &own));
-        let file = own.or(defaults.clone());
-        raws.push((Some(t.name), hold(&file.or(given.params.clone()))?));
-    }
+    // Collected in place: a target and a raw target take the same room.
+    let raws = targets
+        .into_iter()
+        .map(|t| {
+            let own = unhold(&t.params)?;
+            problems.extend(conflicts(given, defaults, &t.name, &own));
+            let file = own.or(defaults.clone());
+            Ok((Some(t.name), hold(&file.or(given.params.clone()))?))
+        })
+        .collect::<Result<Vec<Raw>, Error>>()?;
     if problems.is_empty() {
         Ok(raws)
     } else {
