@@ -18,13 +18,13 @@
 /// and any other top-level key, for the schema to judge, with an empty
 /// `targets:` in its place), and each target's lines as written.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Cut<'a> {
+pub struct Cut {
     /// The lines outside the targets, `targets:` itself included: parsed
     /// alone, it must give a mapping whose `targets` is empty, or something
     /// before the list (an open quote or bracket) runs into it.
     pub rest: String,
     /// Each target's lines, its `- ` line first.
-    pub items: Vec<&'a str>,
+    pub items: Vec<String>,
 }
 
 /// How a line of the `targets:` list reads.
@@ -55,65 +55,102 @@ fn classify(line: &str) -> Option<Line> {
 
 /// `text` cut into targets, or `None` when it is not in the plain block
 /// form (see the module's documentation).
-pub fn cut(text: &str) -> Option<Cut<'_>> {
-    // An anchor could be defined again in another piece, and an alias
-    // resolve differently there; a byte-order mark reads differently alone.
-    if text.contains(['&', '\u{feff}']) {
-        return None;
+pub fn cut(text: &str) -> Option<Cut> {
+    let mut cutter = Cutter::default();
+    let mut items = Vec::new();
+    for line in text.split_inclusive('\n') {
+        items.extend(cutter.push(line)?);
     }
-    let mut rest = String::new();
-    let mut items: Vec<&str> = Vec::new();
-    let mut lines = text
-        .split_inclusive('\n')
-        .map(|l| (l, text_offset(text, l)));
-    for (line, _) in lines.by_ref() {
-        if line.starts_with("---") || line.starts_with("...") {
-            return None;
-        }
-        if line.trim_end_matches([' ', '\t', '\r', '\n']) == "targets:" {
-            rest.push_str("targets:\n");
-            break;
-        }
-        rest.push_str(line);
-    }
-    let mut indent = None;
-    let mut start: Option<usize> = None;
-    let mut end = 0;
-    for (line, at) in lines.by_ref() {
-        if line.starts_with("---") || line.starts_with("...") {
-            return None;
-        }
-        match (classify(line)?, indent) {
-            (Line::Blank, _) => {}
-            (Line::Item(i), None) => indent = Some(i),
-            (Line::Item(i), Some(k)) if i == k => {
-                items.push(&text[start?..at]);
-                start = None;
-            }
-            (Line::Item(i) | Line::Other(i), Some(k)) if i > k => {}
-            (Line::Other(0), Some(_)) => {
-                rest.push_str(line);
-                break;
-            }
-            _ => return None,
-        }
-        start = start.or(Some(at));
-        end = at + line.len();
-    }
-    indent?;
-    items.push(&text[start?..end]);
-    for (line, _) in lines {
-        if line.starts_with("---") || line.starts_with("...") {
-            return None;
-        }
-        rest.push_str(line);
-    }
+    let (rest, last) = cutter.finish()?;
+    items.extend(last);
     Some(Cut { rest, items })
 }
 
-/// Where `line`, a slice of `text`, starts in it.
-fn text_offset(text: &str, line: &str) -> usize {
-    line.as_ptr() as usize - text.as_ptr() as usize
+/// Where a [`Cutter`] is in the file.
+#[derive(Debug, Default, PartialEq, Eq)]
+enum Part {
+    /// Before the `targets:` line.
+    #[default]
+    Head,
+    /// In the list.
+    List,
+    /// After it: top-level lines again.
+    Tail,
+}
+
+/// [`cut`], a line at a time, so that a file can be cut as it is read and
+/// each target handled as soon as its lines end.
+#[derive(Debug, Default)]
+pub struct Cutter {
+    part: Part,
+    rest: String,
+    /// The items' indentation, once the first item is seen.
+    indent: Option<usize>,
+    /// The lines of the item being read (and any blank lines before it).
+    item: String,
+}
+
+impl Cutter {
+    /// Takes the next line, its newline included: the item it ended, if
+    /// any, or `None` (the outer one) when the text is not in the plain
+    /// block form.
+    pub fn push(&mut self, line: &str) -> Option<Option<String>> {
+        // An anchor could be defined again in another piece, and an alias
+        // resolve differently there; a byte-order mark reads differently
+        // alone.
+        if line.contains(['&', '\u{feff}']) || line.starts_with("---") || line.starts_with("...") {
+            return None;
+        }
+        match self.part {
+            Part::Head if line.trim_end_matches([' ', '\t', '\r', '\n']) == "targets:" => {
+                self.rest.push_str("targets:\n");
+                self.part = Part::List;
+            }
+            Part::Head | Part::Tail => self.rest.push_str(line),
+            Part::List => return self.list_line(line),
+        }
+        Some(None)
+    }
+
+    fn list_line(&mut self, line: &str) -> Option<Option<String>> {
+        let mut ended = None;
+        match (classify(line)?, self.indent) {
+            (Line::Blank, _) => {}
+            (Line::Item(i), None) => self.indent = Some(i),
+            (Line::Item(i), Some(k)) if i == k => ended = Some(std::mem::take(&mut self.item)),
+            (Line::Item(i) | Line::Other(i), Some(k)) if i > k => {}
+            (Line::Other(0), Some(_)) => {
+                self.rest.push_str(line);
+                self.part = Part::Tail;
+                return Some(Some(std::mem::take(&mut self.item)));
+            }
+            _ => return None,
+        }
+        self.item.push_str(line);
+        Some(ended)
+    }
+
+    /// Whether the list has ended and top-level lines follow it (which
+    /// belong to the rest: it is complete only at the end).
+    pub fn in_tail(&self) -> bool {
+        self.part == Part::Tail
+    }
+
+    /// The rest, once the list has started and while nothing follows it.
+    pub fn head(&self) -> Option<&str> {
+        (self.part == Part::List).then_some(self.rest.as_str())
+    }
+
+    /// The rest and the last item (`None` when a top-level line ended the
+    /// list: [`Cutter::push`] handed the item out then), or `None` when
+    /// there was no list.
+    pub fn finish(self) -> Option<(String, Option<String>)> {
+        self.indent?;
+        match self.part {
+            Part::Tail => Some((self.rest, None)),
+            _ => Some((self.rest, Some(self.item))),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -276,6 +276,13 @@ impl ParamsFile {
     /// against `schemas/params.schema.json` and returns its values.
     pub fn load(path: &Path) -> Result<ParamsFile, Error> {
         let shown = path.display().to_string();
+        // A regular file can be read again if reading it a line at a time
+        // fails; standard input or a pipe cannot.
+        if let Some(file) = regular_file(path)
+            && let Some(loaded) = load_streamed(file)
+        {
+            return Ok(loaded);
+        }
         let text = read_source(path).map_err(|source| Error::ParamsRead {
             path: shown.clone(),
             source,
@@ -364,9 +371,59 @@ fn misread_id(at: &str, place: &serde_json::Value) -> Option<String> {
 /// problem exactly as before. (The schema has no rule across targets, so
 /// each target passing on its own is the whole list passing.)
 fn load_cut(text: &str) -> Option<ParamsFile> {
-    use serde_json::Value;
     let cut = batch_text::cut(text)?;
-    let rest = match serde_yaml::from_str::<Value>(&cut.rest).ok()? {
+    let (rest, defaults) = rest_of(&cut.rest)?;
+    let targets = cut
+        .items
+        .iter()
+        .map(|item| target_in(&rest, item))
+        .collect::<Option<Vec<Target>>>()?;
+    Some(ParamsFile::Batch { defaults, targets })
+}
+
+/// [`load_cut`] of a file read a line at a time, holding only the lines of
+/// the target being read (a 10,000-target batch's own `params.yaml` is
+/// 2.7 MB). `None` in the same cases, and when top-level lines follow the
+/// list: the rest each target is checked with is complete only then, so
+/// the caller reads such a file whole.
+fn load_streamed(file: std::fs::File) -> Option<ParamsFile> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(file);
+    let mut cutter = batch_text::Cutter::default();
+    let mut context: Option<(serde_json::Value, RawParams)> = None;
+    let mut targets = Vec::new();
+    let mut line = String::new();
+    while {
+        line.clear();
+        reader.read_line(&mut line).ok()? > 0
+    } {
+        let ended = cutter.push(&line)?;
+        if cutter.in_tail() {
+            return None;
+        }
+        if let Some(item) = ended {
+            let (rest, _) = match &context {
+                Some(c) => c,
+                None => context.insert(rest_of(cutter.head()?)?),
+            };
+            targets.push(target_in(rest, &item)?);
+        }
+    }
+    let (rest, last) = cutter.finish()?;
+    let (rest, defaults) = match context {
+        Some(c) => c,
+        None => rest_of(&rest)?,
+    };
+    targets.push(target_in(&rest, &last?)?);
+    Some(ParamsFile::Batch { defaults, targets })
+}
+
+/// The rest of a cut batch file parsed: the document each target is
+/// checked in, and the defaults; `None` when it is not a mapping whose
+/// `targets` is empty, or holds a misread account id.
+fn rest_of(text: &str) -> Option<(serde_json::Value, RawParams)> {
+    use serde_json::Value;
+    let rest = match serde_yaml::from_str::<Value>(text).ok()? {
         Value::Object(rest) if rest.get("targets") == Some(&Value::Null) => Value::Object(rest),
         _ => return None,
     };
@@ -378,26 +435,29 @@ fn load_cut(text: &str) -> Option<ParamsFile> {
         .cloned()
         .unwrap_or_else(|| serde_json::json!({}));
     let defaults: RawParams = serde_json::from_value(defaults).ok()?;
-    let mut targets = Vec::with_capacity(cut.items.len());
-    for item in &cut.items {
-        let value = item_value(item)?;
-        if misread_id("", &value).is_some() {
-            return None;
-        }
-        let mut doc = rest.clone();
-        doc["targets"] = Value::Array(vec![value]);
-        if !crate::formats::schemas::check(Schema::Params, &doc).is_empty() {
-            return None;
-        }
-        let Value::Array(mut one) = doc["targets"].take() else {
-            return None;
-        };
-        let Value::Object(fields) = one.pop()? else {
-            return None;
-        };
-        targets.push(target_of(fields).ok()?);
+    Some((rest, defaults))
+}
+
+/// One target's lines, parsed alone, checked against the schema in `rest`
+/// and converted; `None` on any problem.
+fn target_in(rest: &serde_json::Value, item: &str) -> Option<Target> {
+    use serde_json::Value;
+    let value = item_value(item)?;
+    if misread_id("", &value).is_some() {
+        return None;
     }
-    Some(ParamsFile::Batch { defaults, targets })
+    let mut doc = rest.clone();
+    doc["targets"] = Value::Array(vec![value]);
+    if !crate::formats::schemas::check(Schema::Params, &doc).is_empty() {
+        return None;
+    }
+    let Value::Array(mut one) = doc["targets"].take() else {
+        return None;
+    };
+    let Value::Object(fields) = one.pop()? else {
+        return None;
+    };
+    target_of(fields).ok()
 }
 
 /// One target's lines parsed back on their own, under `targets:`: its value,
@@ -430,6 +490,17 @@ fn target_of(
     })
 }
 
+/// `path` opened, when it is a regular file (not `-`, a pipe or a device).
+fn regular_file(path: &Path) -> Option<std::fs::File> {
+    // Looked at before it is opened: opening a named pipe would wait for a
+    // writer, and closing it again could fail that writer.
+    if path.as_os_str() == "-" || !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let file = std::fs::File::open(path).ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
 fn read_source(path: &Path) -> std::io::Result<String> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
@@ -440,86 +511,4 @@ fn read_source(path: &Path) -> std::io::Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn higher_precedence_wins_and_gaps_fill_from_below() {
-        let flags = RawParams {
-            bucket: Some(vec!["flag".into()]),
-            ..RawParams::default()
-        };
-        let file = RawParams {
-            bucket: Some(vec!["file".into()]),
-            region: Some("us-west-2".into()),
-            ..RawParams::default()
-        };
-        let merged = flags.or(file);
-        assert_eq!(merged.bucket, Some(vec!["flag".to_owned()]));
-        assert_eq!(merged.region.as_deref(), Some("us-west-2"));
-        assert_eq!(merged.cluster, None);
-    }
-
-    /// The same file read target by target and whole: the same result;
-    /// a file the whole reading refuses is never read target by target (its
-    /// errors come from the whole reading); and the plain forms really are
-    /// read target by target.
-    #[test]
-    fn a_batch_read_target_by_target_reads_as_it_does_whole() {
-        let head = "defaults:\n  cluster: c\n  region: us-west-2\n";
-        let cut_forms = [
-            format!(
-                "# batch\n{head}targets:\n  - name: a\n    bucket: b-1\n\n  # two\n  - name: b\n    bucket:\n      - b-2\n      - b-3\n    prefix: [x/, y/]\n"
-            ),
-            format!("{head}targets:\n- name: a\n  bucket: b-1\n- name: b\n  bucket: b-2\n"),
-            format!("{head}targets:\n  - name: a\n    bucket: >-\n      b-1\n  - name: b\n"),
-            format!("{head}targets:  \r\n  - name: a\r\n    bucket: b-1\r\n  -\n    name: b\n"),
-            format!("targets:\n  - name: a\n    bucket: b-1\n{head}"),
-            format!(
-                "{head}targets:\n  - name: a\n  - {{name: b, bucket: b-2}}\n  - name: c\n    account_id: \"012345678901\"\n"
-            ),
-        ];
-        let others = [
-            format!("{head}targets:\n  - name: a\n    bucket: b-1\n  - name: b\n    account_id: 012345678901\n"),
-            format!("{head}targets:\n  - name: a\n    buckets: b-1\n  - name: b\n    bucket: 5\n  - name: c\n    colour: red\n"),
-            "defaults:\n  colour: red\ntargets:\n  - name: a\n    bucket: b-1\n".to_owned(),
-            format!("{head}targets:\n  - name: a\n    bucket: b-1\nextra: 1\n"),
-            "cluster: c\ntargets:\n  - name: a\n    bucket: b-1\n".to_owned(),
-            format!("{head}targets:\n  - name: a\n    bucket: b-1\n    bucket: b-2\n"),
-            format!("{head}targets:\n  - name: a\n    bucket: \"b-1\n  - name: b\"\n"),
-            "defaults: &d\n  cluster: c\ntargets:\n  - name: a\n    bucket: b\n  - <<: *d\n    name: b\n".to_owned(),
-            format!("{head}targets:\n  - name: a\n    bucket: b-1\n  - name: b\n    account_id: 1e3\n"),
-            // Found by review: pieces that parse alone but not together.
-            "defaults:\n  cluster: \"c\ntargets:\n  - name: a\n    bucket: b\n\"\n".to_owned(),
-            "defaults:\n  cluster: 'c\ntargets:\n  - name: a\n    bucket: b\n'\n".to_owned(),
-            "defaults: {cluster: c,\ntargets:\n  - name: a\n    bucket: b\nregion: r}\n".to_owned(),
-            "? defaults\ntargets:\n  - name: a\n    bucket: b\n: {cluster: c}\n".to_owned(),
-            "targets:\u{a0}\n  - name: a\n    bucket: b\n".to_owned(),
-            "targets:\u{c}\n  - name: a\n    bucket: b\n".to_owned(),
-            "\u{feff}targets:\n  - name: a\n    bucket: b\n".to_owned(),
-            "targets:\n  - name: a\n    bucket: 5\n  - name: b\n    bucket: 6\ndefaults:\n  region: 7\n".to_owned(),
-            "defaults:\n  tag: {a=b: x}\ntargets:\n  - name: a\n    tag: {c=d: y}\n".to_owned(),
-            "x: &a {account_id: \"012345678901\"}\ntargets:\n  - name: t\n    tag: &a {account_id: 12}\ndefaults: *a\n".to_owned(),
-            "targets:\n  - name: a\n    bucket: b\ntargets:\n  - name: c\n".to_owned(),
-            // A tab after the dash: not an item line the cut knows, so the
-            // whole reading decides.
-            "targets:\n  - name: a\n    bucket: b\n  -\tname: c\n    bucket: d\n".to_owned(),
-        ];
-        for text in &cut_forms {
-            let whole = ParamsFile::load_whole(text.clone(), "f".into()).map_err(|e| e.to_string());
-            assert!(whole.is_ok(), "{text}: {whole:?}");
-            assert_eq!(
-                load_cut(text).ok_or("not cut"),
-                whole.map_err(|_| "refused"),
-                "{text}"
-            );
-        }
-        for text in &others {
-            let whole = ParamsFile::load_whole(text.clone(), "f".into()).map_err(|e| e.to_string());
-            match load_cut(text) {
-                None => {}
-                Some(file) => assert_eq!(Ok(file), whole, "{text}"),
-            }
-        }
-    }
-}
+mod tests;

@@ -593,3 +593,30 @@ fn a_batchs_report_names_every_file_it_wrote_once_in_target_order() {
         assert_eq!(sorted, on_disk, "every file written, each reported once");
     }
 }
+
+/// A batch read from standard input (which cannot be read twice) or from a
+/// file read a line at a time writes the same bundles.
+#[test]
+fn a_batch_from_standard_input_writes_what_the_file_writes() {
+    let (dir, _, from_file) = generated();
+    let from_stdin = dir.path().join("stdin");
+    let o = crate::cli::podiam_env(
+        &[
+            "generate",
+            "--params",
+            "-",
+            "--out",
+            from_stdin.to_str().expect("utf8"),
+            "--quiet",
+        ],
+        &[],
+        Some(BATCH),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for target in ["team-a", "team-b", "team-c"] {
+        for file in ["manifest.json", "params.yaml", "terraform/variables.tf"] {
+            let read = |root: &std::path::Path| fs::read(root.join(target).join(file)).expect(file);
+            assert_eq!(read(&from_stdin), read(&from_file), "{target}/{file}");
+        }
+    }
+}
