@@ -6,11 +6,13 @@
 #   2. one bundle, whole process, against /bin/true in the same run;
 #   3. `render s3-access-policy` against policy_sentry `write-policy` on an
 #      equivalent CRUD template, in the same run;
-#   4. fresh batches of 1,000 and 10,000 targets: wall, CPU and peak RSS;
+#   4. fresh batches of 1,000 to 10,000 targets: wall, CPU and peak RSS
+#      (10,000 also without --quiet, as a user runs it first);
 #   5. the 1,000-target batch into tmpfs, when /dev/shm is one: the share
 #      of the time that is the file system's rather than podiam's own;
-#   6. `check` over the 10,000-target directory (from the params.yaml the
-#      batch wrote, and from the user's params file): wall and peak RSS.
+#   6. `check` over the 1,000- and 10,000-target directories (from the
+#      params.yaml the batch wrote, and from the user's params file): wall
+#      and peak RSS.
 #
 # Each generate writes into a directory that did not exist. The directories
 # are only removed at the end: ext4 without a journal (as on this project's
@@ -109,18 +111,27 @@ measure() {
 
 echo "== fresh batches: generate into a directory that does not exist"
 b1k="$(batch 1000)"
+b2k="$(batch 2000)"
+b5k="$(batch 5000)"
 b10k="$(batch 10000)"
 measure "one bundle" "$podiam" generate "${params[@]}" --quiet --out "$work/rss-one"
 for run in 1 2 3; do
   measure "1,000 targets (run $run)" "$podiam" generate --params "$b1k" --quiet --out "$work/fresh-1k-$run"
 done
+measure "2,000 targets" "$podiam" generate --params "$b2k" --quiet --out "$work/fresh-2k"
+measure "5,000 targets" "$podiam" generate --params "$b5k" --quiet --out "$work/fresh-5k"
 measure "10,000 targets" "$podiam" generate --params "$b10k" --quiet --out "$work/fresh-10k"
-# glibc raises its mmap threshold each time a large mmapped block is freed
-# (up to 32 MB), so later large blocks come from the heap and their room is
-# kept after they are freed. The same batch with the threshold fixed at its
-# default shows how much of the peak that is: a breakdown, not the target.
-MALLOC_MMAP_THRESHOLD_=131072 measure "10,000 targets, glibc mmap threshold fixed (MALLOC_MMAP_THRESHOLD_=131072)" \
-  "$podiam" generate --params "$b10k" --quiet --out "$work/fresh-10k-fixed"
+# Without --quiet, as a user runs it first: one line per file written
+# (170,000 here), printed once the run has committed.
+measure "10,000 targets, without --quiet (its report to /dev/null)" \
+  "$podiam" generate --params "$b10k" --out "$work/fresh-10k-report"
+# mimalloc returns the memory freed in the last second to the system only
+# then (its purge delay, 1,000 ms), so a run of more than a second peaks
+# with up to a second's freed memory still held. The same batch with the
+# delay at 0 shows how much of the peak that is: a breakdown, not the
+# target (podiam cannot set it without unsafe code).
+MIMALLOC_PURGE_DELAY=0 measure "10,000 targets, mimalloc purge delay 0 (MIMALLOC_PURGE_DELAY=0)" \
+  "$podiam" generate --params "$b10k" --quiet --out "$work/fresh-10k-purge"
 
 # The same batch into a RAM file system, where creating 17,000 files costs
 # little: what is left is podiam's own work. A breakdown, not the target.
@@ -134,6 +145,7 @@ if [ -d "$shm" ] && [ -w "$shm" ] && [ "$(fstype "$shm")" = tmpfs ]; then
   rm -rf "$ram"
 fi
 
-echo "== check over the 10,000-target directory"
+echo "== check over the 1,000- and 10,000-target directories"
+measure "check, 1,000 targets, its own params.yaml" "$podiam" check "$work/fresh-1k-1" --quiet
 measure "check, 10,000 targets, its own params.yaml" "$podiam" check "$work/fresh-10k" --quiet
 measure "check, 10,000 targets, --params" "$podiam" check "$work/fresh-10k" --params "$b10k" --quiet
