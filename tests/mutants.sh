@@ -22,9 +22,10 @@ command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 modules=(
   src/formats/escape.rs src/formats/hclwrite.rs src/formats/awscli.rs
   src/input/rules.rs src/input/names.rs src/input/access.rs
+  src/input/batch_text.rs src/input/params.rs
   src/iam/policy.rs
   src/output/drift.rs src/output/write.rs src/output/pending.rs src/output/top.rs
-  src/cli/targets.rs
+  src/cli/targets.rs src/cli/report.rs
 )
 args=()
 for m in "${modules[@]}"; do args+=(--file "$m"); done

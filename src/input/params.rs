@@ -276,14 +276,18 @@ impl ParamsFile {
     /// against `schemas/params.schema.json` and returns its values.
     pub fn load(path: &Path) -> Result<ParamsFile, Error> {
         let shown = path.display().to_string();
-        // A regular file can be read again if reading it a line at a time
-        // fails; standard input or a pipe cannot.
-        if let Some(file) = regular_file(path)
-            && let Some(loaded) = load_streamed(file)
-        {
-            return Ok(loaded);
+        // A regular file is read a line at a time first; when that gives
+        // up, the same handle is read again from its start (on some
+        // systems, opening /dev/stdin again would share the spent position).
+        // Standard input and pipes cannot be read twice: read whole.
+        let text = match regular_file(path) {
+            Some(mut file) => match load_streamed(&file) {
+                Some(loaded) => return Ok(loaded),
+                None => reread(&mut file),
+            },
+            None => read_source(path),
         }
-        let text = read_source(path).map_err(|source| Error::ParamsRead {
+        .map_err(|source| Error::ParamsRead {
             path: shown.clone(),
             source,
         })?;
@@ -386,7 +390,7 @@ fn load_cut(text: &str) -> Option<ParamsFile> {
 /// 2.7 MB). `None` in the same cases, and when top-level lines follow the
 /// list: the rest each target is checked with is complete only then, so
 /// the caller reads such a file whole.
-fn load_streamed(file: std::fs::File) -> Option<ParamsFile> {
+fn load_streamed(file: &std::fs::File) -> Option<ParamsFile> {
     use std::io::BufRead;
     let mut reader = std::io::BufReader::new(file);
     let mut cutter = batch_text::Cutter::default();
@@ -499,6 +503,15 @@ fn regular_file(path: &Path) -> Option<std::fs::File> {
     }
     let file = std::fs::File::open(path).ok()?;
     file.metadata().ok()?.is_file().then_some(file)
+}
+
+/// All of `file`, from its start.
+fn reread(file: &mut std::fs::File) -> std::io::Result<String> {
+    use std::io::Seek;
+    file.rewind()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn read_source(path: &Path) -> std::io::Result<String> {

@@ -471,7 +471,6 @@ impl Drop for Writer {
     }
 }
 
-/// An existing path that is not a directory cannot hold a bundle.
 /// The folder of target `name` below `root` (`single`: a plain run's).
 fn folder_of(root: &Path, single: Option<&Path>, name: Option<&str>) -> PathBuf {
     match (name, single) {
@@ -481,6 +480,7 @@ fn folder_of(root: &Path, single: Option<&Path>, name: Option<&str>) -> PathBuf 
     }
 }
 
+/// An existing path that is not a directory cannot hold a bundle.
 fn refuse_non_dir(path: &Path) -> Result<(), Error> {
     match fs::metadata(path) {
         Ok(m) if !m.is_dir() => Err(write_err(

@@ -93,7 +93,7 @@ fn a_batch_read_target_by_target_reads_as_it_does_whole() {
         let whole = ParamsFile::load_whole(text.clone(), shown).map_err(|e| e.to_string());
         let file = std::fs::File::open(&path).expect("open");
         let tail = batch_text::cut(text).is_some_and(|c| !c.rest.ends_with("targets:\n"));
-        match load_streamed(file) {
+        match load_streamed(&file) {
             Some(loaded) => {
                 streamed += 1;
                 assert_eq!(Ok(loaded), whole.clone(), "{text}");
