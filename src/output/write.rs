@@ -360,7 +360,8 @@ impl Writer {
         }
         let staged = self.staging_dir().join(staged);
         let mut moved = Vec::new();
-        // The staged folder first, then each folder below it in one step.
+        // The staged folder first, so that each folder below it is made in
+        // one step (create_dir_all tries the folder itself first).
         fs::create_dir_all(&staged).map_err(|source| write_err(&staged, source))?;
         let mut dirs: Vec<PathBuf> = vec![staged.clone()];
         for (file, status) in files.iter().zip(plan) {
@@ -374,11 +375,7 @@ impl Writer {
             }
             let path = staged.join(&file.path);
             if let Some(parent) = path.parent().filter(|p| !dirs.iter().any(|d| d == p)) {
-                let made = match parent.parent() {
-                    Some(above) if dirs.iter().any(|d| d == above) => fs::create_dir(parent),
-                    _ => fs::create_dir_all(parent),
-                };
-                made.map_err(|source| write_err(parent, source))?;
+                fs::create_dir_all(parent).map_err(|source| write_err(parent, source))?;
                 for made in parent.ancestors().take_while(|a| *a != staged) {
                     if !dirs.iter().any(|d| d == made) {
                         dirs.push(made.to_owned());

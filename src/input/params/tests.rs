@@ -108,3 +108,25 @@ fn a_batch_read_target_by_target_reads_as_it_does_whole() {
         "every cut form but the one with a tail"
     );
 }
+
+/// Only a regular file is read a line at a time (and, when that gives up,
+/// again from its start); `-`, a folder and a named pipe are left to the
+/// whole reading, and the pipe is not even opened (that would wait for a
+/// writer).
+#[test]
+fn only_a_regular_file_is_opened_for_the_line_at_a_time_reading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("batch.yaml");
+    std::fs::write(&file, "targets:\n  - name: a\n").expect("write");
+    assert!(regular_file(&file).is_some());
+    assert!(regular_file(Path::new("-")).is_none());
+    assert!(regular_file(dir.path()).is_none());
+    assert!(regular_file(&dir.path().join("absent")).is_none());
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        assert!(regular_file(&fifo).is_none());
+    }
+}
