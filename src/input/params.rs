@@ -389,7 +389,8 @@ fn load_cut(text: &str) -> Option<ParamsFile> {
 /// the target being read (a 10,000-target batch's own `params.yaml` is
 /// 2.7 MB). `None` in the same cases, and when top-level lines follow the
 /// list: the rest each target is checked with is complete only then, so
-/// the caller reads such a file whole.
+/// the caller reads such a file whole. Such a file, and a params file that
+/// is not a batch, are read twice: small files, or rare forms.
 fn load_streamed(file: &std::fs::File) -> Option<ParamsFile> {
     use std::io::BufRead;
     let mut reader = std::io::BufReader::new(file);
