@@ -4,6 +4,7 @@
 //! artifact's place in the table and the status), not as paths.
 
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::artifacts::artifact::{ARTIFACTS, Artifact, Rendered};
@@ -14,9 +15,9 @@ use crate::output::write::Status;
 pub struct Report {
     /// The targets' names, one after another.
     names: String,
-    /// Per target: where its name ends in `names` (`None`: a plain run's
-    /// unnamed target), and where its files end in `files`.
-    targets: Vec<(Option<usize>, usize)>,
+    /// Per target: its name's place in `names` (`None`: a plain run's
+    /// unnamed target), and its files' place in `files`.
+    targets: Vec<(Option<Range<usize>>, Range<usize>)>,
     /// Per file: its artifact's place in [`ARTIFACTS`], and its status.
     files: Vec<(u16, Status)>,
 }
@@ -24,10 +25,12 @@ pub struct Report {
 impl Report {
     /// Records target `name`'s `rendered` files, with their `statuses`.
     pub fn add(&mut self, name: Option<&str>, rendered: &[Rendered], statuses: &[Status]) {
-        let end = name.map(|n| {
+        let name = name.map(|n| {
+            let start = self.names.len();
             self.names.push_str(n);
-            self.names.len()
+            start..self.names.len()
         });
+        let start = self.files.len();
         for (r, status) in rendered.iter().zip(statuses) {
             // Every rendered artifact is a row of the table (names are
             // unique; the table is a constant, so its rows' addresses may
@@ -37,67 +40,56 @@ impl Report {
                 self.files.push((place, *status));
             }
         }
-        self.targets.push((end, self.files.len()));
+        self.targets.push((name, start..self.files.len()));
     }
 
     /// Each file recorded, in order: its target's name, its artifact and
     /// its status.
     fn entries(&self) -> impl Iterator<Item = (Option<&str>, &'static Artifact, Status)> + '_ {
-        let starts = std::iter::once((0, 0)).chain(self.targets.iter().scan(
-            0,
-            |name_start, &(name_end, files_end)| {
-                *name_start = name_end.unwrap_or(*name_start);
-                Some((*name_start, files_end))
-            },
-        ));
-        self.targets.iter().zip(starts).flat_map(
-            move |(&(name_end, files_end), (name_start, files_start))| {
-                let name = name_end.map(|end| &self.names[name_start..end]);
-                self.files[files_start..files_end]
-                    .iter()
-                    .filter_map(move |&(place, status)| {
-                        Some((name, ARTIFACTS.get(usize::from(place))?, status))
-                    })
-            },
-        )
+        self.targets.iter().flat_map(move |(name, files)| {
+            let name = name.clone().map(|n| &self.names[n]);
+            self.files[files.clone()]
+                .iter()
+                .filter_map(move |&(place, status)| {
+                    Some((name, ARTIFACTS.get(usize::from(place))?, status))
+                })
+        })
     }
 
     /// Prints one line per file: what happened to it, and its path in the
     /// target's folder (`folder` gives it from the target's name).
     pub fn print(&self, folder: impl Fn(Option<&str>) -> PathBuf) {
-        let mut out = std::io::stdout().lock();
         let mut current: Option<(Option<&str>, PathBuf)> = None;
-        for (name, artifact, status) in self.entries() {
+        print_lines(self.entries().map(|(name, artifact, status)| {
             let dir = match &current {
                 Some((n, dir)) if *n == name => dir,
                 _ => &current.insert((name, folder(name))).1,
             };
-            if out
-                .write_all(line(status, &dir.join(artifact.path)).as_bytes())
-                .is_err()
-            {
-                return;
-            }
-        }
+            (status, dir.join(artifact.path))
+        }));
     }
 }
 
 /// Prints one line per file of `folder`: what happened to it, and its path.
 pub fn print_folder(folder: &Path, statuses: &[Status], paths: &[&str]) {
+    print_lines(
+        statuses
+            .iter()
+            .zip(paths)
+            .map(|(s, p)| (*s, folder.join(p))),
+    );
+}
+
+/// Prints each file's line: what happened to it, and its path; stops at
+/// the first write that fails (a closed pipe).
+fn print_lines(lines: impl Iterator<Item = (Status, PathBuf)>) {
     let mut out = std::io::stdout().lock();
-    for (status, path) in statuses.iter().zip(paths) {
-        if out
-            .write_all(line(*status, &folder.join(path)).as_bytes())
-            .is_err()
-        {
+    for (status, path) in lines {
+        let line = format!("{:<9} {}\n", status.word(), path.display());
+        if out.write_all(line.as_bytes()).is_err() {
             return;
         }
     }
-}
-
-/// One file's line: what happened to it, and its path.
-fn line(status: Status, path: &Path) -> String {
-    format!("{:<9} {}\n", status.word(), path.display())
 }
 
 #[cfg(test)]
