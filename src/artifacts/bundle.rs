@@ -90,14 +90,10 @@ fn render_in_process(
         .map(|a| render_one(engine, &context, a))
         .collect::<Result<Vec<_>, Error>>()?;
     if let Some(row) = needed.iter().find(|a| a.name == artifact::MANIFEST) {
-        let hashed: Vec<Rendered> = rendered
-            .iter()
-            .filter(|r| r.artifact.in_bundle())
-            .cloned()
-            .collect();
+        let hashed = rendered.iter().filter(|r| r.artifact.in_bundle());
         context.insert(
             "manifest",
-            &manifest::build(model, &hashed, engine.overrides()),
+            &manifest::build(model, hashed, engine.overrides()),
         );
         rendered.push(render_one(engine, &context, row)?);
     }

@@ -124,9 +124,13 @@ pub use crate::formats::digest::sha256_hex;
 
 /// The manifest of `rendered` for `model`, as a JSON value; `overrides`
 /// are the template overrides it was rendered from, if any.
-pub fn build(model: &Model, rendered: &[Rendered], overrides: Option<&Overrides>) -> Value {
+pub fn build<'a>(
+    model: &Model,
+    rendered: impl IntoIterator<Item = &'a Rendered>,
+    overrides: Option<&Overrides>,
+) -> Value {
     let entries: Vec<Entry> = rendered
-        .iter()
+        .into_iter()
         .map(|r| Entry {
             name: r.artifact.name,
             path: r.artifact.path,

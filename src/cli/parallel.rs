@@ -10,10 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 /// One worker per core, and no more than there are items (at least one).
+/// A single item needs no count of the cores, which reads the cgroup files.
 fn workers_for(items: usize) -> usize {
+    if items <= 1 {
+        return 1;
+    }
     std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(items.max(1))
+        .min(items)
 }
 
 /// `f(item)`, or `None` if it panicked: a panic loses only its own item.
