@@ -173,6 +173,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_worker_per_core_and_never_more_than_the_items() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(workers_for(0), 1);
+        assert_eq!(workers_for(1), 1);
+        for items in [2, 3, 1000] {
+            assert_eq!(workers_for(items), cores.min(items), "{items} items");
+        }
+    }
+
+    #[test]
     fn results_keep_the_items_order_and_a_panic_is_none() {
         let items: Vec<u32> = (0..101).collect();
         let doubled = map(&items, |i| i * 2);
