@@ -38,13 +38,14 @@ pub fn find(dir: &Path) -> Result<Option<ParamsFile>, Error> {
         return Ok(None);
     }
     folders.sort();
+    let mut holder = crate::input::held::Holder::default();
     let targets = folders
         .into_iter()
         .map(|(name, path)| {
             let params = load_single(&path.join(artifact::PARAMS_PATH))?;
             Ok(Target {
                 name,
-                params: crate::cli::targets::hold(&params)?,
+                params: crate::cli::targets::hold_in(&mut holder, &params)?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;

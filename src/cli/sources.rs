@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::targets::{Raw, hold, listed, unhold};
+use crate::cli::targets::{Raw, hold, hold_in, listed, unhold};
 use crate::error::Error;
+use crate::input::held::Holder;
 use crate::input::params::{ParamsFile, RawParams};
 
 /// The parameters from flags and environment variables, and which of them
@@ -133,6 +134,7 @@ fn batch(
     targets: Vec<crate::input::params::Target>,
 ) -> Result<Vec<Raw>, Error> {
     let mut problems = Vec::new();
+    let mut holder = Holder::default();
     // Collected in place: a target and a raw target take the same room.
     let raws = targets
         .into_iter()
@@ -140,7 +142,10 @@ fn batch(
             let own = unhold(&t.params)?;
             problems.extend(conflicts(given, defaults, &t.name, &own));
             let file = own.or(defaults.clone());
-            Ok((Some(t.name), hold(&file.or(given.params.clone()))?))
+            Ok((
+                Some(t.name),
+                hold_in(&mut holder, &file.or(given.params.clone()))?,
+            ))
         })
         .collect::<Result<Vec<Raw>, Error>>()?;
     if problems.is_empty() {

@@ -10,8 +10,9 @@ use crate::artifacts::artifact::Rendered;
 use crate::artifacts::bundle;
 use crate::cli::parallel;
 use crate::error::Error;
+use crate::input::held::{Held, Holder};
 use crate::input::model::Model;
-use crate::input::params::{Held, RawParams};
+use crate::input::params::RawParams;
 use crate::input::rules;
 use crate::output::write::OutFile;
 use crate::render::templates::Engine;
@@ -45,6 +46,12 @@ type Checked = (Keys, Option<String>, Held);
 /// Parameters held as JSON text until they are needed.
 pub fn hold(raw: &RawParams) -> Result<Held, Error> {
     Held::new(raw).map_err(|e| internal("holding", &e))
+}
+
+/// One of a batch's parameters held by `holder`, as what differs from the
+/// first it held.
+pub fn hold_in(holder: &mut Holder, raw: &RawParams) -> Result<Held, Error> {
+    holder.hold(raw).map_err(|e| internal("holding", &e))
 }
 
 /// Parameters held by [`hold`], read back.

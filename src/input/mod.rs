@@ -11,6 +11,7 @@ pub mod access;
 pub mod accounts;
 pub mod batch_text;
 pub mod bindings;
+pub mod held;
 pub mod model;
 pub mod names;
 pub mod params;

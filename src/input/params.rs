@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::formats::schemas::Schema;
 use crate::input::batch_text;
+use crate::input::held::{Held, Holder};
 
 /// Every parameter podiam takes, each still a raw, unvalidated string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,24 +240,6 @@ pub struct Target {
     pub params: Held,
 }
 
-/// Raw parameters held as their JSON text, read back when needed: about a
-/// hundred bytes for a typical target, where the parsed parameters take
-/// over 600, so a batch of 10,000 targets is held in little memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held(Box<str>);
-
-impl Held {
-    /// Holds `params`.
-    pub fn new(params: &RawParams) -> Result<Held, serde_json::Error> {
-        serde_json::to_string(params).map(|text| Held(text.into_boxed_str()))
-    }
-
-    /// The parameters held.
-    pub fn get(&self) -> Result<RawParams, serde_json::Error> {
-        serde_json::from_str(&self.0)
-    }
-}
-
 /// What a params file holds: one set of parameters, or a batch of targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParamsFile {
@@ -327,11 +310,12 @@ impl ParamsFile {
             .and_then(|o| o.remove("defaults"))
             .unwrap_or_else(|| serde_json::json!({}));
         let defaults = serde_json::from_value(defaults).map_err(|e| parse_err(e.to_string()))?;
+        let mut holder = Holder::default();
         let targets =
             serde_json::from_value::<Vec<serde_json::Map<String, serde_json::Value>>>(targets)
                 .map_err(|e| parse_err(e.to_string()))?
                 .into_iter()
-                .map(|fields| target_of(fields).map_err(|e| parse_err(e.to_string())))
+                .map(|fields| target_of(&mut holder, fields).map_err(|e| parse_err(e.to_string())))
                 .collect::<Result<Vec<_>, Error>>()?;
         Ok(ParamsFile::Batch { defaults, targets })
     }
@@ -377,10 +361,11 @@ fn misread_id(at: &str, place: &serde_json::Value) -> Option<String> {
 fn load_cut(text: &str) -> Option<ParamsFile> {
     let cut = batch_text::cut(text)?;
     let (rest, defaults) = rest_of(&cut.rest)?;
+    let mut holder = Holder::default();
     let targets = cut
         .items
         .iter()
-        .map(|item| target_in(&rest, item))
+        .map(|item| target_in(&mut holder, &rest, item))
         .collect::<Option<Vec<Target>>>()?;
     Some(ParamsFile::Batch { defaults, targets })
 }
@@ -397,6 +382,7 @@ fn load_streamed(file: &std::fs::File) -> Option<ParamsFile> {
     let mut cutter = batch_text::Cutter::default();
     let mut context: Option<(serde_json::Value, RawParams)> = None;
     let mut targets = Vec::new();
+    let mut holder = Holder::default();
     let mut line = String::new();
     while {
         line.clear();
@@ -411,7 +397,7 @@ fn load_streamed(file: &std::fs::File) -> Option<ParamsFile> {
                 Some(c) => c,
                 None => context.insert(rest_of(cutter.head()?)?),
             };
-            targets.push(target_in(rest, &item)?);
+            targets.push(target_in(&mut holder, rest, &item)?);
         }
     }
     let (rest, last) = cutter.finish()?;
@@ -419,7 +405,7 @@ fn load_streamed(file: &std::fs::File) -> Option<ParamsFile> {
         Some(c) => c,
         None => rest_of(&rest)?,
     };
-    targets.push(target_in(&rest, &last?)?);
+    targets.push(target_in(&mut holder, &rest, &last?)?);
     Some(ParamsFile::Batch { defaults, targets })
 }
 
@@ -445,7 +431,7 @@ fn rest_of(text: &str) -> Option<(serde_json::Value, RawParams)> {
 
 /// One target's lines, parsed alone, checked against the schema in `rest`
 /// and converted; `None` on any problem.
-fn target_in(rest: &serde_json::Value, item: &str) -> Option<Target> {
+fn target_in(holder: &mut Holder, rest: &serde_json::Value, item: &str) -> Option<Target> {
     use serde_json::Value;
     let value = item_value(item)?;
     if misread_id("", &value).is_some() {
@@ -462,7 +448,7 @@ fn target_in(rest: &serde_json::Value, item: &str) -> Option<Target> {
     let Value::Object(fields) = one.pop()? else {
         return None;
     };
-    target_of(fields).ok()
+    target_of(holder, fields).ok()
 }
 
 /// One target's lines parsed back on their own, under `targets:`: its value,
@@ -482,6 +468,7 @@ fn item_value(item: &str) -> Option<serde_json::Value> {
 
 /// A target of a batch file, from its checked fields (both readings use it).
 fn target_of(
+    holder: &mut Holder,
     mut fields: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Target, serde_json::Error> {
     let name = fields
@@ -491,7 +478,7 @@ fn target_of(
     let params: RawParams = serde_json::from_value(serde_json::Value::Object(fields))?;
     Ok(Target {
         name,
-        params: Held::new(&params)?,
+        params: holder.hold(&params)?,
     })
 }
 

@@ -130,3 +130,57 @@ fn only_a_regular_file_is_opened_for_the_line_at_a_time_reading() {
         assert!(regular_file(&fifo).is_none());
     }
 }
+
+/// Every target reads back as its own lines say, whichever way the file is
+/// read, though each is held as what differs from the first target: a
+/// field the first has and a later one lacks stays absent, and one only a
+/// later target sets is kept. The expectation is each target's lines parsed
+/// on their own, with no holding in between.
+#[test]
+fn each_target_reads_back_as_its_own_lines_say() {
+    let items = [
+        "name: a\nbucket: b-1\nregion: us-west-2\nmethod: irsa\n",
+        "name: b\nbucket: [b-2, b-3]\nregion: us-west-2\nprefix: x/\n",
+        "name: c\nbucket: b-4\nmax_session_duration: 7200\nmultipart_cleanup: false\n",
+        "name: d\nbucket: b-1\nregion: us-west-2\nmethod: irsa\n",
+        "name: e\n",
+    ];
+    let mut text = String::from("defaults:\n  cluster: c\ntargets:\n");
+    let mut expected = Vec::new();
+    for item in items {
+        for (i, line) in item.lines().enumerate() {
+            text.push_str(if i == 0 { "  - " } else { "    " });
+            text.push_str(line);
+            text.push('\n');
+        }
+        let mut fields: serde_json::Map<String, serde_json::Value> =
+            serde_yaml::from_str(item).expect("item");
+        let name = fields.remove("name").expect("name");
+        let own: RawParams =
+            serde_json::from_value(serde_json::Value::Object(fields)).expect("own");
+        expected.push((name.as_str().expect("a name").to_owned(), own));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("batch.yaml");
+    std::fs::write(&path, &text).expect("write");
+    let file = std::fs::File::open(&path).expect("open");
+    let readings = [
+        (
+            "whole",
+            ParamsFile::load_whole(text.clone(), "f".into()).ok(),
+        ),
+        ("cut", load_cut(&text)),
+        ("a line at a time", load_streamed(&file)),
+        ("load", ParamsFile::load(&path).ok()),
+    ];
+    for (how, reading) in readings {
+        let Some(ParamsFile::Batch { targets, .. }) = reading else {
+            panic!("{how}: not read as a batch");
+        };
+        let got: Vec<(String, RawParams)> = targets
+            .iter()
+            .map(|t| (t.name.clone(), t.params.get().expect("read back")))
+            .collect();
+        assert_eq!(got, expected, "{how}");
+    }
+}

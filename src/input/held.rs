@@ -1,0 +1,181 @@
+//! Parameters held as JSON text until they are read back: about a hundred
+//! bytes for a typical target, where the parsed parameters take over 600,
+//! so a batch of 10,000 targets is held in little memory. Held by a
+//! [`Holder`], each of a batch's targets keeps only the fields that differ
+//! from the batch's first target (every target of a batch's own
+//! `params.yaml` writes out the same cluster, region, method and so on).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// Fields of a JSON object.
+type Fields = Map<String, Value>;
+
+/// A value held as JSON text, on its own or over a base shared by a batch.
+#[derive(Debug, Clone)]
+pub struct Held {
+    /// The fields `text` is written against, shared by a batch.
+    base: Option<Arc<Fields>>,
+    /// The value as JSON; over `base`, the fields that differ from it, and
+    /// `null` for each field `base` has and the value does not.
+    text: Box<str>,
+}
+
+impl Held {
+    /// Holds `value` on its own.
+    pub fn new<T: Serialize>(value: &T) -> Result<Held, serde_json::Error> {
+        Ok(Held {
+            base: None,
+            text: serde_json::to_string(value)?.into_boxed_str(),
+        })
+    }
+
+    /// The value held.
+    pub fn get<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(self.json()?)
+    }
+
+    /// The value held, as JSON.
+    fn json(&self) -> Result<Value, serde_json::Error> {
+        let Some(base) = &self.base else {
+            return serde_json::from_str(&self.text);
+        };
+        let mut fields = Fields::clone(base);
+        for (key, value) in serde_json::from_str::<Fields>(&self.text)? {
+            if value.is_null() {
+                fields.remove(&key);
+            } else {
+                fields.insert(key, value);
+            }
+        }
+        Ok(Value::Object(fields))
+    }
+}
+
+/// Two holdings are equal when they hold the same JSON, however written.
+impl PartialEq for Held {
+    fn eq(&self, other: &Held) -> bool {
+        match (self.json(), other.json()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => self.base == other.base && self.text == other.text,
+        }
+    }
+}
+
+impl Eq for Held {}
+
+/// Holds a batch's values, each as what differs from the first one held.
+#[derive(Debug, Default)]
+pub struct Holder {
+    base: Option<Arc<Fields>>,
+}
+
+impl Holder {
+    /// Holds `value` over the first value held (a value that is not a JSON
+    /// object is held on its own).
+    pub fn hold<T: Serialize>(&mut self, value: &T) -> Result<Held, serde_json::Error> {
+        let Value::Object(fields) = serde_json::to_value(value)? else {
+            return Held::new(value);
+        };
+        let base = Arc::clone(self.base.get_or_insert_with(|| Arc::new(fields.clone())));
+        let mut differ = Fields::new();
+        for (key, value) in &fields {
+            if base.get(key) != Some(value) {
+                differ.insert(key.clone(), value.clone());
+            }
+        }
+        for key in base.keys().filter(|k| !fields.contains_key(*k)) {
+            differ.insert(key.clone(), Value::Null);
+        }
+        Ok(Held {
+            base: Some(base),
+            text: serde_json::to_string(&differ)?.into_boxed_str(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    /// Fields shaped like the parameters': optional strings, lists, flags
+    /// and numbers, absent when unset.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    struct Fields4 {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cluster: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        bucket: Option<Vec<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cleanup: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duration: Option<u32>,
+    }
+
+    fn batch() -> Vec<Fields4> {
+        let first = Fields4 {
+            cluster: Some("c".into()),
+            bucket: Some(vec!["b-1".into()]),
+            ..Fields4::default()
+        };
+        vec![
+            first.clone(),
+            // The same cluster, another bucket, a field the first lacks.
+            Fields4 {
+                bucket: Some(vec!["b-2".into(), "b-3".into()]),
+                cleanup: Some(false),
+                ..first.clone()
+            },
+            // Without a field the first has.
+            Fields4 {
+                cluster: None,
+                duration: Some(3600),
+                ..first.clone()
+            },
+            first,
+            Fields4::default(),
+        ]
+    }
+
+    #[test]
+    fn a_batch_held_over_its_first_value_reads_back_each_value_whole() {
+        let mut holder = Holder::default();
+        for value in batch() {
+            let held = holder.hold(&value).expect("held");
+            assert_eq!(held.get::<Fields4>().expect("read back"), value);
+            assert_eq!(held, Held::new(&value).expect("held alone"), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn only_what_differs_from_the_first_value_is_written() {
+        let mut holder = Holder::default();
+        let texts: Vec<Box<str>> = batch()
+            .iter()
+            .map(|v| holder.hold(v).expect("held").text)
+            .collect();
+        assert_eq!(&*texts[0], "{}");
+        assert_eq!(&*texts[1], r#"{"bucket":["b-2","b-3"],"cleanup":false}"#);
+        assert_eq!(&*texts[2], r#"{"duration":3600,"cluster":null}"#);
+        assert_eq!(&*texts[3], "{}");
+        assert_eq!(&*texts[4], r#"{"cluster":null,"bucket":null}"#);
+    }
+
+    #[test]
+    fn holdings_of_different_values_differ() {
+        let mut holder = Holder::default();
+        let held: Vec<Held> = batch()
+            .iter()
+            .map(|v| holder.hold(v).expect("held"))
+            .collect();
+        assert_ne!(held[0], held[1]);
+        assert_ne!(held[0], held[2]);
+        assert_eq!(held[0], held[3]);
+        assert_ne!(held[0], held[4]);
+        assert_ne!(held[4], Held::new(&batch()[2]).expect("held alone"));
+    }
+}
