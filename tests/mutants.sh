@@ -22,7 +22,7 @@ command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 modules=(
   src/formats/escape.rs src/formats/hclwrite.rs src/formats/awscli.rs
   src/input/rules.rs src/input/names.rs src/input/access.rs
-  src/input/batch_text.rs src/input/params.rs
+  src/input/batch_text.rs src/input/params.rs src/input/held.rs
   src/iam/policy.rs
   src/output/drift.rs src/output/write.rs src/output/pending.rs src/output/top.rs
   src/cli/targets.rs src/cli/report.rs

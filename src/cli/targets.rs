@@ -54,7 +54,7 @@ pub fn hold_in(holder: &mut Holder, raw: &RawParams) -> Result<Held, Error> {
     holder.hold(raw).map_err(|e| internal("holding", &e))
 }
 
-/// Parameters held by [`hold`], read back.
+/// Parameters held by [`hold`] or [`hold_in`], read back.
 pub fn unhold(held: &Held) -> Result<RawParams, Error> {
     held.get().map_err(|e| internal("reading back", &e))
 }

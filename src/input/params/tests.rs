@@ -141,9 +141,10 @@ fn each_target_reads_back_as_its_own_lines_say() {
     let items = [
         "name: a\nbucket: b-1\nregion: us-west-2\nmethod: irsa\n",
         "name: b\nbucket: [b-2, b-3]\nregion: us-west-2\nprefix: x/\n",
-        "name: c\nbucket: b-4\nmax_session_duration: 7200\nmultipart_cleanup: false\n",
+        "name: c\nbucket: b-4\nmax_session_duration: 7200\nmultipart_cleanup: false\ntag: {team: c}\n",
         "name: d\nbucket: b-1\nregion: us-west-2\nmethod: irsa\n",
         "name: e\n",
+        "name: f\nbindings: [{cluster: x, namespace: n, service_account: s}]\nkms_key: [k-1, k-2]\n",
     ];
     let mut text = String::from("defaults:\n  cluster: c\ntargets:\n");
     let mut expected = Vec::new();
