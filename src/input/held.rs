@@ -96,15 +96,16 @@ impl Holder {
         let over = serde_json::to_string(&differ)?;
         let alone = serde_json::to_string(&fields)?;
         // A value with few of the first one's fields is shorter alone.
-        Ok(match alone.len() < over.len() {
-            true => Held {
+        Ok(if alone.len() < over.len() {
+            Held {
                 base: None,
                 text: alone.into_boxed_str(),
-            },
-            false => Held {
+            }
+        } else {
+            Held {
                 base: Some(base),
                 text: over.into_boxed_str(),
-            },
+            }
         })
     }
 }
@@ -153,6 +154,15 @@ mod tests {
         ]
     }
 
+    /// [`batch`] held by one holder, in order.
+    fn held_batch() -> Vec<Held> {
+        let mut holder = Holder::default();
+        batch()
+            .iter()
+            .map(|v| holder.hold(v).expect("held"))
+            .collect()
+    }
+
     #[test]
     fn a_batch_held_over_its_first_value_reads_back_each_value_whole() {
         let mut holder = Holder::default();
@@ -165,11 +175,7 @@ mod tests {
 
     #[test]
     fn only_what_differs_from_the_first_value_is_written() {
-        let mut holder = Holder::default();
-        let texts: Vec<Box<str>> = batch()
-            .iter()
-            .map(|v| holder.hold(v).expect("held").text)
-            .collect();
+        let texts: Vec<Box<str>> = held_batch().into_iter().map(|h| h.text).collect();
         assert_eq!(&*texts[0], "{}");
         assert_eq!(&*texts[1], r#"{"bucket":["b-2","b-3"],"cleanup":false}"#);
         assert_eq!(&*texts[2], r#"{"duration":3600,"cluster":null}"#);
@@ -180,22 +186,14 @@ mod tests {
 
     #[test]
     fn a_value_shorter_alone_than_over_the_base_is_held_alone() {
-        let mut holder = Holder::default();
-        let held: Vec<Held> = batch()
-            .iter()
-            .map(|v| holder.hold(v).expect("held"))
-            .collect();
+        let held = held_batch();
         assert!(held[..4].iter().all(|h| h.base.is_some()));
         assert!(held[4].base.is_none());
     }
 
     #[test]
     fn holdings_of_different_values_differ() {
-        let mut holder = Holder::default();
-        let held: Vec<Held> = batch()
-            .iter()
-            .map(|v| holder.hold(v).expect("held"))
-            .collect();
+        let held = held_batch();
         assert_ne!(held[0], held[1]);
         assert_ne!(held[0], held[2]);
         assert_eq!(held[0], held[3]);
