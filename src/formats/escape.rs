@@ -134,8 +134,15 @@ pub fn fenced(text: &str, lang: &str) -> Result<String, String> {
     Ok(format!("{fence}{lang}\n{body}\n{fence}"))
 }
 
+/// The length in bytes of the longest run of `c` in `value`, in one pass
+/// (splitting at every other character made an empty piece per character).
 fn longest_run(value: &str, c: char) -> usize {
-    value.split(|x| x != c).map(str::len).max().unwrap_or(0)
+    let (mut run, mut longest) = (0, 0);
+    for x in value.chars() {
+        run = if x == c { run + c.len_utf8() } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
 }
 
 fn refuse_breaks(value: &str, what: &str) -> Result<(), String> {

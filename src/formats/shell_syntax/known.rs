@@ -36,9 +36,21 @@ impl Known {
     }
 }
 
-/// How many last bytes `a` and `b` share.
+/// How many last bytes `a` and `b` share. A batch's scripts share most of
+/// their text with the same script of the target before, so the shared
+/// tail is compared a block at a time (a slice comparison, which the
+/// compiler turns into `memcmp`), and only the last block byte by byte.
 fn common_tail(a: &[u8], b: &[u8]) -> usize {
-    a.iter()
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut same = 0;
+    while same + BLOCK <= n && a[n - same - BLOCK..n - same] == b[n - same - BLOCK..n - same] {
+        same += BLOCK;
+    }
+    let (a, b) = (&a[..n - same], &b[..n - same]);
+    same + a
+        .iter()
         .rev()
         .zip(b.iter().rev())
         .take_while(|(x, y)| x == y)
@@ -198,6 +210,24 @@ mod tests {
         })
         .join()
         .expect("thread");
+    }
+
+    #[test]
+    fn the_shared_tail_is_counted_exactly_on_both_sides_of_a_block_boundary() {
+        for tail in [0, 1, 63, 64, 65, 127, 128, 129, 300] {
+            let shared: Vec<u8> = (0..tail).map(|i| b'0' + (i % 10) as u8).collect();
+            for (before_a, before_b) in [(0, 0), (1, 0), (0, 1), (5, 70), (70, 5), (64, 64)] {
+                let a = [vec![b'x'; before_a], shared.clone()].concat();
+                let b = [vec![b'y'; before_b], shared.clone()].concat();
+                let expected = match before_a.min(before_b) {
+                    0 => a.len().min(b.len()),
+                    _ => tail,
+                };
+                let got = super::common_tail(&a, &b);
+                assert_eq!(got, expected, "tail {tail}, before {before_a}/{before_b}");
+                assert_eq!(super::common_tail(&b, &a), got);
+            }
+        }
     }
 
     #[test]
