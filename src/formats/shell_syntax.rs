@@ -147,18 +147,9 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-    depth: u32,
-}
+use cursor::Parser;
 
-impl<'a> Parser<'a> {
-    /// The byte `k` places ahead; 0 past the end (NUL is rejected up front).
-    fn at(&self, k: usize) -> u8 {
-        self.s.get(self.i + k).copied().unwrap_or(0)
-    }
-
+impl Parser<'_> {
     fn enter(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -178,22 +169,13 @@ impl<'a> Parser<'a> {
             match self.at(0) {
                 b' ' | b'\t' => self.i += 1,
                 b'\\' if self.at(1) == b'\n' => {
-                    let prev = if self.i == 0 {
-                        b'\n'
-                    } else {
-                        self.s[self.i - 1]
-                    };
+                    let prev = self.before().unwrap_or(b'\n');
                     if !matches!(prev, b' ' | b'\t' | b'\n') {
                         return Err(Unsure);
                     }
                     self.i += 2;
                 }
-                b'#' => {
-                    self.i += self.s[self.i..]
-                        .iter()
-                        .position(|&c| c == b'\n')
-                        .unwrap_or(self.s.len() - self.i);
-                }
+                b'#' => self.i += self.scan(|c| c == b'\n'),
                 _ => return Ok(()),
             }
         }
@@ -426,10 +408,7 @@ impl<'a> Parser<'a> {
         let mut any = false;
         loop {
             self.blanks()?;
-            let digits = self.s[self.i..]
-                .iter()
-                .take_while(|c| c.is_ascii_digit())
-                .count();
+            let digits = self.scan(|c| !c.is_ascii_digit());
             let c = self.at(digits);
             let redirect = (matches!(c, b'<' | b'>') && self.at(digits + 1) != b'(')
                 || (digits == 0 && c == b'&' && self.at(1) == b'>');
@@ -456,7 +435,7 @@ impl<'a> Parser<'a> {
         ];
         let op = ops
             .iter()
-            .find(|op| self.s[self.i..].starts_with(op))
+            .find(|op| op.iter().enumerate().all(|(k, &c)| self.at(k) == c))
             .copied()
             .unwrap_or(b"");
         // Here-documents, and anything unknown, go to bash.
@@ -472,7 +451,7 @@ impl<'a> Parser<'a> {
         self.word()?;
         // A number right before `<` or `>` is a file descriptor to bash, not
         // this redirection's word: `echo hi >2>&1` is an error.
-        let number = self.s[start..self.i].iter().all(u8::is_ascii_digit);
+        let number = self.since(start).iter().all(u8::is_ascii_digit);
         if number && matches!(self.at(0), b'<' | b'>') {
             return Err(Unsure);
         }
@@ -537,5 +516,6 @@ impl<'a> Parser<'a> {
 }
 
 mod compound;
+mod cursor;
 mod known;
 mod words;

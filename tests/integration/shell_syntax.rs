@@ -251,6 +251,54 @@ fn no_mutant_the_checker_calls_valid_is_rejected_by_bash() {
     assert!(valid > 0 && unsure > 0);
 }
 
+/// The checker steps over a command it has seen parse, in a script it
+/// found valid, from the same bytes (`shell_syntax::known`). Whatever it
+/// has seen, its verdict must be the one it gives with nothing seen.
+#[test]
+fn what_the_checker_has_seen_never_changes_its_verdict() {
+    let scripts = scripts();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mutants: Vec<String> = scripts
+        .iter()
+        .flat_map(|(_, text)| (0..100).map(|_| mutate(text, &mut rng)).collect::<Vec<_>>())
+        .collect();
+    // One thread: it has seen every script, then every valid mutant so far.
+    let seen = {
+        let (scripts, mutants) = (scripts.clone(), mutants.clone());
+        std::thread::spawn(move || {
+            for (name, text) in &scripts {
+                assert!(certainly_valid(text), "{name}");
+            }
+            mutants
+                .iter()
+                .map(|m| certainly_valid(m))
+                .collect::<Vec<bool>>()
+        })
+        .join()
+        .expect("thread")
+    };
+    // A thread for each mutant: it has seen nothing.
+    let fresh: Vec<bool> = mutants
+        .iter()
+        .map(|m| {
+            let m = m.clone();
+            std::thread::spawn(move || certainly_valid(&m))
+                .join()
+                .expect("thread")
+        })
+        .collect();
+    let differs = mutants
+        .iter()
+        .zip(seen.iter().zip(&fresh))
+        .find(|(_, (a, b))| a != b);
+    if let Some((mutant, (seen, fresh))) = differs {
+        panic!("seen: {seen}, fresh: {fresh}, for:\n{mutant}");
+    }
+    let valid = fresh.iter().filter(|v| **v).count();
+    println!("{} mutants, {valid} certainly valid", mutants.len());
+    assert!(valid > 0 && valid < mutants.len());
+}
+
 #[test]
 fn the_fast_path_is_fast() {
     let scripts = scripts();

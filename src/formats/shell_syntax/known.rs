@@ -1,14 +1,17 @@
 //! Scripts already found valid on this thread, so that a batch's scripts,
-//! which differ from target to target only in a few values near their top,
-//! are not parsed to the end each time.
+//! which differ from target to target in a few values, are not parsed
+//! whole each time.
 //!
-//! Where the top-level command list is about to read its next command, the
-//! parser's whole state is its position: the depth is one, nothing is
-//! pending (here-documents are never parsed, they make the check unsure),
-//! and it looks back at most one byte. So from that point on, the verdict
-//! depends only on the text from one byte before it to the end. When a
-//! script reaches such a point with the same remaining bytes as a script
-//! already found valid at one of its own such points, it is valid too.
+//! Where the top-level command list is about to read its next command (a
+//! *place*), the parser's whole state is its position: the depth is one,
+//! nothing is pending (here-documents are never parsed, they make the check
+//! unsure), and it looks back at most one byte. So the parse of the command
+//! at a place, through its separator and the newlines after it, to the next
+//! place, is decided by the bytes it read: from the one before the place to
+//! the furthest one read, which the cursor keeps ([`super::cursor`]). When a
+//! script's place has the same bytes over that span as a known valid
+//! script's place, its command parses the same way, to the same next place:
+//! the parser steps over it instead of parsing it.
 
 use std::cell::RefCell;
 
@@ -17,44 +20,53 @@ use super::{Parser, R, Stop};
 /// How many valid scripts each thread keeps (a bundle has three to five).
 const KEEP: usize = 8;
 
-/// A script found valid, and every place its top-level list read a command.
+/// One place of a script's top-level list, and what parsing from it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Place {
+    at: usize,
+    /// The command there parsed to the next place without reading past
+    /// `far`; `None` for the place where the list ended.
+    step: Option<Step>,
+}
+
+/// A command parsed from a place: the next place, and the furthest byte read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Step {
+    next: usize,
+    far: usize,
+}
+
+/// A script found valid, and its places.
 struct Known {
     text: Vec<u8>,
-    starts: Vec<usize>,
+    places: Vec<Place>,
 }
 
 impl Known {
-    /// Where `s` from `i` (such a place in `s`) ends as this script does
-    /// from one of its places, the byte before included: that place.
-    /// `tail` is how many last bytes `s` and this script share.
-    fn ends_like(&self, s: &[u8], i: usize, tail: usize) -> Option<usize> {
-        let rest = s.len() - i;
-        let j = self.text.len().checked_sub(rest)?;
-        // `rest < tail` (the byte before shared too) also means `j > 0`.
-        let same = rest < tail && self.starts.binary_search(&j).is_ok();
-        same.then_some(j)
+    /// The step from place `at` of `s`, when this script's place `n` has the
+    /// same bytes over the span its own step read (the byte before the place
+    /// through the furthest byte read, and every byte stepped over): the
+    /// same step, moved to `at`.
+    fn step_like(&self, s: &[u8], n: usize, at: usize) -> Option<Step> {
+        let place = self.places.get(n)?;
+        let (j, step) = (place.at, place.step?);
+        // The start of a text has no byte before it, which the parser sees.
+        if (at == 0) != (j == 0) {
+            return None;
+        }
+        let back = usize::from(j > 0);
+        let last = step.far.max(step.next.checked_sub(1)?);
+        // A read at or past the end found the end: `s` must end there too.
+        let end = (last + 1).min(self.text.len());
+        let ends = last >= self.text.len();
+        let mine = self.text.get(j - back..end)?;
+        let theirs = s.get(at - back..at - back + mine.len())?;
+        let same = mine == theirs && (!ends || s.len() == at - back + mine.len());
+        same.then(|| Step {
+            next: step.next - j + at,
+            far: step.far - j + at,
+        })
     }
-}
-
-/// How many last bytes `a` and `b` share. A batch's scripts share most of
-/// their text with the same script of the target before, so the shared
-/// tail is compared a block at a time (a slice comparison, which the
-/// compiler turns into `memcmp`), and only the last block byte by byte.
-fn common_tail(a: &[u8], b: &[u8]) -> usize {
-    const BLOCK: usize = 64;
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
-    let mut same = 0;
-    while same + BLOCK <= n && a[n - same - BLOCK..n - same] == b[n - same - BLOCK..n - same] {
-        same += BLOCK;
-    }
-    let (a, b) = (&a[..n - same], &b[..n - same]);
-    same + a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count()
 }
 
 thread_local! {
@@ -64,24 +76,10 @@ thread_local! {
 /// Whether `bash -n` certainly accepts `s` (control bytes already refused).
 /// A valid script joins the thread's known scripts, the oldest leaving.
 pub(super) fn certainly_valid(s: &[u8]) -> bool {
-    let mut starts = Vec::new();
+    let mut places = Vec::new();
     let valid = KNOWN.with_borrow(|known| {
-        let mut p = Parser { s, i: 0, depth: 0 };
-        match p.top(known, &mut starts) {
-            Ok(Verdict::Parsed(Stop::Eof)) => true,
-            // The rest of `s` from `i` is `k`'s from `j`: so are its places.
-            Ok(Verdict::Known { i, k, j }) => {
-                starts.extend(
-                    known[k]
-                        .starts
-                        .iter()
-                        .filter(|&&at| at >= j)
-                        .map(|at| at - j + i),
-                );
-                true
-            }
-            _ => false,
-        }
+        let mut p = Parser::new(s);
+        matches!(p.top(s, known, &mut places), Ok(Stop::Eof))
     });
     if valid {
         KNOWN.with_borrow_mut(|known| {
@@ -90,86 +88,97 @@ pub(super) fn certainly_valid(s: &[u8]) -> bool {
             }
             known.push(Known {
                 text: s.to_vec(),
-                starts,
+                places,
             });
         });
     }
     valid
 }
 
-/// How the top-level list ended.
-enum Verdict {
-    /// Parsed to this stop.
-    Parsed(Stop),
-    /// Its rest from `i` is known script `k`'s rest from `j`.
-    Known { i: usize, k: usize, j: usize },
-}
-
 impl Parser<'_> {
-    /// The top-level command list: [`Parser::list`] with empty lists
-    /// allowed, recording where each command starts and stopping at the
-    /// first place whose rest is known to be valid.
-    fn top(&mut self, known: &[Known], starts: &mut Vec<usize>) -> R<Verdict> {
-        let tails: Vec<usize> = known.iter().map(|k| common_tail(&k.text, self.s)).collect();
+    /// The top-level command list of `s` (this parser's text): like
+    /// [`Parser::list`] with empty lists allowed, recording each place and
+    /// stepping over every command a known script has parsed from the same
+    /// bytes.
+    fn top(&mut self, s: &[u8], known: &[Known], places: &mut Vec<Place>) -> R<Stop> {
         self.enter()?;
+        self.newlines()?;
         let stop = loop {
-            self.newlines()?;
-            // At the very start nothing can match: the byte before is missing.
-            let i = self.i;
-            let hit = known
-                .iter()
-                .zip(&tails)
-                .enumerate()
-                .find_map(|(k, (known, &tail))| Some((k, known.ends_like(self.s, i, tail)?)));
-            if let Some((k, j)) = hit {
-                return Ok(Verdict::Known { i, k, j });
+            let (at, n) = (self.i, places.len());
+            if let Some(step) = known.iter().find_map(|k| k.step_like(s, n, at)) {
+                places.push(Place {
+                    at,
+                    step: Some(step),
+                });
+                self.i = step.next;
+                continue;
             }
-            starts.push(self.i);
+            self.reset_far(at);
             if let Some(stop) = self.stop() {
+                places.push(Place { at, step: None });
                 break stop;
             }
             self.and_or()?;
             if let Some(stop) = self.separator()? {
+                places.push(Place { at, step: None });
                 break stop;
             }
+            self.newlines()?;
+            let far = self.far();
+            places.push(Place {
+                at,
+                step: Some(Step { next: self.i, far }),
+            });
         };
         self.leave();
-        Ok(Verdict::Parsed(stop))
+        Ok(stop)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{KNOWN, certainly_valid};
+    use super::{KNOWN, Known, Parser, Place, Step, Stop, certainly_valid};
 
     const A: &str = "#!/usr/bin/env bash\nset -eu\nX=1\nf() {\n  echo \"$X\"\n}\ng() { f; }\ng\n";
 
     /// Checks `first` then `then` on a fresh thread: the second verdict,
     /// and the places recorded for the last script known.
-    fn checked(first: Option<String>, then: String) -> (bool, Vec<usize>) {
+    fn checked(first: Option<String>, then: String) -> (bool, Vec<Place>) {
         std::thread::spawn(move || {
             if let Some(first) = first {
                 assert!(certainly_valid(first.as_bytes()));
             }
             let valid = certainly_valid(then.as_bytes());
-            let starts = KNOWN.with_borrow(|k| k.last().map(|k| k.starts.clone()));
-            (valid, starts.unwrap_or_default())
+            let places = KNOWN.with_borrow(|k| k.last().map(|k| k.places.clone()));
+            (valid, places.unwrap_or_default())
         })
         .join()
         .expect("thread")
     }
 
-    #[test]
-    fn a_known_rest_after_a_valid_start_is_valid_with_the_places_of_a_full_parse() {
-        let b = A.replacen("X=1", "X=22", 1);
-        let (valid, starts) = checked(Some(A.to_owned()), b.clone());
-        assert!(valid);
-        assert_eq!(starts, checked(None, b).1);
-        assert!(starts.len() > 4, "{starts:?}");
+    /// The places of a full parse of `text`, with no script known.
+    fn parsed(text: &str) -> Vec<Place> {
+        let mut places = Vec::new();
+        let mut p = Parser::new(text.as_bytes());
+        let stop = p.top(text.as_bytes(), &[], &mut places);
+        assert!(matches!(stop, Ok(Stop::Eof)), "{text}");
+        places
     }
 
     #[test]
-    fn a_known_rest_never_hides_a_broken_start() {
+    fn a_script_stepped_over_records_the_places_of_a_full_parse() {
+        for (from, to) in [("X=1", "X=22"), ("echo", "printf"), ("g\n", "g; g\n")] {
+            let b = A.replacen(from, to, 1);
+            let (valid, places) = checked(Some(A.to_owned()), b.clone());
+            assert!(valid, "{b}");
+            assert_eq!(places, parsed(&b), "{b}");
+            assert!(places.len() > 4, "{places:?}");
+        }
+    }
+
+    #[test]
+    fn a_known_script_never_changes_a_verdict() {
+        let mut broken = 0;
         for (from, to) in [
             ("X=1", "X=("),
             ("X=1", "{\nX=1"),
@@ -178,69 +187,82 @@ mod tests {
             ("X=1", "X=\"1"),
             ("X=1", "X=1 \\"),
             ("echo \"$X\"", "echo \"$X"),
+            ("g() { f; }", "g() { f; )"),
             ("g\n", "g )\n"),
+            ("g\n", "g\nfi\n"),
+            ("g\n", "g"),
         ] {
             let b = A.replacen(from, to, 1);
-            assert!(!checked(Some(A.to_owned()), b).0, "{from:?} -> {to:?}");
+            let alone = checked(None, b.clone()).0;
+            assert_eq!(checked(Some(A.to_owned()), b.clone()).0, alone, "{b}");
+            broken += usize::from(!alone);
         }
+        assert_eq!(broken, 10);
     }
 
-    /// The memo is used: a script sharing a known script's rest stops at
-    /// the first place of that rest, not at its end.
+    /// The memo is used: a known script whose step at a place jumps further
+    /// than a parse would makes the next script with the same bytes there
+    /// jump as far (which a real known script never does).
     #[test]
-    fn a_known_rest_stops_the_parse_where_it_starts() {
+    fn a_place_with_the_same_bytes_is_stepped_over() {
         let b = A.replacen("X=1", "X=22", 1);
-        std::thread::spawn(move || {
-            assert!(certainly_valid(A.as_bytes()));
-            KNOWN.with_borrow(|known| {
-                let mut starts = Vec::new();
-                let mut p = super::Parser {
-                    s: b.as_bytes(),
-                    i: 0,
-                    depth: 0,
-                };
-                let at = b.find("f() {").expect("f");
-                match p.top(known, &mut starts) {
-                    Ok(super::Verdict::Known { i, k: 0, j }) => {
-                        assert_eq!((i, j), (at, at - 1));
-                    }
-                    _ => panic!("the known rest was not used"),
-                }
-            });
-        })
-        .join()
-        .expect("thread");
-    }
-
-    #[test]
-    fn the_shared_tail_is_counted_exactly_on_both_sides_of_a_block_boundary() {
-        for tail in [0, 1, 63, 64, 65, 127, 128, 129, 300] {
-            let shared: Vec<u8> = (0..tail).map(|i| b'0' + (i % 10) as u8).collect();
-            for (before_a, before_b) in [(0, 0), (1, 0), (0, 1), (5, 70), (70, 5), (64, 64)] {
-                let a = [vec![b'x'; before_a], shared.clone()].concat();
-                let b = [vec![b'y'; before_b], shared.clone()].concat();
-                let expected = match before_a.min(before_b) {
-                    0 => a.len().min(b.len()),
-                    _ => tail,
-                };
-                let got = super::common_tail(&a, &b);
-                assert_eq!(got, expected, "tail {tail}, before {before_a}/{before_b}");
-                assert_eq!(super::common_tail(&b, &a), got);
-            }
+        let mut places = parsed(A);
+        let f = A.find("f() {").expect("f");
+        let n = places.iter().position(|p| p.at == f).expect("a place at f");
+        let after = places[n + 2].at;
+        if let Some(step) = places[n].step.as_mut() {
+            step.next = after;
         }
+        places.remove(n + 1);
+        let known = [Known {
+            text: A.as_bytes().to_vec(),
+            places,
+        }];
+        let mut got = Vec::new();
+        let mut p = Parser::new(b.as_bytes());
+        assert!(matches!(
+            p.top(b.as_bytes(), &known, &mut got),
+            Ok(Stop::Eof)
+        ));
+        assert_eq!(
+            got.len(),
+            parsed(&b).len() - 1,
+            "the doctored step was not taken"
+        );
     }
 
     #[test]
-    fn a_rest_matches_only_at_a_place_and_with_the_byte_before() {
-        let known = super::Known {
+    fn a_step_needs_the_same_bytes_from_the_one_before_to_the_furthest_read() {
+        let known = Known {
             text: b"x;\ny\n".to_vec(),
-            starts: vec![0, 3, 5],
+            places: vec![
+                Place {
+                    at: 0,
+                    step: Some(Step { next: 3, far: 3 }),
+                },
+                Place {
+                    at: 3,
+                    step: Some(Step { next: 5, far: 5 }),
+                },
+                Place { at: 5, step: None },
+            ],
         };
-        let at = |s: &[u8], i| known.ends_like(s, i, super::common_tail(&known.text, s));
-        assert_eq!(at(b"zz\ny\n", 3), Some(3));
-        assert_eq!(at(b"zz y\n", 3), None);
-        assert_eq!(at(b"z\ny\n", 2), Some(3));
-        assert_eq!(at(b"zz\ny\n", 4), None);
-        assert_eq!(super::common_tail(b"ab\nc", b"xb\nc"), 3);
+        let step = |s: &[u8], n, at| known.step_like(s, n, at);
+        assert_eq!(step(b"x;\ny\n", 0, 0), Some(Step { next: 3, far: 3 }));
+        assert_eq!(step(b"zz\ny\n", 1, 3), Some(Step { next: 5, far: 5 }));
+        assert_eq!(step(b"zzz\ny\n", 1, 4), Some(Step { next: 6, far: 6 }));
+        // The byte before differs.
+        assert_eq!(step(b"zz y\n", 1, 3), None);
+        // A byte read differs, or the text ends where the known one went on.
+        assert_eq!(step(b"zz\nw\n", 1, 3), None);
+        assert_eq!(step(b"zz\ny", 1, 3), None);
+        // The known step read the end (place 1's `far` is its length): the
+        // text must end there too.
+        assert_eq!(step(b"zz\ny\nmore", 1, 3), None);
+        // Only the start of a text matches the start of a text.
+        assert_eq!(step(b"\nx;\ny\n", 0, 1), None);
+        // No step from the place where the list ended, nor past the places.
+        assert_eq!(step(b"x;\ny\n", 2, 5), None);
+        assert_eq!(step(b"x;\ny\n", 3, 5), None);
     }
 }

@@ -24,15 +24,11 @@ impl<'a> Parser<'a> {
     /// One word at the cursor (where `word_start` holds), through its end.
     pub(super) fn word(&mut self) -> R<Word<'a>> {
         self.enter()?;
-        let s: &'a [u8] = self.s;
         let start = self.i;
         let mut plain = true;
         loop {
             // A run of bytes with no meaning of their own.
-            self.i += self.s[self.i..]
-                .iter()
-                .position(|&c| !PLAIN[usize::from(c)])
-                .unwrap_or(self.s.len() - self.i);
+            self.i += self.scan(|c| !PLAIN[usize::from(c)]);
             let c = self.at(0);
             match c {
                 b'<' | b'>' if self.at(1) == b'(' => {
@@ -69,7 +65,7 @@ impl<'a> Parser<'a> {
                 }
                 // `name[` may start an array subscript that bash reads to
                 // its `]`, blanks and all.
-                b'[' if self.i > start && s[start..self.i].iter().all(|&c| is_ident_char(c)) => {
+                b'[' if self.i > start && self.since(start).iter().all(|&c| is_ident_char(c)) => {
                     return Err(Unsure);
                 }
                 b'`' => return Err(Unsure),
@@ -78,7 +74,7 @@ impl<'a> Parser<'a> {
         }
         self.leave();
         Ok(Word {
-            text: &s[start..self.i],
+            text: self.since(start),
             plain,
         })
     }
@@ -86,8 +82,11 @@ impl<'a> Parser<'a> {
     /// The rest of `'...'` (or of `$'...'` when `escapes`), after the quote.
     fn single(&mut self, escapes: bool) -> R<()> {
         if !escapes {
-            let end = self.s[self.i..].iter().position(|&c| c == b'\'');
-            self.i += end.ok_or(Unsure)? + 1;
+            let end = self.scan(|c| c == b'\'');
+            if self.at(end) != b'\'' {
+                return Err(Unsure);
+            }
+            self.i += end + 1;
             return Ok(());
         }
         loop {
@@ -112,10 +111,7 @@ impl<'a> Parser<'a> {
     fn dquote(&mut self) -> R<()> {
         self.enter()?;
         loop {
-            self.i += self.s[self.i..]
-                .iter()
-                .position(|&c| matches!(c, b'"' | b'\\' | b'$' | b'`'))
-                .unwrap_or(self.s.len() - self.i);
+            self.i += self.scan(|c| matches!(c, b'"' | b'\\' | b'$' | b'`'));
             match self.at(0) {
                 0 | b'`' => return Err(Unsure),
                 b'"' => {
@@ -199,10 +195,7 @@ impl<'a> Parser<'a> {
             if matches!(self.at(0), b'@' | b'*') {
                 self.i += 1;
             } else {
-                let n = self.s[self.i..]
-                    .iter()
-                    .take_while(|&&c| is_ident_char(c) || c == b'$')
-                    .count();
+                let n = self.scan(|c| !(is_ident_char(c) || c == b'$'));
                 if n == 0 {
                     return Err(Unsure);
                 }
