@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing (cargo-mutants) of podiam's security-relevant modules:
-# escaping, input rules, policy building, drift, output writing and batch
-# merging. Every mutant must be caught by a test, or be listed in
+# escaping, input rules, policy building, drift, output writing, batch
+# merging, and the shell check's memory of valid scripts (a wrong "valid"
+# there would skip `bash -n`). Every mutant must be caught by a test, or be listed in
 # tests/mutants-equivalent.txt with the reason it cannot change behaviour.
 #
 #   tests/mutants.sh                  # every mutant of those modules (over an hour)
@@ -23,6 +24,7 @@ modules=(
   src/formats/escape.rs src/formats/hclwrite.rs src/formats/awscli.rs
   src/input/rules.rs src/input/names.rs src/input/access.rs
   src/input/batch_text.rs src/input/params.rs src/input/held.rs
+  src/formats/shell_syntax/known.rs src/formats/shell_syntax/cursor.rs
   src/iam/policy.rs
   src/output/drift.rs src/output/write.rs src/output/pending.rs src/output/top.rs
   src/cli/targets.rs src/cli/report.rs

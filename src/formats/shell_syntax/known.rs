@@ -7,11 +7,12 @@
 //! nothing is pending (here-documents are never parsed, they make the check
 //! unsure), and it looks back at most one byte. So the parse of the command
 //! at a place, through its separator and the newlines after it, to the next
-//! place, is decided by the bytes it read: from the one before the place to
-//! the furthest one read, which the cursor keeps ([`super::cursor`]). When a
-//! script's place has the same bytes over that span as a known valid
-//! script's place, its command parses the same way, to the same next place:
-//! the parser steps over it instead of parsing it.
+//! place, is decided by the bytes it read, which the cursor counts
+//! ([`super::cursor`]): from the one before the place (the parser never
+//! reads further back; a parse that did would not be remembered) to the
+//! furthest one read. When a script's place has the same bytes over that
+//! span as a known valid script's place, its command parses the same way,
+//! to the same next place: the parser steps over it instead of parsing it.
 
 use std::cell::RefCell;
 
@@ -25,7 +26,8 @@ const KEEP: usize = 8;
 struct Place {
     at: usize,
     /// The command there parsed to the next place without reading past
-    /// `far`; `None` for the place where the list ended.
+    /// `far`; `None` for the place where the list ended (or, which never
+    /// happens, a parse that read before the byte before the place).
     step: Option<Step>,
 }
 
@@ -113,7 +115,7 @@ impl Parser<'_> {
                 self.i = step.next;
                 continue;
             }
-            self.reset_far(at);
+            self.reset_span(at);
             if let Some(stop) = self.stop() {
                 places.push(Place { at, step: None });
                 break stop;
@@ -124,11 +126,9 @@ impl Parser<'_> {
                 break stop;
             }
             self.newlines()?;
-            let far = self.far();
-            places.push(Place {
-                at,
-                step: Some(Step { next: self.i, far }),
-            });
+            let (near, far) = self.span();
+            let step = (near >= at.saturating_sub(1)).then_some(Step { next: self.i, far });
+            places.push(Place { at, step });
         };
         self.leave();
         Ok(stop)
