@@ -113,4 +113,14 @@ mod tests {
         p.i = 0;
         assert_eq!(p.before(), None);
     }
+
+    #[test]
+    fn the_bytes_since_a_place_count_from_it_to_the_one_before_the_cursor() {
+        let mut p = Parser::new(b"abcdef");
+        p.i = 4;
+        p.reset_span(1);
+        assert_eq!((p.since(2), p.span()), (&b"cd"[..], (1, 3)));
+        p.reset_span(5);
+        assert_eq!((p.since(4), p.span()), (&b""[..], (5, 5)));
+    }
 }
