@@ -171,23 +171,10 @@ pub fn warm_up(schemas: &[Schema]) {
     }
 }
 
-/// The schemas' patterns, compiled once for all of them (several share
-/// their name and label patterns). They are compiled by the `regex` engine
-/// rather than jsonschema's default, fancy-regex: none of them uses
-/// look-around or back-references (the only syntax fancy-regex adds), and
-/// fancy-regex parses each pattern itself before compiling it with `regex`
-/// all the same. Both translate ECMA-262 syntax first. A pattern `regex`
-/// cannot compile fails `every_schema_compiles`.
-static PATTERNS: std::sync::LazyLock<jsonschema::PatternCache> =
-    std::sync::LazyLock::new(jsonschema::PatternCache::new);
-
 fn compile(name: &str, text: &str) -> Result<Compiled, String> {
     let schema: Value =
         serde_json::from_str(text).map_err(|e| format!("schema {name} is not JSON: {e}"))?;
-    let validator = jsonschema::options()
-        .with_pattern_options(jsonschema::PatternOptions::regex())
-        .with_pattern_cache(PATTERNS.clone())
-        .build(&schema)
+    let validator = jsonschema::validator_for(&schema)
         .map_err(|e| format!("schema {name} does not compile: {e}"))?;
     Ok(Compiled { validator, schema })
 }
