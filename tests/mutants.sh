@@ -2,8 +2,9 @@
 # Mutation testing (cargo-mutants) of podiam's security-relevant modules:
 # escaping, input rules, policy building, drift, output writing, batch
 # merging, and the shell check's memory of valid scripts (a wrong "valid"
-# there would skip `bash -n`). Every mutant must be caught by a test, or be listed in
-# tests/mutants-equivalent.txt with the reason it cannot change behaviour.
+# there would skip `bash -n`). Every mutant must be caught by a test, or be
+# listed in tests/mutants-equivalent.txt with the reason it cannot change
+# behaviour.
 #
 #   tests/mutants.sh                  # every mutant of those modules (over an hour)
 #   tests/mutants.sh --in-diff D.diff # only mutants on lines of a change

@@ -105,6 +105,8 @@ def finish(out, label, *extra):
 
 
 def kill_when(label, ready, timeout=60.0, update=False):
+    """Runs the batch (over an existing one when `update`) and kills it as
+    soon as `ready(out)` holds, or gives up after `timeout` seconds."""
     out = work / label
     shutil.rmtree(out, ignore_errors=True)
     extra = ()
@@ -117,9 +119,8 @@ def kill_when(label, ready, timeout=60.0, update=False):
         assert first.returncode == 0, err.decode()
         extra = ("--tag", "rollout=second", "--force")
     proc = run(out, *extra)
-    started = time.monotonic()
-    deadline = started + timeout
-    while proc.poll() is None and not ready(out, time.monotonic() - started) and time.monotonic() < deadline:
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and not ready(out) and time.monotonic() < deadline:
         time.sleep(0.0005)
     alive = proc.poll() is None
     if alive:
@@ -162,7 +163,7 @@ points += [
     ("update-moving", lambda out: updated(out) >= 1, True),
     ("update-half", lambda out: updated(out) >= targets // 2, True),
 ]
-killed = sum(kill_when(label, lambda out, _, r=ready: r(out), update=update) for label, ready, update in points)
+killed = sum(kill_when(label, ready, update=update) for label, ready, update in points)
 print(f"{killed} of {len(points)} runs were killed before they finished; every new target folder was absent or whole, every file of an updated one the old or the new version")
 assert killed >= 3, "too few runs were killed to test anything"
 PY
